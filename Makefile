@@ -1,0 +1,43 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint typecheck pytest install translations serve bench-import clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: $(STAMP)
+	@if [ -d ztl/translations ]; then $(BIN)/pybabel compile -q -d ztl/translations; fi
+
+run: install translations
+	$(BIN)/ztl db upgrade
+	$(BIN)/ztl demo load
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - "ztl:create_app()"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install translations
+	$(BIN)/pytest --cov --cov-report=term
+
+test: lint typecheck pytest
+
+bench-import: install
+	$(BIN)/python bench/import_registry.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

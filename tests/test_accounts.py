@@ -1,0 +1,117 @@
+"""Accounts: registration, sign-in with lock-out, external identities, staff creation."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from tests.factories import CF_MARIO, PASSWORD, make_user
+from ztl.extensions import db
+from ztl.models import Event, User
+from ztl.services.accounts import (
+    AccountError,
+    SignInFailure,
+    register_resident,
+    sign_in_external,
+    sign_in_with_password,
+)
+
+
+def _omocodic(cf: str) -> str:
+    from stdnum.it import codicefiscale
+
+    # Omocodia turns the rightmost digit into its letter (0 -> L, 1 -> M, 2 -> N, ...).
+    body = cf[:14] + "LMNPQRSTUV"[int(cf[14])]
+    return body + codicefiscale.calc_check_digit(body)
+
+
+def test_registration_hashes_password_and_ties_codice_fiscale(app: Flask) -> None:
+    user = register_resident("Mario@Example.test ", "Mario Rossi", CF_MARIO.lower(), PASSWORD)
+    assert user.email == "mario@example.test"
+    assert user.codice_fiscale == CF_MARIO
+    assert user.password_hash and PASSWORD not in user.password_hash
+    assert user.password_hash.startswith("$argon2id$")
+    events = db.session.scalars(select(Event).where(Event.subject_type == "user")).all()
+    assert [e.action for e in events] == ["registered"]
+
+
+def test_registration_refuses_same_person_with_omocodic_variant(app: Flask) -> None:
+    register_resident("a@example.test", "Mario Rossi", CF_MARIO, PASSWORD)
+    variant = _omocodic(CF_MARIO)
+    assert variant != CF_MARIO
+    with pytest.raises(AccountError) as info:
+        register_resident("b@example.test", "Mario Rossi", variant, PASSWORD)
+    assert info.value.code == "codice_fiscale_taken"
+
+
+@pytest.mark.parametrize(
+    ("cf", "password", "code"),
+    [
+        ("RSSMRA85T10A562X", PASSWORD, "codice_fiscale_invalid"),
+        (CF_MARIO, "short1", "password_too_short"),
+        (CF_MARIO, "onlyletterslong", "password_too_simple"),
+    ],
+)
+def test_registration_refusals(app: Flask, cf: str, password: str, code: str) -> None:
+    with pytest.raises(AccountError) as info:
+        register_resident("x@example.test", "X", cf, password)
+    assert info.value.code == code
+    assert db.session.scalar(select(User)) is None
+
+
+def test_lockout_after_repeated_failures(app: Flask) -> None:
+    make_user("clerk", "clerk@example.test")
+    now = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    limit = app.config["ZTL_LOGIN_MAX_FAILURES"]
+    for _ in range(limit - 1):
+        assert (
+            sign_in_with_password("clerk@example.test", "wrong", now).failure
+            is SignInFailure.INVALID
+        )
+    locked = sign_in_with_password("clerk@example.test", "wrong", now)
+    assert locked.failure is SignInFailure.LOCKED
+    assert locked.locked_until is not None and locked.locked_until > now
+    # Even the right password is refused while locked.
+    assert (
+        sign_in_with_password("clerk@example.test", PASSWORD, now).failure is SignInFailure.LOCKED
+    )
+    later = locked.locked_until + dt.timedelta(seconds=1)
+    result = sign_in_with_password("clerk@example.test", PASSWORD, later)
+    assert result.ok and result.user is not None
+    assert result.user.failed_logins == 0
+
+
+def test_unknown_email_and_wrong_password_look_the_same(app: Flask) -> None:
+    make_user("clerk", "clerk@example.test")
+    assert sign_in_with_password("nobody@example.test", PASSWORD).failure is SignInFailure.INVALID
+    assert sign_in_with_password("clerk@example.test", "nope").failure is SignInFailure.INVALID
+
+
+def test_inactive_user_cannot_sign_in(app: Flask) -> None:
+    user = make_user("police", "police@example.test")
+    user.active = False
+    db.session.commit()
+    assert sign_in_with_password("police@example.test", PASSWORD).failure is SignInFailure.INACTIVE
+
+
+def test_external_identity_links_by_codice_fiscale_then_by_subject(app: Flask) -> None:
+    user = register_resident("m@example.test", "Mario Rossi", CF_MARIO, PASSWORD)
+    assert sign_in_external("spid", "spid-subject-1", None) is None
+    linked = sign_in_external("spid", "spid-subject-1", _omocodic(CF_MARIO))
+    assert linked is not None and linked.id == user.id
+    again = sign_in_external("spid", "spid-subject-1", None)
+    assert again is not None and again.id == user.id
+    assert sign_in_external("cie", "other", "RSSMRA85T10A562X") is None
+
+
+def test_create_user_refuses_unknown_role_and_duplicate_email(app: Flask) -> None:
+    make_user("clerk", "c@example.test")
+    with pytest.raises(AccountError) as dup:
+        make_user("clerk", "C@example.test")
+    assert dup.value.code == "email_taken"
+    with pytest.raises(AccountError) as role:
+        make_user("mayor", "m@example.test")
+    assert role.value.code == "role_unknown"

@@ -1,0 +1,58 @@
+"""ZTL permits: applications, explainable eligibility, signed permits and enforcement answers.
+
+`create_app` is the only way to build the application (web server, CLI, tests).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from ztl.config import build_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask app: settings, extensions, blueprints, error pages, headers, commands."""
+    instance_path = Path(
+        os.environ.get("ZTL_INSTANCE_PATH")
+        or (config or {}).get("INSTANCE_PATH")
+        or PROJECT_ROOT / "instance"
+    ).resolve()
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(build_settings(instance_path, config))
+
+    from ztl.extensions import babel, csrf, db, login_manager, migrate
+    from ztl.i18n import select_locale
+    from ztl.services.accounts import load_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+    login_manager.user_loader(load_user)
+
+    from ztl.api import register_api
+    from ztl.cli import register_commands
+    from ztl.web import register_web
+
+    register_web(app)
+    register_api(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,18 @@
+"""The `ztl` command line: Flask's CLI (db, run, shell) plus the project's command groups.
+
+Exit status (shared/spec/cli.md): 0 done, 1 a negative answer, 2 bad usage or bad input.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    from ztl.cli.demo import demo
+    from ztl.cli.registry import registry
+    from ztl.cli.tokens import tokens
+    from ztl.cli.users import users
+
+    for group in (demo, registry, tokens, users):
+        app.cli.add_command(group)

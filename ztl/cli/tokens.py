@@ -1,0 +1,42 @@
+"""`ztl tokens create/revoke/list`: API tokens for police devices and camera gates."""
+
+from __future__ import annotations
+
+import click
+
+from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
+
+
+@click.group(help="API tokens for machine clients.")
+def tokens() -> None:
+    pass
+
+
+@tokens.command("create")
+@click.option("--role", required=True, type=click.Choice(["police", "gate"]))
+@click.argument("name")
+def create(role: str, name: str) -> None:
+    """Create a token and print it once: it cannot be shown again."""
+    try:
+        _, plaintext = create_token(name, role)
+    except TokenError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(plaintext)
+    click.echo(f"token {name!r} ({role}) created: store it now, it is not shown again.", err=True)
+
+
+@tokens.command("revoke")
+@click.argument("name")
+def revoke(name: str) -> None:
+    try:
+        revoke_token(name)
+    except TokenError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"token {name!r} revoked")
+
+
+@tokens.command("list")
+def list_() -> None:
+    for token in list_tokens():
+        state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
+        click.echo(f"{token.name}\t{token.role}\t{token.prefix}…\t{state}")

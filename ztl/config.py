@@ -1,0 +1,114 @@
+"""Configuration: defaults, then ZTL_* environment variables, then an explicit mapping.
+
+Why a module of its own: every entry point (web, CLI, tests, gunicorn) builds the app through
+`create_app`, so configuration is resolved in one place and documented in one place (README).
+No secret has a default: the session key is read from ZTL_SECRET_KEY or from a file in the instance
+folder, created with mode 0600 on first start outside production.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "ZTL_"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the application cannot start safely with the configuration it was given."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{ENV_PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def default_settings(instance_path: Path) -> dict[str, Any]:
+    """The settings every deployment starts from; environment variables override them."""
+    env = os.environ.get(ENV_PREFIX + "ENV", "development")
+    database_url = os.environ.get("DATABASE_URL") or os.environ.get(ENV_PREFIX + "DATABASE_URL")
+    if not database_url:
+        database_url = f"sqlite:///{instance_path / 'ztl.sqlite3'}"
+    return {
+        "ZTL_ENV": env,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "ZTL_MUNICIPALITY": os.environ.get(ENV_PREFIX + "MUNICIPALITY", "IT-PO"),
+        "ZTL_TIMEZONE": os.environ.get(ENV_PREFIX + "TIMEZONE", "Europe/Rome"),
+        "ZTL_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
+        "ZTL_LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
+        "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "BABEL_DEFAULT_LOCALE": "it",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
+        "ZTL_LANGUAGES": ("it", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env == "production"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env == "production"),
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the common postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_secret_key(instance_path: Path, env: str) -> str:
+    """ZTL_SECRET_KEY, else instance/secret_key; created on first start except in production."""
+    from_env = os.environ.get(ENV_PREFIX + "SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_path / SECRET_KEY_FILE
+    if key_file.exists():
+        return key_file.read_text(encoding="utf-8").strip()
+    if env == "production":
+        raise ConfigurationError(
+            "No secret key: set ZTL_SECRET_KEY or create the file "
+            f"{key_file} (for example with `python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
+
+
+def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge defaults, environment and explicit overrides (tests pass overrides)."""
+    settings = default_settings(instance_path)
+    if overrides:
+        settings.update(overrides)
+    if "SECRET_KEY" not in settings:
+        settings["SECRET_KEY"] = load_secret_key(instance_path, settings["ZTL_ENV"])
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
+    return settings

@@ -1,0 +1,40 @@
+"""Typed SQLAlchemy 2.0 models; importing this package registers every table on Base.metadata."""
+
+from ztl.models.account import ApiToken, ExternalIdentity, User
+from ztl.models.application import Application, ApplicationPlate, ApplicationZone, Document
+from ztl.models.base import Base, UTCDateTime, utcnow
+from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
+from ztl.models.event import Event, RegistryImport
+from ztl.models.permit import Permit, PermitNumberCounter, PermitPlate, PermitWindow, PermitZone
+from ztl.models.registers import Badge, Business, Resident, StreetSegment, Vehicle
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "ApplicationPlate",
+    "ApplicationZone",
+    "Badge",
+    "Base",
+    "Business",
+    "Category",
+    "CategoryWindow",
+    "CategoryZone",
+    "Document",
+    "Event",
+    "ExternalIdentity",
+    "Gate",
+    "Permit",
+    "PermitNumberCounter",
+    "PermitPlate",
+    "PermitWindow",
+    "PermitZone",
+    "RegistryImport",
+    "Resident",
+    "StreetSegment",
+    "UTCDateTime",
+    "User",
+    "Vehicle",
+    "Zone",
+    "ZoneWindow",
+    "utcnow",
+]

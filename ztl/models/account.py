@@ -1,0 +1,90 @@
+"""People and machines that use the system: users, their external identities, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_login import UserMixin
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ztl.models.base import Base, utcnow
+from ztl.models.enums import Role, TokenRole, check_in
+
+
+class User(UserMixin, Base):
+    """A person with a login. Residents are tied to a codice fiscale; staff are not."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(check_in("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    # Null for accounts that only sign in through an identity provider (SPID/CIE).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    codice_fiscale: Mapped[str | None] = mapped_column(String(16), index=True)
+    # Canonical form (omocodia undone): the same person whatever variant they typed.
+    person_key: Mapped[str | None] = mapped_column(String(16), index=True)
+    language: Mapped[str] = mapped_column(String(5), default="it")
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[ExternalIdentity]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role}>"
+
+
+class ExternalIdentity(Base):
+    """A login at an identity provider (SPID, CIE, ...) linked to a user.
+
+    Why a table: a provider plugs in beside local passwords by adding rows here, keyed by the
+    provider's own subject identifier, without touching the user table.
+    """
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="identities")
+
+
+class ApiToken(Base):
+    """A bearer token for a machine client (police device, camera gate); only its hash is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint(check_in("role", TokenRole), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -1,0 +1,97 @@
+"""Closed vocabularies stored as short strings (readable in SQL, checked by constraints)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    POLICE = "police"
+    ADMIN = "admin"
+
+
+class TokenRole(StrEnum):
+    POLICE = "police"
+    GATE = "gate"
+
+
+class ResidentStatus(StrEnum):
+    RESIDENT = "resident"
+    EMIGRATED = "emigrated"
+    DECEASED = "deceased"
+
+
+class VehicleUsage(StrEnum):
+    OWNED = "owned"
+    LEASING = "leasing"
+    RENTAL = "rental"
+    COMPANY = "company"
+
+
+class VehicleStatus(StrEnum):
+    ACTIVE = "active"
+    DEREGISTERED = "deregistered"
+    STOLEN = "stolen"
+
+
+class Fuel(StrEnum):
+    PETROL = "petrol"
+    DIESEL = "diesel"
+    LPG = "lpg"
+    CNG = "cng"
+    HYBRID = "hybrid"
+    ELECTRIC = "electric"
+    HYDROGEN = "hydrogen"
+
+
+class Parity(StrEnum):
+    ALL = "all"
+    ODD = "odd"
+    EVEN = "even"
+
+
+class BusinessStatus(StrEnum):
+    ACTIVE = "active"
+    CEASED = "ceased"
+
+
+class ApplicationStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    UNDER_REVIEW = "under_review"
+    DOCUMENTS_REQUESTED = "documents_requested"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    ISSUED = "issued"
+
+
+class Outcome(StrEnum):
+    ELIGIBLE = "eligible"
+    NOT_ELIGIBLE = "not_eligible"
+    NEEDS_REVIEW = "needs_review"
+
+
+class PermitStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    REPLACED = "replaced"
+    SURRENDERED = "surrendered"
+
+
+class Decider(StrEnum):
+    """Who decides a category's applications (permit catalogue, column "decided by")."""
+
+    AUTOMATIC = "automatic"
+    AUTOMATIC_IF_REGISTERED = "automatic_if_registered"
+    CLERK = "clerk"
+
+
+def check_in(column: str, enum: type[StrEnum]) -> str:
+    """SQL for a CHECK constraint that keeps a column inside an enum's values."""
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"

@@ -1,0 +1,51 @@
+"""The transaction boundary every service uses: all of a state change commits, or none of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy.orm import scoped_session
+
+from ztl.extensions import db
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or the system, the CLI, a machine token."""
+
+    label: str
+    user_id: int | None = None
+
+    @classmethod
+    def cli(cls) -> Actor:
+        return cls(label="cli")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(label="system")
+
+
+class ServiceError(Exception):
+    """A refusal a person can understand; `code` is stable for APIs and tests."""
+
+    code = "refused"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+
+
+@contextmanager
+def unit_of_work() -> Iterator[scoped_session[FlaskSession]]:
+    """Commit on success, roll back on any error, so nothing is half-written."""
+    session = db.session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,65 @@
+"""Codice fiscale (with omocodia) and partita IVA, validated by python-stdnum.
+
+Omocodia: when two people would get the same codice fiscale, the Agenzia delle Entrate replaces
+digits, from the right, with letters (0->L ... 9->V) and recomputes the check character. All the
+variants belong to one person, so the system compares a canonical key: letters turned back to digits.
+"""
+
+from __future__ import annotations
+
+from stdnum.it import codicefiscale, iva
+
+from ztl.values import InvalidValue
+
+# Positions (0-based) of the digits that omocodia may replace with letters.
+_OMOCODIA_POSITIONS = (6, 7, 9, 10, 12, 13, 14)
+_OMOCODIA_LETTERS = "LMNPQRSTUV"
+_TO_DIGIT = {letter: str(digit) for digit, letter in enumerate(_OMOCODIA_LETTERS)}
+
+
+def parse_codice_fiscale(raw: str) -> str:
+    """A valid personal codice fiscale, compacted and upper case."""
+    value = codicefiscale.compact(raw or "")
+    if len(value) != 16:
+        raise InvalidValue(f"codice fiscale non valido / invalid codice fiscale: {raw!r}")
+    try:
+        return str(codicefiscale.validate(value))
+    except Exception as exc:  # stdnum raises its own ValidationError subclasses
+        raise InvalidValue(f"codice fiscale non valido / invalid codice fiscale: {raw!r}") from exc
+
+
+def person_key(codice_fiscale: str) -> str:
+    """The canonical codice fiscale: omocodic letters back to digits, check character recomputed."""
+    chars = list(codice_fiscale)
+    changed = False
+    for position in _OMOCODIA_POSITIONS:
+        digit = _TO_DIGIT.get(chars[position])
+        if digit is not None:
+            chars[position] = digit
+            changed = True
+    if not changed:
+        return codice_fiscale
+    body = "".join(chars[:15])
+    return body + str(codicefiscale.calc_check_digit(body))
+
+
+def parse_partita_iva(raw: str) -> str:
+    """A valid partita IVA (11 digits with its check digit)."""
+    value = iva.compact(raw or "")
+    try:
+        return str(iva.validate(value))
+    except Exception as exc:
+        raise InvalidValue(f"partita IVA non valida / invalid partita IVA: {raw!r}") from exc
+
+
+def parse_subject_id(raw: str) -> str:
+    """A codice fiscale of a person (16 characters) or of a firm / partita IVA (11 digits)."""
+    compact = (raw or "").strip().replace(" ", "").upper()
+    if len(compact) == 11:
+        return parse_partita_iva(compact)
+    return parse_codice_fiscale(compact)
+
+
+def subject_key(subject_id: str) -> str:
+    """The comparison key of a subject: canonical codice fiscale, or the partita IVA itself."""
+    return person_key(subject_id) if len(subject_id) == 16 else subject_id

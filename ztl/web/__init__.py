@@ -1,0 +1,30 @@
+"""Web blueprints, one per role, plus the public and sign-in pages; error pages and headers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from ztl.web.admin.views import bp as admin_bp
+    from ztl.web.auth.views import bp as auth_bp
+    from ztl.web.clerk.views import bp as clerk_bp
+    from ztl.web.errors import register_error_handlers
+    from ztl.web.police.views import bp as police_bp
+    from ztl.web.public.views import bp as public_bp
+    from ztl.web.resident.views import bp as resident_bp
+    from ztl.web.security import register_security_headers
+    from ztl.web.supervisor.views import bp as supervisor_bp
+
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        resident_bp,
+        clerk_bp,
+        supervisor_bp,
+        police_bp,
+        admin_bp,
+    ):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_security_headers(app)

@@ -1,0 +1,15 @@
+"""Pages of the admin role; the whole blueprint is guarded by role."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ztl.permissions import ADMINS, guard_blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/amministrazione")
+guard_blueprint(bp, ADMINS)
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("admin/home.html")

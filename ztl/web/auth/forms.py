@@ -1,0 +1,33 @@
+"""Sign-in and registration forms: shape only (required, lengths, formats); decisions are services'."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    next = HiddenField()
+    submit = SubmitField(_l("Accedi"))
+
+
+class RegistrationForm(FlaskForm):
+    full_name = StringField(_l("Nome e cognome"), validators=[DataRequired(), Length(max=200)])
+    codice_fiscale = StringField(
+        _l("Codice fiscale"), validators=[DataRequired(), Length(min=16, max=20)]
+    )
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    confirm = PasswordField(
+        _l("Ripeti la password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("Le password non coincidono."))],
+    )
+    submit = SubmitField(_l("Registrati"))
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField(_l("Esci"))

@@ -1,0 +1,119 @@
+"""Sign-in, sign-out and resident registration with local passwords.
+
+Other identity providers (SPID, CIE) get views of their own that call
+`ztl.services.accounts.sign_in_external` and then `start_session` below.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from ztl.i18n import SESSION_KEY
+from ztl.models import User
+from ztl.permissions import HOME_ENDPOINT
+from ztl.services.accounts import (
+    AccountError,
+    SignInFailure,
+    register_resident,
+    sign_in_with_password,
+)
+from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
+from ztl.web.redirects import safe_next
+
+bp = Blueprint("auth", __name__)
+
+REGISTRATION_MESSAGES = {
+    "email_taken": _l("Esiste già un account con questo indirizzo e-mail."),
+    "codice_fiscale_taken": _l("Esiste già un account per questo codice fiscale."),
+    "codice_fiscale_invalid": _l(
+        "Il codice fiscale non è valido: controlla di averlo scritto per intero."
+    ),
+    "password_too_short": _l("La password deve avere almeno 10 caratteri."),
+    "password_too_simple": _l("La password deve contenere lettere e cifre o simboli."),
+}
+
+
+def start_session(user: User) -> None:
+    """Start a fresh session for the user (the old one is discarded: no session fixation)."""
+    language = session.get(SESSION_KEY)
+    session.clear()
+    if language:
+        session[SESSION_KEY] = language
+    login_user(user)
+
+
+def home_for(user: User) -> str:
+    return url_for(HOME_ENDPOINT[user.role])
+
+
+@bp.route("/accedi", methods=["GET", "POST"])
+def login() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        result = sign_in_with_password(form.email.data or "", form.password.data or "")
+        if result.ok and result.user is not None:
+            start_session(result.user)
+            return redirect(safe_next(form.next.data) or home_for(result.user))
+        if result.failure is SignInFailure.LOCKED and result.locked_until is not None:
+            flash(
+                _(
+                    "Troppi tentativi non riusciti: l'account è bloccato fino alle %(time)s. "
+                    "Riprova più tardi.",
+                    time=format_datetime(result.locked_until, "short"),
+                ),
+                "danger",
+            )
+        elif result.failure is SignInFailure.INACTIVE:
+            flash(_("Questo account è disattivato. Rivolgiti all'ufficio permessi."), "danger")
+        else:
+            flash(_("E-mail o password non corretti."), "danger")
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/esci")
+def logout() -> Response:
+    form = LogoutForm()
+    if form.validate_on_submit():
+        logout_user()
+        language = session.get(SESSION_KEY)
+        session.clear()
+        if language:
+            session[SESSION_KEY] = language
+        flash(_("Sei uscito dal servizio."), "info")
+    return redirect(url_for("public.index"))
+
+
+@bp.route("/registrazione", methods=["GET", "POST"])
+def register() -> str | Response | tuple[str, int]:
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = RegistrationForm()
+    if form.validate_on_submit():
+        try:
+            user = register_resident(
+                email=form.email.data or "",
+                full_name=form.full_name.data or "",
+                codice_fiscale=form.codice_fiscale.data or "",
+                password=form.password.data or "",
+                language=str(session.get(SESSION_KEY, "it")),
+            )
+        except AccountError as exc:
+            message = REGISTRATION_MESSAGES.get(exc.code) or _l("Registrazione non riuscita.")
+            flash(str(message), "danger")
+            return render_template("auth/register.html", form=form), 422
+        start_session(user)
+        flash(_("Registrazione completata. Benvenuto!"), "success")
+        return redirect(home_for(user))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form), status

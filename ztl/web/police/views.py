@@ -1,0 +1,15 @@
+"""Pages of the police role; the whole blueprint is guarded by role."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ztl.permissions import POLICE, guard_blueprint
+
+bp = Blueprint("police", __name__, url_prefix="/polizia")
+guard_blueprint(bp, POLICE)
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("police/home.html")
