@@ -1,0 +1,72 @@
+"""Configuration: no secret defaults in production, a 0600 key file elsewhere, database URLs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+from pathlib import Path
+
+import pytest
+
+from ztl.config import ConfigurationError, build_settings, normalise_database_url
+from ztl.models.base import UTCDateTime
+
+
+def test_secret_key_file_created_with_mode_0600(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZTL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ZTL_ENV", "development")
+    first = build_settings(tmp_path, None)["SECRET_KEY"]
+    key_file = tmp_path / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first) == 64
+    assert build_settings(tmp_path, None)["SECRET_KEY"] == first
+
+
+def test_production_refuses_to_start_without_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZTL_SECRET_KEY", raising=False)
+    monkeypatch.setenv("ZTL_ENV", "production")
+    with pytest.raises(ConfigurationError, match="ZTL_SECRET_KEY"):
+        build_settings(tmp_path, None)
+    monkeypatch.setenv("ZTL_SECRET_KEY", "k" * 64)
+    settings = build_settings(tmp_path, None)
+    assert settings["SESSION_COOKIE_SECURE"] is True
+    assert settings["SESSION_COOKIE_HTTPONLY"] is True
+
+
+def test_bad_integer_setting_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZTL_LOGIN_MAX_FAILURES", "five")
+    with pytest.raises(ConfigurationError, match="ZTL_LOGIN_MAX_FAILURES"):
+        build_settings(tmp_path, {"SECRET_KEY": "x"})
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h:5432/db", "postgresql+psycopg://u@h:5432/db"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
+def test_database_urls(url: str, expected: str) -> None:
+    assert normalise_database_url(url) == expected
+
+
+def test_utc_column_refuses_naive_times() -> None:
+    column = UTCDateTime()
+    from sqlalchemy.dialects import sqlite
+
+    with pytest.raises(ValueError, match="naive"):
+        column.process_bind_param(dt.datetime(2026, 1, 1, 12, 0), sqlite.dialect())
+    rome = dt.timezone(dt.timedelta(hours=1))
+    stored = column.process_bind_param(
+        dt.datetime(2026, 1, 1, 12, 0, tzinfo=rome), sqlite.dialect()
+    )
+    assert stored == dt.datetime(2026, 1, 1, 11, 0)
+    loaded = column.process_result_value(stored, sqlite.dialect())
+    assert loaded == dt.datetime(2026, 1, 1, 11, 0, tzinfo=dt.UTC)
