@@ -1,0 +1,166 @@
+"""`ztl demo load`: the demo city in the database, through the same paths production uses.
+
+Idempotent: zones, windows, gates and categories are upserted by code; the registers are imported
+with `import_registry` (an upsert by key); users are created only when missing. Demo passwords are
+random on the first load and kept in the instance folder (mode 0600), so every later load prints
+the same logins and nothing secret is in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from ztl.demo.generator import FILE_ORDER, CitySize, codice_fiscale, generate
+from ztl.demo.prato import CATEGORIES, GATES, ZONES, CategoryData, ZoneData
+from ztl.extensions import db
+from ztl.models import Category, CategoryWindow, Gate, Zone, ZoneWindow
+from ztl.models.enums import Role
+from ztl.services.accounts import create_user, find_user_by_email
+from ztl.services.registry_import import ImportResult, import_registry
+from ztl.services.unit_of_work import Actor, unit_of_work
+
+LOGINS_FILE = "demo_logins.txt"
+DEMO_DOMAIN = "demo.ztl"
+DEMO_CITY = CitySize(residents=400, vehicles=340, badges=16, businesses=40)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    role: str
+    email: str
+    password: str
+
+
+@dataclass
+class DemoSummary:
+    imports: dict[str, ImportResult] = field(default_factory=dict)
+    logins: list[DemoLogin] = field(default_factory=list)
+    users_created: int = 0
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """ "HH:MM-HH:MM" -> minutes from midnight; "24:00" is the end of the day."""
+    start, end = text.split("-")
+
+    def minutes(value: str) -> int:
+        hours, mins = value.split(":")
+        return int(hours) * 60 + int(mins)
+
+    return minutes(start), minutes(end)
+
+
+def _upsert_zone(data: ZoneData) -> None:
+    zone = db.session.scalar(select(Zone).where(Zone.code == data.code))
+    if zone is None:
+        zone = Zone(code=data.code, name=data.name)
+        db.session.add(zone)
+    zone.name = data.name
+    wanted = [parse_window(w) for w in data.windows]
+    if [(w.start_minute, w.end_minute) for w in zone.windows] != wanted:
+        zone.windows.clear()
+        db.session.flush()
+        zone.windows.extend(ZoneWindow(start_minute=s, end_minute=e) for s, e in wanted)
+
+
+def _upsert_category(data: CategoryData, zones: dict[str, Zone]) -> None:
+    category = db.session.scalar(select(Category).where(Category.code == data.code))
+    if category is None:
+        category = Category(code=data.code)
+        db.session.add(category)
+    category.name_it = data.name_it
+    category.name_en = data.name_en
+    category.fee_cents = data.fee_cents
+    category.stamp_duty_exempt = data.stamp_duty_exempt
+    category.decided_by = data.decided_by
+    category.max_plates = data.max_plates
+    category.validity = data.validity
+    category.zones = [zones[code] for code in data.zones]
+    wanted = [parse_window(w) for w in data.windows]
+    if [(w.start_minute, w.end_minute) for w in category.windows] != wanted:
+        category.windows.clear()
+        db.session.flush()
+        category.windows.extend(CategoryWindow(start_minute=s, end_minute=e) for s, e in wanted)
+
+
+def load_city_configuration() -> None:
+    """Zones with their active hours, gates and categories, in one transaction."""
+    with unit_of_work() as session:
+        for zone_data in ZONES:
+            _upsert_zone(zone_data)
+        session.flush()
+        zones = {z.code: z for z in session.scalars(select(Zone))}
+        for gate_data in GATES:
+            gate = session.scalar(select(Gate).where(Gate.code == gate_data.code))
+            if gate is None:
+                gate = Gate(code=gate_data.code)
+                session.add(gate)
+            gate.name = gate_data.name
+            gate.zone = zones[gate_data.zone]
+        for category_data in CATEGORIES:
+            _upsert_category(category_data, zones)
+
+
+def _read_logins(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    logins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        email, _, password = line.partition("\t")
+        if email and password:
+            logins[email] = password
+    return logins
+
+
+def _write_logins(path: Path, logins: dict[str, str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for email, password in logins.items():
+            handle.write(f"{email}\t{password}\n")
+    os.chmod(path, 0o600)
+
+
+def ensure_demo_users(summary: DemoSummary) -> None:
+    """One user per role; the resident is tied to generated resident 0 (zone A, owns a car)."""
+    path = Path(current_app.instance_path) / LOGINS_FILE
+    logins = _read_logins(path)
+    for role in Role:
+        email = f"{role.value}@{DEMO_DOMAIN}"
+        password = logins.get(email)
+        if find_user_by_email(email) is None:
+            password = password or secrets.token_urlsafe(12) + "-7"
+            create_user(
+                role.value,
+                email,
+                password,
+                full_name=f"Demo {role.value}",
+                codice_fiscale=codice_fiscale(0) if role is Role.RESIDENT else None,
+                actor=Actor("demo"),
+            )
+            summary.users_created += 1
+        logins[email] = password or "(set before this file existed)"
+        summary.logins.append(DemoLogin(role.value, email, logins[email]))
+    _write_logins(path, logins)
+
+
+def load_demo(progress: Callable[[str], None] | None = None) -> DemoSummary:
+    """Configuration, registers and users of the demo city; safe to run again."""
+    say = progress or (lambda _message: None)
+    summary = DemoSummary()
+    load_city_configuration()
+    say("zones, gates and categories loaded")
+    with tempfile.TemporaryDirectory(prefix="ztl-demo-") as tmp:
+        paths = generate(Path(tmp), DEMO_CITY)
+        for kind in FILE_ORDER:
+            result = import_registry(kind, paths[kind], actor=Actor("demo"))
+            summary.imports[kind] = result
+            say(f"{kind}: {result.rows_imported} imported, {result.rows_rejected} refused")
+    ensure_demo_users(summary)
+    return summary
