@@ -61,6 +61,18 @@ def database_url(
     admin_engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in a new app context, as in production.
+
+    Tests hold an app context open for database access; without this, requests would share its
+    `g` (cached CSRF token, cached current user) and its database session, hiding real bugs.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, instance: Path, **extra: Any) -> Flask:
     config = {
         "TESTING": True,
@@ -70,7 +82,9 @@ def make_app(database_url: str, instance: Path, **extra: Any) -> Flask:
         "ZTL_UPLOAD_DIR": str(instance / "uploads"),
         **extra,
     }
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    return app
 
 
 @pytest.fixture(scope="session")

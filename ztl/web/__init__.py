@@ -9,6 +9,7 @@ def register_web(app: Flask) -> None:
     from ztl.web.admin.views import bp as admin_bp
     from ztl.web.auth.views import bp as auth_bp
     from ztl.web.clerk.views import bp as clerk_bp
+    from ztl.web.context import register_context
     from ztl.web.errors import register_error_handlers
     from ztl.web.police.views import bp as police_bp
     from ztl.web.public.views import bp as public_bp
@@ -27,4 +28,5 @@ def register_web(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
+    register_context(app)
     register_security_headers(app)

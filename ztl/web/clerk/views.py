@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ztl.permissions import CLERKS, guard_blueprint
+from ztl.services.overview import applications_by_status
+from ztl.web.labels import STATUS_LABELS
 
 bp = Blueprint("clerk", __name__, url_prefix="/ufficio")
 guard_blueprint(bp, CLERKS)
@@ -12,4 +14,6 @@ guard_blueprint(bp, CLERKS)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("clerk/home.html")
+    return render_template(
+        "clerk/home.html", counts=applications_by_status(), status_labels=STATUS_LABELS
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ztl.permissions import POLICE, guard_blueprint
+from ztl.services.overview import gates, zones_with_hours
 
 bp = Blueprint("police", __name__, url_prefix="/polizia")
 guard_blueprint(bp, POLICE)
@@ -12,4 +13,4 @@ guard_blueprint(bp, POLICE)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("police/home.html")
+    return render_template("police/home.html", zones=zones_with_hours(), gates=gates())

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from ztl.i18n import SESSION_KEY, supported_languages
 from ztl.permissions import HOME_ENDPOINT
+from ztl.services.overview import categories_in_force, zones_with_hours
 from ztl.web.redirects import safe_next
 
 bp = Blueprint("public", __name__)
@@ -17,7 +18,9 @@ bp = Blueprint("public", __name__)
 def index() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for(HOME_ENDPOINT[current_user.role]))
-    return render_template("public/index.html")
+    return render_template(
+        "public/index.html", zones=zones_with_hours(), categories=categories_in_force()
+    )
 
 
 @bp.post("/lingua")

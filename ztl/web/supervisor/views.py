@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ztl.permissions import SUPERVISORS, guard_blueprint
+from ztl.services.overview import api_tokens, recent_imports
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisione")
 guard_blueprint(bp, SUPERVISORS)
@@ -12,4 +13,4 @@ guard_blueprint(bp, SUPERVISORS)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("supervisor/home.html")
+    return render_template("supervisor/home.html", imports=recent_imports(), tokens=api_tokens())

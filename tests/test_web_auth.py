@@ -1,0 +1,134 @@
+"""Sign-in, lock-out, sign-out, registration, CSRF refusal and safe redirects, through HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.conftest import csrf_token, login
+from tests.factories import CF_MARIO, PASSWORD, make_user
+from ztl.extensions import db
+from ztl.models import User
+
+
+def test_login_lands_on_the_role_home(client: FlaskClient) -> None:
+    make_user("clerk", "clerk@comune.example.org")
+    response = login(client, "clerk@comune.example.org", PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/ufficio/"
+    assert client.get("/ufficio/").status_code == 200
+
+
+def test_wrong_password_is_401_with_a_message(client: FlaskClient) -> None:
+    make_user("clerk", "clerk@comune.example.org")
+    response = login(client, "clerk@comune.example.org", "wrong-password-1")
+    assert response.status_code == 401
+    assert "E-mail o password non corretti." in response.get_data(as_text=True)
+    assert client.get("/ufficio/").status_code == 302
+
+
+def test_lockout_message_even_with_the_right_password(app: Flask, client: FlaskClient) -> None:
+    make_user("police", "police@comune.example.org")
+    for _ in range(app.config["ZTL_LOGIN_MAX_FAILURES"]):
+        login(client, "police@comune.example.org", "wrong-password-1")
+    response = login(client, "police@comune.example.org", PASSWORD)
+    assert response.status_code == 401
+    page = response.get_data(as_text=True)
+    assert "account è bloccato fino alle" in page
+    assert client.get("/polizia/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accedi", {"email": "a@comune.example.org", "password": "x"}),
+        ("/esci", {}),
+        ("/registrazione", {"email": "a@comune.example.org"}),
+        ("/lingua", {"lang": "en"}),
+    ],
+)
+def test_post_without_csrf_token_is_refused(
+    client: FlaskClient, path: str, data: dict[str, str]
+) -> None:
+    response = client.post(path, data=data)
+    assert response.status_code == 400
+    assert "Richiesta non valida" in response.get_data(as_text=True)
+
+
+def test_logout_needs_a_post_with_token(client: FlaskClient) -> None:
+    make_user("clerk", "clerk@comune.example.org")
+    login(client, "clerk@comune.example.org", PASSWORD)
+    assert client.get("/esci").status_code == 405
+    assert client.get("/ufficio/").status_code == 200
+    token = csrf_token(client, "/ufficio/")
+    assert client.post("/esci", data={"csrf_token": token}).status_code == 302
+    assert client.get("/ufficio/").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("next_url", "expected"),
+    [
+        ("/ufficio/?stato=x", "/ufficio/?stato=x"),
+        ("//evil.example/", "/ufficio/"),
+        ("https://evil.example/", "/ufficio/"),
+        ("/\\evil.example", "/ufficio/"),
+        ("javascript:alert(1)", "/ufficio/"),
+    ],
+)
+def test_next_redirect_only_to_local_paths(
+    client: FlaskClient, next_url: str, expected: str
+) -> None:
+    make_user("clerk", "clerk@comune.example.org")
+    response = login(client, "clerk@comune.example.org", PASSWORD, next_url=next_url)
+    assert response.headers["Location"] == expected
+
+
+def test_session_is_renewed_on_login(client: FlaskClient) -> None:
+    make_user("clerk", "clerk@comune.example.org")
+    with client.session_transaction() as session:
+        session["planted"] = "by-an-attacker"
+    login(client, "clerk@comune.example.org", PASSWORD)
+    with client.session_transaction() as session:
+        assert "planted" not in session
+        assert session.get("_user_id")
+
+
+def test_resident_registers_through_the_form(client: FlaskClient) -> None:
+    token = csrf_token(client, "/registrazione")
+    form = {
+        "csrf_token": token,
+        "full_name": "Mario Rossi",
+        "codice_fiscale": CF_MARIO.lower(),
+        "email": "mario@posta.example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    response = client.post("/registrazione", data=form)
+    assert response.status_code == 302 and response.headers["Location"] == "/area-personale/"
+    user = db.session.scalar(select(User).where(User.email == "mario@posta.example.org"))
+    assert user is not None and user.codice_fiscale == CF_MARIO and user.role == "resident"
+    page = client.get("/area-personale/").get_data(as_text=True)
+    assert CF_MARIO in page
+
+
+def test_registration_errors_are_shown_and_nothing_is_stored(client: FlaskClient) -> None:
+    token = csrf_token(client, "/registrazione")
+    form = {
+        "csrf_token": token,
+        "full_name": "Mario Rossi",
+        "codice_fiscale": "RSSMRA85T10A562X",
+        "email": "mario@posta.example.org",
+        "password": PASSWORD,
+        "confirm": PASSWORD,
+    }
+    response = client.post("/registrazione", data=form)
+    assert response.status_code == 422
+    assert "Il codice fiscale non è valido" in response.get_data(as_text=True)
+    mismatch = client.post(
+        "/registrazione", data={**form, "codice_fiscale": CF_MARIO, "confirm": "x"}
+    )
+    assert mismatch.status_code == 400
+    assert 'aria-invalid="true"' in mismatch.get_data(as_text=True)
+    assert db.session.scalar(select(User)) is None
