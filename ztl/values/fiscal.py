@@ -7,6 +7,8 @@ variants belong to one person, so the system compares a canonical key: letters t
 
 from __future__ import annotations
 
+import re
+
 from stdnum.it import codicefiscale, iva
 
 from ztl.values import InvalidValue
@@ -17,8 +19,36 @@ _OMOCODIA_LETTERS = "LMNPQRSTUV"
 _TO_DIGIT = {letter: str(digit) for digit, letter in enumerate(_OMOCODIA_LETTERS)}
 
 
+# stdnum's format of a personal codice fiscale (stdnum.it.codicefiscale._code_re), omocodia included.
+_NORMAL_SPELLING = re.compile(
+    r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[ABCDEHLMPRST][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]"
+)
+
+
+def is_valid_normal_codice_fiscale(value: str) -> bool:
+    """True when value is a valid codice fiscale already in the normal spelling (16 upper-case
+    characters, no separators).
+
+    Why: the registers hold millions of codici fiscali in this spelling, and stdnum's validate()
+    compacts the value three times (about 6 of its 9 µs); for the normal spelling compacting changes
+    nothing, so the same three checks (format, check character, real birth date) are made once here
+    with stdnum's own functions. False means "not shown valid here": ask parse_codice_fiscale.
+    """
+    if not _NORMAL_SPELLING.fullmatch(value) or (
+        codicefiscale.calc_check_digit(value[:15]) != value[15]
+    ):
+        return False
+    try:
+        codicefiscale.get_birth_date(value)
+    except Exception:  # stdnum's InvalidComponent: no such birth date
+        return False
+    return True
+
+
 def parse_codice_fiscale(raw: str) -> str:
     """A valid personal codice fiscale, compacted and upper case."""
+    if is_valid_normal_codice_fiscale(raw or ""):
+        return raw
     value = codicefiscale.compact(raw or "")
     if len(value) != 16:
         raise InvalidValue(f"codice fiscale non valido / invalid codice fiscale: {raw!r}")

@@ -1,0 +1,174 @@
+"""The default registry adapter: reads the tables the CSV imports fill (ztl.models.registers).
+
+Why lookups go by the stored normalised keys (person_key, plate, street_key, holder_key): the importer
+normalises once, so every lookup here is an exact hit on an index, whatever variant was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, scoped_session
+
+from ztl.models import Badge, Business, Resident, StreetSegment, Vehicle
+from ztl.models.enums import (
+    BusinessStatus,
+    Fuel,
+    Parity,
+    ResidentStatus,
+    VehicleStatus,
+    VehicleUsage,
+)
+from ztl.registries.facts import (
+    AddressZone,
+    BadgeFact,
+    BusinessFact,
+    ResidentFact,
+    StreetSegmentFact,
+    VehicleFact,
+)
+from ztl.values.fiscal import (
+    parse_codice_fiscale,
+    parse_partita_iva,
+    parse_subject_id,
+    person_key,
+    subject_key,
+)
+from ztl.values.plates import normalise_plate
+from ztl.values.streets import house_number as parse_house_number
+from ztl.values.streets import street_key
+
+
+class SqlRegistryAdapter:
+    """RegistryAdapter over the register tables, through the caller's session (its transaction)."""
+
+    def __init__(self, session: Session | scoped_session[Any] | None = None) -> None:
+        if session is None:
+            from ztl.extensions import db
+
+            session = db.session
+        self._session = session
+
+    def resident(self, codice_fiscale: str) -> ResidentFact | None:
+        key = person_key(parse_codice_fiscale(codice_fiscale))
+        row = self._session.scalars(
+            select(Resident).where(Resident.person_key == key).order_by(Resident.codice_fiscale)
+        ).first()
+        return _resident(row) if row is not None else None
+
+    def household(self, household_id: str) -> tuple[ResidentFact, ...]:
+        rows = self._session.scalars(
+            select(Resident)
+            .where(Resident.household_id == household_id.strip())
+            .order_by(Resident.codice_fiscale)
+        )
+        return tuple(_resident(row) for row in rows)
+
+    def vehicle(self, plate: str) -> VehicleFact | None:
+        row = self._session.get(Vehicle, normalise_plate(plate))
+        return _vehicle(row) if row is not None else None
+
+    def vehicles_of(self, subject_id: str) -> tuple[VehicleFact, ...]:
+        key = subject_key(parse_subject_id(subject_id))
+        rows = self._session.scalars(
+            select(Vehicle)
+            .where(or_(Vehicle.owner_id == key, Vehicle.holder_id == key))
+            .order_by(Vehicle.plate)
+        )
+        return tuple(_vehicle(row) for row in rows)
+
+    def zone_of_address(self, street: str, house_number: str) -> AddressZone:
+        key = street_key(street)
+        number = parse_house_number(house_number)
+        parity = Parity.ODD if number % 2 else Parity.EVEN
+        rows = self._session.scalars(
+            select(StreetSegment)
+            .where(
+                StreetSegment.street_key == key,
+                StreetSegment.from_number <= number,
+                StreetSegment.to_number >= number,
+                StreetSegment.parity.in_([Parity.ALL.value, parity.value]),
+            )
+            .order_by(StreetSegment.from_number, StreetSegment.to_number, StreetSegment.parity)
+        )
+        return AddressZone(
+            street_key=key, house_no=number, segments=tuple(_segment(row) for row in rows)
+        )
+
+    def badges_of(self, codice_fiscale: str) -> tuple[BadgeFact, ...]:
+        key = person_key(parse_codice_fiscale(codice_fiscale))
+        rows = self._session.scalars(
+            select(Badge)
+            .where(Badge.holder_key == key)
+            .order_by(Badge.valid_until.desc(), Badge.badge_number)
+        )
+        return tuple(_badge(row) for row in rows)
+
+    def business(self, partita_iva: str) -> BusinessFact | None:
+        row = self._session.get(Business, parse_partita_iva(partita_iva))
+        return _business(row) if row is not None else None
+
+
+def _resident(row: Resident) -> ResidentFact:
+    return ResidentFact(
+        codice_fiscale=row.codice_fiscale,
+        person_key=row.person_key,
+        family_name=row.family_name,
+        given_name=row.given_name,
+        birth_date=row.birth_date,
+        street=row.street,
+        street_key=row.street_key,
+        house_number=row.house_number,
+        house_no=row.house_no,
+        household_id=row.household_id,
+        registered_since=row.registered_since,
+        status=ResidentStatus(row.status),
+    )
+
+
+def _vehicle(row: Vehicle) -> VehicleFact:
+    return VehicleFact(
+        plate=row.plate,
+        category=row.category,
+        fuel=Fuel(row.fuel),
+        euro_class=row.euro_class,
+        mass_kg=row.mass_kg,
+        owner_id=row.owner_id,
+        holder_id=row.holder_id,
+        usage=VehicleUsage(row.usage),
+        status=VehicleStatus(row.status),
+    )
+
+
+def _segment(row: StreetSegment) -> StreetSegmentFact:
+    return StreetSegmentFact(
+        street=row.street,
+        street_key=row.street_key,
+        from_number=row.from_number,
+        to_number=row.to_number,
+        parity=Parity(row.parity),
+        zone_code=row.zone_code,
+    )
+
+
+def _badge(row: Badge) -> BadgeFact:
+    return BadgeFact(
+        badge_number=row.badge_number,
+        holder_codice_fiscale=row.holder_codice_fiscale,
+        holder_key=row.holder_key,
+        valid_until=row.valid_until,
+        issuer=row.issuer,
+    )
+
+
+def _business(row: Business) -> BusinessFact:
+    return BusinessFact(
+        partita_iva=row.partita_iva,
+        name=row.name,
+        street=row.street,
+        street_key=row.street_key,
+        house_number=row.house_number,
+        house_no=row.house_no,
+        status=BusinessStatus(row.status),
+    )
