@@ -17,7 +17,7 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP)
 
 translations: $(STAMP)
-	@if [ -d ztl/translations ]; then $(BIN)/pybabel compile -q -d ztl/translations; fi
+	@if [ -d ztl/translations ]; then $(BIN)/pybabel compile -d ztl/translations >/dev/null; fi
 
 run: install translations
 	$(BIN)/ztl db upgrade

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+from zoneinfo import ZoneInfo
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,12 +16,25 @@ from ztl.extensions import db
 from ztl.models import User
 
 
-def test_login_lands_on_the_role_home(client: FlaskClient) -> None:
-    make_user("clerk", "clerk@comune.example.org")
-    response = login(client, "clerk@comune.example.org", PASSWORD)
+@pytest.mark.parametrize(
+    ("role", "home"),
+    [
+        ("resident", "/area-personale/"),
+        ("clerk", "/ufficio/"),
+        ("supervisor", "/supervisione/"),
+        ("police", "/polizia/"),
+        ("admin", "/amministrazione/"),
+    ],
+)
+def test_login_lands_on_the_role_home(client: FlaskClient, role: str, home: str) -> None:
+    make_user(role, f"{role}@comune.example.org")
+    response = login(client, f"{role}@comune.example.org", PASSWORD)
     assert response.status_code == 302
-    assert response.headers["Location"] == "/ufficio/"
-    assert client.get("/ufficio/").status_code == 200
+    assert response.headers["Location"] == home
+    page = client.get(home)
+    assert page.status_code == 200
+    assert f"Test {role}" in page.get_data(as_text=True)  # the user's name in the header
+    assert client.get("/").headers["Location"] == home  # the home page sends them there too
 
 
 def test_wrong_password_is_401_with_a_message(client: FlaskClient) -> None:
@@ -30,14 +46,32 @@ def test_wrong_password_is_401_with_a_message(client: FlaskClient) -> None:
 
 
 def test_lockout_message_even_with_the_right_password(app: Flask, client: FlaskClient) -> None:
-    make_user("police", "police@comune.example.org")
+    user = make_user("police", "police@comune.example.org")
     for _ in range(app.config["ZTL_LOGIN_MAX_FAILURES"]):
         login(client, "police@comune.example.org", "wrong-password-1")
     response = login(client, "police@comune.example.org", PASSWORD)
     assert response.status_code == 401
     page = response.get_data(as_text=True)
-    assert "account è bloccato fino alle" in page
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    # The time the lock ends, as a person in Prato reads it on a clock.
+    local_end = user.locked_until.astimezone(ZoneInfo("Europe/Rome")).strftime("%H:%M")
+    assert f"l'account è bloccato fino alle {local_end}" in html.unescape(page)
     assert client.get("/polizia/").status_code == 302
+
+
+def test_guarded_page_sends_to_sign_in_with_a_message_in_the_visitors_language(
+    client: FlaskClient,
+) -> None:
+    assert client.get("/ufficio/").headers["Location"] == "/accedi?next=%2Fufficio%2F"
+    assert "Accedi per aprire la pagina richiesta." in client.get("/accedi").get_data(as_text=True)
+    english = {"Accept-Language": "en"}
+    client.get("/ufficio/", headers=english)
+    page = client.get("/accedi", headers=english).get_data(as_text=True)
+    assert "Sign in to open the page you asked for." in page
+    # The sign-in form carries the page to return to.
+    form = client.get("/accedi?next=/ufficio/").get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/ufficio/"' in form
 
 
 @pytest.mark.parametrize(
@@ -130,5 +164,9 @@ def test_registration_errors_are_shown_and_nothing_is_stored(client: FlaskClient
         "/registrazione", data={**form, "codice_fiscale": CF_MARIO, "confirm": "x"}
     )
     assert mismatch.status_code == 400
-    assert 'aria-invalid="true"' in mismatch.get_data(as_text=True)
+    page = mismatch.get_data(as_text=True)
+    # The error is next to its field, tied to it for screen readers, and listed in the summary.
+    assert 'aria-invalid="true"' in page and 'aria-describedby="confirm-errors"' in page
+    assert '<div id="confirm-errors" class="invalid-feedback d-block">' in page
+    assert '<a href="#confirm">Ripeti la password: Le password non coincidono.</a>' in page
     assert db.session.scalar(select(User)) is None

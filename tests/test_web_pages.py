@@ -1,27 +1,235 @@
-"""Pages as a browser gets them: headers, error pages in both languages, local assets, labels."""
+"""Pages as a browser and a screen reader get them.
+
+Every page of the service (public, sign-in, each role's home, error pages, forms with errors) is
+read in Italian and in English and audited: the <html lang>, one <h1>, labels for every form control,
+names for every link, button and image, decorative icons hidden, no duplicate ids, and nothing that
+the Content-Security-Policy would block or that needs the internet (no CDN: the service must work
+offline). Then the headers, the assets and the error pages in both languages.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token, login, make_app
-from tests.factories import PASSWORD, make_user
+from tests.factories import CF_MARIO, PASSWORD, make_user
 from ztl.demo.loader import load_city_configuration
+from ztl.extensions import db
 
-PAGES = ["/", "/accedi", "/registrazione"]
+PUBLIC_PAGES = ["/", "/accedi", "/registrazione"]
+MISSING = "/pagina-che-non-esiste"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+CONTROLS = {"input", "select", "textarea"}
 
 
-@pytest.mark.parametrize("path", PAGES)
+@dataclass
+class Named:
+    """A link or a button: what a screen reader would announce for it."""
+
+    tag: str
+    attrs: dict[str, str]
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return (self.attrs.get("aria-label") or " ".join(self.text)).strip()
+
+
+class PageAudit(HTMLParser):
+    """One pass over a page, keeping what the accessibility and offline checks look at."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.html_lang: str | None = None
+        self.h1 = 0
+        self.ids: list[str] = []
+        self.labels_for: set[str] = set()
+        self.controls: list[dict[str, str]] = []
+        self.named: list[Named] = []
+        self.svgs: list[dict[str, str]] = []
+        self.images: list[dict[str, str]] = []
+        self.urls: list[tuple[str, str]] = []  # (tag, URL) of scripts, styles, images, icons
+        self.inline_problems: list[str] = []
+        self._hidden: list[bool] = []  # per open element: inside an aria-hidden subtree?
+        self._open_named: list[Named] = []
+
+    def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
+        attrs = {k: v or "" for k, v in attr_list}
+        hidden = bool(self._hidden and self._hidden[-1]) or attrs.get("aria-hidden") == "true"
+        if tag == "html":
+            self.html_lang = attrs.get("lang")
+        if tag == "h1":
+            self.h1 += 1
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "label" and "for" in attrs:
+            self.labels_for.add(attrs["for"])
+        if tag in CONTROLS and attrs.get("type") != "hidden":
+            self.controls.append({"tag": tag, **attrs})
+        if tag == "input" and attrs.get("type") in {"submit", "button"}:
+            self.named.append(Named(tag, attrs, [attrs.get("value", "")]))
+        if tag == "svg" and not hidden:  # hidden itself or inside an aria-hidden element
+            self.svgs.append(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        for attribute in ("src", "href"):
+            if attribute in attrs and tag in {"script", "link", "img", "use", "source"}:
+                self.urls.append((tag, attrs[attribute]))
+        if tag == "script" and "src" not in attrs:
+            self.inline_problems.append("inline <script>")
+        if tag == "style":
+            self.inline_problems.append("<style> element")
+        for name in attrs:
+            if name == "style" or name.startswith("on"):
+                self.inline_problems.append(f"{name}= on <{tag}>")
+        if tag in {"a", "button"}:
+            self._open_named.append(Named(tag, attrs))
+        if tag not in VOID:
+            self._hidden.append(hidden)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if self._hidden:
+            self._hidden.pop()
+        if tag in {"a", "button"} and self._open_named:
+            self.named.append(self._open_named.pop())
+
+    def handle_data(self, data: str) -> None:
+        if self._open_named and not (self._hidden and self._hidden[-1]) and data.strip():
+            for element in self._open_named:
+                element.text.append(data.strip())
+
+
+def audit(html: str) -> PageAudit:
+    parser = PageAudit()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def problems_of(page: PageAudit, language: str) -> list[str]:
+    """Everything wrong with a page, in words (an empty list for a good page)."""
+    found: list[str] = []
+    if page.html_lang != language:
+        found.append(f"<html lang={page.html_lang!r}>, expected {language!r}")
+    if page.h1 != 1:
+        found.append(f"{page.h1} <h1> elements")
+    duplicates = sorted({i for i in page.ids if page.ids.count(i) > 1})
+    if duplicates:
+        found.append(f"duplicate ids {duplicates}")
+    for control in page.controls:
+        labelled = control.get("id") in page.labels_for or control.get("aria-label")
+        if not labelled and not control.get("aria-labelledby"):
+            found.append(f"form control without a label: {control}")
+    for element in page.named:
+        if not element.name:
+            found.append(f"<{element.tag}> without an accessible name: {element.attrs}")
+    for svg in page.svgs:
+        if not svg.get("aria-label"):
+            found.append(f"<svg> neither hidden nor named: {svg}")
+    for image in page.images:
+        if "alt" not in image:
+            found.append(f"<img> without alt: {image}")
+    for tag, url in page.urls:
+        if url.startswith(("http:", "https:", "//")):
+            found.append(f"external URL on <{tag}>: {url}")
+    found.extend(page.inline_problems)
+    return found
+
+
+def _switch_language(client: FlaskClient, language: str) -> None:
+    token = csrf_token(client, MISSING)
+    response = client.post("/lingua", data={"lang": language, "next": "/", "csrf_token": token})
+    assert response.status_code == 302
+
+
+def every_page(client: FlaskClient, language: str) -> Iterator[tuple[str, str]]:
+    """(name, html) of every page of the service, as the viewers who can see them get them."""
+    if language != "it":
+        _switch_language(client, language)
+    for path in [*PUBLIC_PAGES, MISSING]:
+        yield path, client.get(path).get_data(as_text=True)
+    token = csrf_token(client, "/registrazione")
+    failed_registration = client.post("/registrazione", data={"csrf_token": token, "email": "x"})
+    yield "registration with errors", failed_registration.get_data(as_text=True)
+    failed_login = client.post(
+        "/accedi", data={"csrf_token": token, "email": "nobody@x.example", "password": "no"}
+    )
+    yield "refused sign-in", failed_login.get_data(as_text=True)
+
+    make_user("resident", "resident@posta.example.org", codice_fiscale=CF_MARIO)
+    make_user("admin", "admin@comune.example.org")
+    for email, paths in (
+        ("resident@posta.example.org", ["/area-personale/", "/ufficio/"]),
+        (
+            "admin@comune.example.org",
+            ["/ufficio/", "/supervisione/", "/polizia/", "/amministrazione/", MISSING],
+        ),
+    ):
+        assert login(client, email, PASSWORD).status_code == 302
+        for path in paths:
+            yield f"{email} {path}", client.get(path).get_data(as_text=True)
+        client.post("/esci", data={"csrf_token": csrf_token(client, MISSING)})
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_every_page_is_accessible_and_offline(client: FlaskClient, language: str) -> None:
+    load_city_configuration()  # zones, gates and categories: the tables render with rows
+    report = {
+        name: problems_of(audit(html), language) for name, html in every_page(client, language)
+    }
+    assert len(report) == 13
+    assert {name: found for name, found in report.items() if found} == {}
+
+
+def test_the_audit_finds_what_it_looks_for() -> None:
+    """The checks above can fail: a page with every mistake is reported for each of them."""
+    bad = (
+        '<html lang="en"><h1>a</h1><h1>b</h1><input id="q"><input id="q">'
+        '<a href="/x"><svg><use href="#i"></use></svg></a><button aria-hidden="true"></button>'
+        '<img src="https://cdn.example/x.png"><script>alert(1)</script><p style="x" onclick="y">'
+    )
+    found = "\n".join(problems_of(audit(bad), "it"))
+    for expected in [
+        "<html lang='en'>",
+        "2 <h1>",
+        "duplicate ids ['q']",
+        "form control without a label",
+        "<a> without an accessible name",
+        "<button> without an accessible name",
+        "<svg> neither hidden nor named",
+        "<img> without alt",
+        "external URL on <img>",
+        "inline <script>",
+        "style= on <p>",
+        "onclick= on <p>",
+    ]:
+        assert expected in found
+    good = (
+        '<html lang="it"><h1>t</h1><label for="q">Q</label><input id="q">'
+        '<a href="/x"><span class="visually-hidden">Home</span>'
+        '<svg aria-hidden="true"><use href="/static/s.svg#i"></use></svg></a>'
+        '<img src="/static/x.png" alt=""><script src="/static/x.js"></script>'
+    )
+    assert problems_of(audit(good), "it") == []
+
+
+@pytest.mark.parametrize("path", [*PUBLIC_PAGES, MISSING])
 def test_security_headers(client: FlaskClient, path: str) -> None:
     response = client.get(path)
-    assert response.status_code == 200
     csp = response.headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -34,85 +242,104 @@ def test_hsts_over_https(client: FlaskClient) -> None:
     assert "max-age=" in response.headers["Strict-Transport-Security"]
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_pages_use_only_local_assets_and_no_inline_code(client: FlaskClient, path: str) -> None:
-    html = client.get(path).get_data(as_text=True)
-    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
-        assert not url.startswith(("http:", "https:", "//")), url
-    assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", html), "inline script"
-    assert " style=" not in html and "<style" not in html
-    assert re.search(r" on[a-z]+=", html) is None, "inline event handler"
+def _get_ok(client: FlaskClient, url: str) -> bytes:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    body = response.get_data()
+    response.close()
+    return body
 
 
-def test_bootstrap_italia_assets_are_served(client: FlaskClient) -> None:
-    html = client.get("/").get_data(as_text=True)
-    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
-    assert any("bootstrap-italia.min.css" in a for a in assets)
-    for asset in assets:
-        response = client.get(asset)
-        assert response.status_code == 200, asset
-        response.close()
-    css = client.get("/static/css/fonts.css").get_data(as_text=True)
-    for font in re.findall(r'url\("\.\./([^"]+)"\)', css):
-        response = client.get(f"/static/{font}")
-        assert response.status_code == 200, font
-        response.close()
+def test_assets_are_local_and_all_resolve(client: FlaskClient) -> None:
+    """The Bootstrap Italia CSS, JS, fonts and icons are served from static/, and resolve."""
+    page = audit(client.get("/").get_data(as_text=True))
+    urls = {url for _tag, url in page.urls}
+    assert any(u.endswith("/bootstrap-italia.min.css") for u in urls)
+    assert any(u.endswith("/bootstrap-italia.bundle.min.js") for u in urls)
+    for url in {u.split("#")[0] for u in urls}:
+        assert url.startswith("/static/"), url
+        body = _get_ok(client, url)
+        if not url.endswith(".css"):
+            continue
+        for ref in re.findall(r"url\(\s*[\"']?([^\"')]+)", body.decode("utf-8")):
+            if ref.startswith("data:"):
+                continue
+            assert not urlsplit(ref).scheme and not ref.startswith("//"), (url, ref)
+            _get_ok(client, urljoin(url, ref))  # fonts.css -> ../vendor/.../*.woff2
+    # Every icon the pages use exists in the sprite (a missing one renders as nothing).
+    sprite = _get_ok(client, "/static/vendor/bootstrap-italia/svg/sprites.svg").decode("utf-8")
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    used = set()
+    for template in templates.rglob("*.html"):
+        used |= set(re.findall(r"#(it-[a-z0-9-]+)", template.read_text(encoding="utf-8")))
+        used |= set(re.findall(r'feature\("(it-[a-z0-9-]+)"', template.read_text(encoding="utf-8")))
+    assert used
+    assert sorted(i for i in used if f'id="{i}"' not in sprite) == []
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_every_form_control_has_a_label(client: FlaskClient, path: str) -> None:
-    html = client.get(path).get_data(as_text=True)
-    ids = re.findall(r'<(?:input|select|textarea)(?![^>]*type="hidden")[^>]*\sid="([^"]+)"', html)
-    controls = re.findall(r"<(?:input|select|textarea)(?![^>]*type=\"hidden\")[^>]*>", html)
-    assert len(ids) == len(controls), "a visible form control without id"
-    for control_id in ids:
-        assert f'for="{control_id}"' in html, control_id
+ERROR_TEXTS = {
+    ("404", "it"): "Pagina non trovata",
+    ("404", "en"): "Page not found",
+    ("403", "it"): "Accesso non consentito",
+    ("403", "en"): "Access not allowed",
+}
 
 
-def test_decorative_icons_are_hidden_from_screen_readers(client: FlaskClient) -> None:
-    html = client.get("/").get_data(as_text=True)
-    for svg in re.findall(r"<svg[^>]*>", html):
-        assert 'aria-hidden="true"' in svg or "aria-label" in svg or "icon-primary" in svg
+def _error_page(client: FlaskClient, code: str, headers: dict[str, str]) -> tuple[int, str]:
+    path = MISSING if code == "404" else "/amministrazione/"
+    response = client.get(path, headers=headers)
+    return response.status_code, response.get_data(as_text=True)
 
 
-def test_italian_by_default_english_on_request(client: FlaskClient) -> None:
-    page = client.get("/pagina-che-non-esiste")
-    assert page.status_code == 404
-    text = page.get_data(as_text=True)
-    assert '<html lang="it">' in text and "Pagina non trovata" in text
-    english = client.get("/pagina-che-non-esiste", headers={"Accept-Language": "en"})
-    assert '<html lang="en">' in english.get_data(as_text=True)
-    assert "Page not found" in english.get_data(as_text=True)
+@pytest.mark.parametrize("code", ["404", "403"])
+@pytest.mark.parametrize("how", ["default", "switch", "browser or account"])
+def test_error_pages_in_the_users_language(client: FlaskClient, code: str, how: str) -> None:
+    """Italian by default; English after the switch, or as the browser (404) or account (403) asks."""
+    headers: dict[str, str] = {}
+    if code == "403":
+        police = make_user("police", "p@comune.example.org")
+        if how == "browser or account":
+            police.language = "en"  # a signed-in user's saved choice beats the browser's
+            db.session.commit()
+        login(client, "p@comune.example.org", PASSWORD)
+    elif how == "browser or account":
+        headers = {"Accept-Language": "en-GB,en;q=0.9,it;q=0.5"}
+    if how == "switch":
+        _switch_language(client, "en")
+    language = "it" if how == "default" else "en"
+    status, html = _error_page(client, code, headers)
+    assert status == int(code)
+    assert f'<html lang="{language}">' in html
+    assert ERROR_TEXTS[(code, language)] in html
+    other = "en" if language == "it" else "it"
+    assert ERROR_TEXTS[(code, other)] not in html
+    assert "Traceback" not in html
 
 
-def test_language_switch_sticks_for_the_session(client: FlaskClient) -> None:
+def test_language_switch_returns_to_the_page_and_refuses_other_hosts(client: FlaskClient) -> None:
     token = csrf_token(client, "/")
     response = client.post("/lingua", data={"lang": "en", "next": "/accedi", "csrf_token": token})
     assert response.status_code == 302 and response.headers["Location"] == "/accedi"
     page = client.get("/accedi").get_data(as_text=True)
-    assert '<html lang="en">' in page and "Sign in" in page
-    make_user("resident", "r@comune.example.org", codice_fiscale="RSSMRA85T10A562S")
+    assert '<html lang="en">' in page and "Sign in to your personal area" in page
+    # The form on each page sends that page's own path (and query) as the place to return to.
+    assert '<input type="hidden" name="next" value="/accedi?next=/ufficio/">' in client.get(
+        "/accedi?next=/ufficio/"
+    ).get_data(as_text=True)
+    # The choice survives signing in (the session is renewed, the language is kept).
+    make_user("resident", "r@comune.example.org", codice_fiscale=CF_MARIO)
     login(client, "r@comune.example.org", PASSWORD)
-    forbidden = client.get("/ufficio/")
-    assert forbidden.status_code == 403
-    assert "Access not allowed" in forbidden.get_data(as_text=True)
+    assert "Personal area" in client.get("/area-personale/").get_data(as_text=True)
     # An unknown language is ignored, and an external next is not followed.
     token = csrf_token(client, "/area-personale/")
     again = client.post(
         "/lingua", data={"lang": "xx", "next": "https://evil.example", "csrf_token": token}
     )
     assert again.headers["Location"] == "/"
+    assert '<html lang="en">' in client.get("/area-personale/").get_data(as_text=True)
 
 
-def test_403_in_italian(client: FlaskClient) -> None:
-    make_user("police", "p@comune.example.org")
-    login(client, "p@comune.example.org", PASSWORD)
-    response = client.get("/amministrazione/")
-    assert response.status_code == 403
-    assert "Accesso non consentito" in response.get_data(as_text=True)
-
-
-def test_home_pages_show_real_data(app: Flask, client: FlaskClient) -> None:
+def test_home_pages_show_the_citys_data(app: Flask, client: FlaskClient) -> None:
     load_city_configuration()
     public = client.get("/").get_data(as_text=True)
     assert "ZTL A, centro storico" in public and "07:30–18:30" in public
@@ -121,6 +348,17 @@ def test_home_pages_show_real_data(app: Flask, client: FlaskClient) -> None:
     login(client, "p@comune.example.org", PASSWORD)
     police = client.get("/polizia/").get_data(as_text=True)
     assert "Via Ricasoli" in police and "A6" in police
+
+
+def test_features_not_built_yet_say_so_and_link_nowhere(client: FlaskClient) -> None:
+    make_user("resident", "r@comune.example.org", codice_fiscale=CF_MARIO)
+    login(client, "r@comune.example.org", PASSWORD)
+    page = client.get("/area-personale/").get_data(as_text=True)
+    assert "Ti diamo il benvenuto, Test resident." in page
+    cards = re.findall(r'<article class="it-card.*?</article>', page, re.S)
+    assert cards
+    for card in cards:
+        assert "Non ancora disponibile" in card and "<a " not in card
 
 
 def test_unexpected_error_is_a_friendly_500(database_url: str, tmp_path: Path) -> None:
@@ -134,3 +372,20 @@ def test_unexpected_error_is_a_friendly_500(database_url: str, tmp_path: Path) -
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "Errore del servizio" in text and "Traceback" not in text and "4711" not in text
+
+
+def test_database_down_is_a_friendly_503_even_when_signed_in(
+    client: FlaskClient, tmp_path: Path
+) -> None:
+    """The page header must not ask the database for the user again and fail a second time."""
+    make_user("clerk", "c@comune.example.org")
+    login(client, "c@comune.example.org", PASSWORD)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    broken = make_app(f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}", tmp_path / "inst")
+    visitor = broken.test_client()
+    visitor.set_cookie("session", cookie.value)
+    response = visitor.get("/ufficio/")
+    assert response.status_code == 503
+    text = response.get_data(as_text=True)
+    assert "Servizio non disponibile" in text and '<html lang="it">' in text

@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     from ztl.web.admin.views import bp as admin_bp
     from ztl.web.auth.views import bp as auth_bp
+    from ztl.web.auth.views import configure_sign_in_prompt
     from ztl.web.clerk.views import bp as clerk_bp
     from ztl.web.context import register_context
     from ztl.web.errors import register_error_handlers
@@ -27,6 +28,7 @@ def register_web(app: Flask) -> None:
         admin_bp,
     ):
         app.register_blueprint(blueprint)
+    configure_sign_in_prompt()
     register_error_handlers(app)
     register_context(app)
     register_security_headers(app)

@@ -1,4 +1,9 @@
-"""What every template needs: the language, the navigation for the user's roles, the icon sprite."""
+"""What every template needs: the language, the signed-in user, the navigation, labels and formats.
+
+Views pass only the data of their page; the page chrome (header, language switch, menu, footer) gets
+its values here, once, so that a new page cannot forget the `next` of the language switch or show a
+menu entry its user may not open.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +17,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ztl.i18n import supported_languages
-from ztl.permissions import ADMINS, CLERKS, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.web.labels import (
+    PERMIT_STATUS_LABELS,
+    REGISTRY_LABELS,
+    ROLE_LABELS,
+    STATUS_LABELS,
+    TOKEN_ROLE_LABELS,
+    label,
+)
 
+# Each language is named in itself, so that someone who cannot read the current one finds theirs.
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
 
 
@@ -33,7 +47,17 @@ NAVIGATION = (
 
 
 def navigation_for(user: Any) -> list[NavItem]:
+    """The menu entries of the areas the user may open (the same sets that guard the blueprints)."""
     return [item for roles, item in NAVIGATION if has_role(user, roles)]
+
+
+def signed_in_user() -> Any | None:
+    """The signed-in user, or None for a visitor.
+
+    When the database is down, `ztl.web.errors` has already made the user anonymous for the error
+    page, so this does not query again.
+    """
+    return current_user if current_user.is_authenticated else None
 
 
 def money(cents: int) -> str:
@@ -41,16 +65,32 @@ def money(cents: int) -> str:
     return str(format_currency(Decimal(cents) / 100, "EUR"))
 
 
+def category_name(category: Any) -> str:
+    """A permit category's name in the user's language (the catalogue stores both)."""
+    if str(get_locale() or "it") == "en" and category.name_en:
+        return str(category.name_en)
+    return str(category.name_it)
+
+
 def register_context(app: Flask) -> None:
     app.add_template_filter(money, "money")
+    app.add_template_filter(category_name, "category_name")
+    app.add_template_filter(lambda code: label(STATUS_LABELS, code), "status_label")
+    app.add_template_filter(lambda code: label(PERMIT_STATUS_LABELS, code), "permit_status_label")
+    app.add_template_filter(lambda code: label(ROLE_LABELS, code), "role_label")
+    app.add_template_filter(lambda code: label(TOKEN_ROLE_LABELS, code), "token_role_label")
+    app.add_template_filter(lambda code: label(REGISTRY_LABELS, code), "registry_label")
 
     @app.context_processor
     def inject() -> dict[str, Any]:
+        user = signed_in_user()
         return {
-            "get_locale": get_locale,
-            "current_language": str(get_locale() or "it"),
+            "current_language": str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"]),
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in supported_languages()],
-            "navigation": navigation_for(current_user),
-            "current_path": request.full_path.rstrip("?") if request else "/",
+            "user": user,
+            "user_home": url_for(HOME_ENDPOINT[user.role]) if user is not None else None,
+            "navigation": navigation_for(user) if user is not None else [],
+            # Where the language switch returns to: this page (path and query, never a host).
+            "current_path": request.full_path.rstrip("?"),
             "sprite": url_for("static", filename="vendor/bootstrap-italia/svg/sprites.svg"),
         }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
 
@@ -19,6 +20,21 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.startswith("/.well-known/")
 
 
+def _forget_unloadable_user() -> None:
+    """Render the page as for a visitor when the user cannot be loaded (the database is down).
+
+    Every page, error pages included, shows the signed-in user in its header; if loading them is
+    what failed, asking again would fail inside the error handler and end in a bare 500.
+    """
+    from ztl.extensions import login_manager
+
+    try:
+        _ = current_user.is_authenticated
+    except SQLAlchemyError:
+        log.warning("user not loaded for the error page; shown as signed out")
+        login_manager._update_request_context_with_user()
+
+
 def render_error(error: HTTPException) -> tuple[str | Response, int]:
     code = error.code or 500
     if _wants_json():
@@ -28,6 +44,8 @@ def render_error(error: HTTPException) -> tuple[str | Response, int]:
         }
         return jsonify(body), code
     template = f"errors/{code}.html" if code in TEMPLATED else "errors/generic.html"
+    if code >= 500:
+        _forget_unloadable_user()
     return render_template(template, error=error, code=code), code
 
 

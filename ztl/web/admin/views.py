@@ -6,7 +6,6 @@ from flask import Blueprint, render_template
 
 from ztl.permissions import ADMINS, guard_blueprint
 from ztl.services.overview import users_by_role
-from ztl.web.labels import ROLE_LABELS
 
 bp = Blueprint("admin", __name__, url_prefix="/amministrazione")
 guard_blueprint(bp, ADMINS)
@@ -14,4 +13,4 @@ guard_blueprint(bp, ADMINS)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("admin/home.html", users=users_by_role(), role_labels=ROLE_LABELS)
+    return render_template("admin/home.html", users=users_by_role())

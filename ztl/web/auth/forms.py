@@ -1,4 +1,8 @@
-"""Sign-in and registration forms: shape only (required, lengths, formats); decisions are services'."""
+"""Sign-in and registration forms: shape only (required, lengths, formats); decisions are services'.
+
+Messages that WTForms would phrase generically ("between 10 and 200 characters") are given here in
+the words a person filling the form needs; the rest come from WTForms' own Italian and English texts.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
+EMAIL_INVALID = _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it.")
+
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(message=EMAIL_INVALID), Length(max=254)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     next = HiddenField()
     submit = SubmitField(_l("Accedi"))
@@ -18,10 +26,23 @@ class LoginForm(FlaskForm):
 class RegistrationForm(FlaskForm):
     full_name = StringField(_l("Nome e cognome"), validators=[DataRequired(), Length(max=200)])
     codice_fiscale = StringField(
-        _l("Codice fiscale"), validators=[DataRequired(), Length(min=16, max=20)]
+        _l("Codice fiscale"),
+        validators=[
+            DataRequired(),
+            Length(min=16, max=20, message=_l("Il codice fiscale ha 16 caratteri.")),
+        ],
     )
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=200)])
+    email = EmailField(
+        _l("E-mail"), validators=[DataRequired(), Email(message=EMAIL_INVALID), Length(max=254)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[
+            DataRequired(),
+            Length(min=10, message=_l("La password deve avere almeno 10 caratteri.")),
+            Length(max=200),
+        ],
+    )
     confirm = PasswordField(
         _l("Ripeti la password"),
         validators=[DataRequired(), EqualTo("password", message=_l("Le password non coincidono."))],

@@ -7,12 +7,13 @@ Other identity providers (SPID, CIE) get views of their own that call
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_datetime
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from ztl.extensions import login_manager
 from ztl.i18n import SESSION_KEY
 from ztl.models import User
 from ztl.permissions import HOME_ENDPOINT
@@ -36,6 +37,19 @@ REGISTRATION_MESSAGES = {
     "password_too_short": _l("La password deve avere almeno 10 caratteri."),
     "password_too_simple": _l("La password deve contenere lettere e cifre o simboli."),
 }
+
+# Shown on the sign-in page when a guarded page sent an anonymous visitor there.
+SIGN_IN_REQUIRED = _l("Accedi per aprire la pagina richiesta.")
+
+
+def configure_sign_in_prompt() -> None:
+    """Flask-Login's "please log in" message, in the visitor's language.
+
+    Its default is an English sentence flashed as is; a lazy string turned into text at flash time
+    (localize_callback=str) is translated for the request that triggers it.
+    """
+    login_manager.login_message = SIGN_IN_REQUIRED
+    login_manager.localize_callback = str
 
 
 def start_session(user: User) -> None:
@@ -68,7 +82,7 @@ def login() -> str | Response | tuple[str, int]:
                 _(
                     "Troppi tentativi non riusciti: l'account è bloccato fino alle %(time)s. "
                     "Riprova più tardi.",
-                    time=format_datetime(result.locked_until, "short"),
+                    time=format_time(result.locked_until, "short"),
                 ),
                 "danger",
             )
@@ -113,7 +127,7 @@ def register() -> str | Response | tuple[str, int]:
             flash(str(message), "danger")
             return render_template("auth/register.html", form=form), 422
         start_session(user)
-        flash(_("Registrazione completata. Benvenuto!"), "success")
+        flash(_("Registrazione completata: hai effettuato l'accesso."), "success")
         return redirect(home_for(user))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status

@@ -6,7 +6,6 @@ from flask import Blueprint, render_template
 
 from ztl.permissions import CLERKS, guard_blueprint
 from ztl.services.overview import applications_by_status
-from ztl.web.labels import STATUS_LABELS
 
 bp = Blueprint("clerk", __name__, url_prefix="/ufficio")
 guard_blueprint(bp, CLERKS)
@@ -14,6 +13,4 @@ guard_blueprint(bp, CLERKS)
 
 @bp.get("/")
 def home() -> str:
-    return render_template(
-        "clerk/home.html", counts=applications_by_status(), status_labels=STATUS_LABELS
-    )
+    return render_template("clerk/home.html", counts=applications_by_status())
