@@ -9,6 +9,7 @@ and testing, who may open it.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, make_app
 from tests.factories import PASSWORD, make_user
 
 ROLES = ("resident", "clerk", "supervisor", "police", "admin")
@@ -57,10 +58,28 @@ def _guarded_rules(app: Flask) -> list[Rule]:
     return [r for r in app.url_map.iter_rules() if r.rule.startswith(ROLE_PREFIXES)]
 
 
+def _without_expectation(app: Flask) -> list[str]:
+    return sorted({r.rule for r in _guarded_rules(app)} - EXPECTED.keys())
+
+
 def test_every_rule_under_a_role_prefix_has_an_expectation(app: Flask) -> None:
+    assert _without_expectation(app) == [], "add these URL rules to EXPECTED"
     rules = {r.rule for r in _guarded_rules(app)}
-    assert sorted(rules - EXPECTED.keys()) == [], "add these URL rules to EXPECTED"
     assert sorted(EXPECTED.keys() - rules) == [], "these EXPECTED rules no longer exist"
+
+
+def test_a_forgotten_page_is_caught(tmp_path: Path) -> None:
+    """A page added under /ufficio/ outside the guarded blueprint: both checks report it."""
+    fresh = make_app(f"sqlite:///{tmp_path / 'unused.sqlite3'}", tmp_path)
+
+    @fresh.get("/ufficio/dimenticata")
+    def forgotten() -> str:
+        return "queue"
+
+    assert _without_expectation(fresh) == ["/ufficio/dimenticata"]
+    response = fresh.test_client().get("/ufficio/dimenticata")
+    assert _outcome(response, "/ufficio/dimenticata") == "allowed"
+    assert _expected_outcome("anonymous", OFFICE) == "sign in"
 
 
 def test_every_other_rule_is_known_to_be_public(app: Flask) -> None:

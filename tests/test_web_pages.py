@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, abort
 from flask.testing import FlaskClient
 
 from tests.conftest import csrf_token, login, make_app
@@ -359,6 +359,39 @@ def test_features_not_built_yet_say_so_and_link_nowhere(client: FlaskClient) -> 
     assert cards
     for card in cards:
         assert "Non ancora disponibile" in card and "<a " not in card
+
+
+@pytest.mark.parametrize(
+    ("code", "italian", "english"),
+    [
+        (400, "Richiesta non valida", "Bad request"),
+        (403, "Accesso non consentito", "Access not allowed"),
+        (404, "Pagina non trovata", "Page not found"),
+        (405, "Operazione non consentita", "Operation not allowed"),
+        (413, "File troppo grande", "File too large"),
+        (429, "Troppe richieste", "Too many requests"),
+        (500, "Errore del servizio", "Service error"),
+        (503, "Servizio non disponibile", "Service unavailable"),
+        (418, "Richiesta non completata", "Request not completed"),
+    ],
+)
+def test_every_error_page_explains_and_leads_back(
+    tmp_path: Path, code: int, italian: str, english: str
+) -> None:
+    fresh = make_app(f"sqlite:///{tmp_path / 'unused.sqlite3'}", tmp_path)  # pages need no data
+
+    @fresh.get("/__abort")
+    def fail() -> str:
+        abort(code)
+
+    client = fresh.test_client()
+    for language, heading in (("it", italian), ("en", english)):
+        response = client.get("/__abort", headers={"Accept-Language": language})
+        assert response.status_code == code
+        page = response.get_data(as_text=True)
+        assert f'<html lang="{language}">' in page and f"<h1>{heading}</h1>" in page
+        assert 'class="btn btn-primary" href="/"' in page  # the way back
+        assert problems_of(audit(page), language) == []
 
 
 def test_unexpected_error_is_a_friendly_500(database_url: str, tmp_path: Path) -> None:
