@@ -10,7 +10,13 @@ PASSWORD = "correct-horse-42"
 CF_MARIO = "RSSMRA85T10A562S"
 
 
-def make_user(role: str, email: str | None = None, password: str = PASSWORD, **extra: str) -> User:
+def make_user(
+    role: str, email: str | None = None, password: str = PASSWORD, codice_fiscale: str | None = None
+) -> User:
     return create_user(
-        role, email or f"{role}@example.test", password, full_name=f"Test {role}", **extra
+        role,
+        email or f"{role}@example.test",
+        password,
+        f"Test {role}",
+        codice_fiscale=codice_fiscale,
     )
