@@ -422,3 +422,23 @@ def test_database_down_is_a_friendly_503_even_when_signed_in(
     assert response.status_code == 503
     text = response.get_data(as_text=True)
     assert "Servizio non disponibile" in text and '<html lang="it">' in text
+
+
+def test_signed_in_language_choice_is_remembered_for_next_sessions(
+    app: Flask, client: FlaskClient
+) -> None:
+    from ztl.extensions import db
+    from ztl.models import User
+
+    user = make_user("clerk", "c@comune.example.org")
+    login(client, "c@comune.example.org", PASSWORD)
+    token = csrf_token(client, "/ufficio/")
+    client.post("/lingua", data={"lang": "en", "next": "/ufficio/", "csrf_token": token})
+    db.session.expire_all()
+    stored = db.session.get(User, user.id)
+    assert stored is not None and stored.language == "en"
+    # A new browser (no session, Italian browser) gets English after signing in.
+    other = app.test_client()
+    login(other, "c@comune.example.org", PASSWORD)
+    page = other.get("/ufficio/", headers={"Accept-Language": "it"}).get_data(as_text=True)
+    assert '<html lang="en">' in page

@@ -218,3 +218,13 @@ def load_user(user_id: str) -> User | None:
         return db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+
+
+def remember_language(user_id: int, language: str) -> None:
+    """Keep a signed-in user's language choice: their next sessions and their e-mails use it."""
+    if language not in {"it", "en"}:
+        raise AccountError(f"unsupported language {language!r}", code="language_unknown")
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is not None and user.language != language:
+            user.language = language

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from ztl.i18n import SESSION_KEY, supported_languages
 from ztl.permissions import HOME_ENDPOINT
+from ztl.services.accounts import remember_language
 from ztl.services.overview import categories_in_force, zones_with_hours
 from ztl.web.redirects import safe_next
 
@@ -28,4 +29,6 @@ def set_language() -> Response:
     language = request.form.get("lang", "")
     if language in supported_languages():
         session[SESSION_KEY] = language
+        if current_user.is_authenticated:
+            remember_language(current_user.id, language)
     return redirect(safe_next(request.form.get("next")) or url_for("public.index"))
