@@ -1,6 +1,7 @@
 """ZTL permits: applications, explainable eligibility, signed permits and enforcement answers.
 
-`create_app` is the only way to build the application (web server, CLI, tests).
+`create_app` is the only way to build the application (web server, CLI, tests). This module
+imports nothing heavy at import time, so the pure packages (ztl.rules) stay free of Flask.
 """
 
 from __future__ import annotations
@@ -8,17 +9,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
-
-from ztl.config import build_settings
+if TYPE_CHECKING:
+    from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the Flask app: settings, extensions, blueprints, error pages, headers, commands."""
+    """Build the Flask app: settings, extensions, blueprints, error pages, headers, commands.
+
+    Flask is imported here, not at the top: `import ztl.rules` must not pull in the web stack.
+    """
+    from flask import Flask
+
+    from ztl.config import build_settings
+
     instance_path = Path(
         os.environ.get("ZTL_INSTANCE_PATH")
         or (config or {}).get("INSTANCE_PATH")
