@@ -1,0 +1,420 @@
+"""Every check of the permit catalogue, one small pure function each.
+
+Each returns a CheckResult with a stable id, pass / fail / needs review, a message in Italian and
+English, and the evidence it looked at. Parameters (limits, allowed categories, hours) come from the
+municipality's rules file, never from constants here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from ztl.rules.facts import (
+    ApplicantFacts,
+    BadgeFacts,
+    BusinessFacts,
+    PermitHistory,
+    ResidenceFacts,
+    VehicleFacts,
+)
+from ztl.rules.results import CheckResult, Message, Status
+
+
+def _result(check_id: str, status: Status, it: str, en: str, /, **evidence: Any) -> CheckResult:
+    return CheckResult(check_id, status, Message(it, en), MappingProxyType(evidence))
+
+
+def applicant_identity(applicant: ApplicantFacts) -> CheckResult:
+    kind_it, kind_en = (
+        ("partita IVA", "partita IVA")
+        if applicant.is_firm
+        else ("codice fiscale", "codice fiscale")
+    )
+    if applicant.id_valid:
+        return _result(
+            "applicant_identity",
+            Status.PASS,
+            f"Il {kind_it} {applicant.subject_id} è valido.",
+            f"The {kind_en} {applicant.subject_id} is valid.",
+            subject_id=applicant.subject_id,
+            canonical=applicant.subject_key,
+        )
+    return _result(
+        "applicant_identity",
+        Status.FAIL,
+        f"Il {kind_it} {applicant.subject_id} non è valido.",
+        f"The {kind_en} {applicant.subject_id} is not valid.",
+        subject_id=applicant.subject_id,
+    )
+
+
+def residence_in_zone(residence: ResidenceFacts | None, zones: Collection[str]) -> CheckResult:
+    wanted = sorted(zones)
+    if residence is None:
+        return _result(
+            "residence_in_zone",
+            Status.FAIL,
+            "Il richiedente non risulta residente nell'anagrafe del Comune.",
+            "The applicant is not in the municipality's residency register.",
+            zones_requested=wanted,
+        )
+    evidence = {
+        "status": residence.status,
+        "street": residence.street,
+        "house_number": residence.house_number,
+        "address_zones": list(residence.zone_codes),
+        "zones_requested": wanted,
+    }
+    if residence.status != "resident":
+        return _result(
+            "residence_in_zone",
+            Status.FAIL,
+            f"Nell'anagrafe il richiedente risulta «{residence.status}», non residente.",
+            f"The residency register lists the applicant as '{residence.status}', not resident.",
+            **evidence,
+        )
+    if len(residence.zone_codes) > 1:
+        return _result(
+            "residence_in_zone",
+            Status.REVIEW,
+            "L'indirizzo ricade in più zone nello stradario: serve una verifica dell'ufficio.",
+            "The street register puts the address in more than one zone: the office must check.",
+            **evidence,
+        )
+    if residence.zone_codes and residence.zone_codes[0] in zones:
+        return _result(
+            "residence_in_zone",
+            Status.PASS,
+            f"Residente in {residence.street} {residence.house_number}, zona {residence.zone_codes[0]}.",
+            f"Resident at {residence.street} {residence.house_number}, zone {residence.zone_codes[0]}.",
+            **evidence,
+        )
+    return _result(
+        "residence_in_zone",
+        Status.FAIL,
+        f"L'indirizzo {residence.street} {residence.house_number} non è nella zona richiesta.",
+        f"The address {residence.street} {residence.house_number} is not in the zone requested.",
+        **evidence,
+    )
+
+
+def household_limit(history: PermitHistory, limit: int) -> CheckResult:
+    used = history.household_active_permits
+    evidence = {"active_permits": used, "limit": limit}
+    if used < limit:
+        return _result(
+            "household_limit",
+            Status.PASS,
+            f"Il nucleo familiare ha {used} permessi attivi su {limit}.",
+            f"The household holds {used} active permits out of {limit}.",
+            **evidence,
+        )
+    return _result(
+        "household_limit",
+        Status.FAIL,
+        f"Il nucleo familiare ha già {used} permessi attivi: il massimo è {limit}.",
+        f"The household already holds {used} active permits: the maximum is {limit}.",
+        **evidence,
+    )
+
+
+def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
+    if vehicle.country != "IT":
+        return _result(
+            "vehicle_found",
+            Status.REVIEW,
+            f"Targa estera ({vehicle.country}) {vehicle.plate}: non verificabile nel registro, "
+            "la controlla l'ufficio.",
+            f"Foreign plate ({vehicle.country}) {vehicle.plate}: it cannot be checked in the "
+            "register, the office checks it.",
+            plate=vehicle.plate,
+            country=vehicle.country,
+        )
+    if vehicle.found:
+        return _result(
+            "vehicle_found",
+            Status.PASS,
+            f"Il veicolo {vehicle.plate} è nel registro dei veicoli.",
+            f"Vehicle {vehicle.plate} is in the vehicle register.",
+            plate=vehicle.plate,
+        )
+    return _result(
+        "vehicle_found",
+        Status.FAIL,
+        f"La targa {vehicle.plate} non è nel registro dei veicoli.",
+        f"Plate {vehicle.plate} is not in the vehicle register.",
+        plate=vehicle.plate,
+    )
+
+
+def vehicle_active(vehicle: VehicleFacts) -> CheckResult | None:
+    """None when there is nothing to check (foreign or unknown plate: vehicle_found says so)."""
+    if vehicle.country != "IT" or not vehicle.found:
+        return None
+    if vehicle.status == "active":
+        return _result(
+            "vehicle_active",
+            Status.PASS,
+            f"Il veicolo {vehicle.plate} è in circolazione.",
+            f"Vehicle {vehicle.plate} is in circulation.",
+            plate=vehicle.plate,
+            status=vehicle.status,
+        )
+    return _result(
+        "vehicle_active",
+        Status.FAIL,
+        f"Il veicolo {vehicle.plate} risulta «{vehicle.status}».",
+        f"Vehicle {vehicle.plate} is recorded as '{vehicle.status}'.",
+        plate=vehicle.plate,
+        status=vehicle.status,
+    )
+
+
+def vehicle_tied(vehicle: VehicleFacts, allowed_keys: Collection[str]) -> CheckResult | None:
+    """The vehicle is owned or held (leasing, company car) by the applicant or their household."""
+    if vehicle.country != "IT" or not vehicle.found:
+        return None
+    evidence = {
+        "plate": vehicle.plate,
+        "owner": vehicle.owner_key,
+        "holder": vehicle.holder_key,
+        "usage": vehicle.usage,
+    }
+    if vehicle.owner_key in allowed_keys or (
+        vehicle.holder_key and vehicle.holder_key in allowed_keys
+    ):
+        return _result(
+            "vehicle_tied",
+            Status.PASS,
+            f"Il veicolo {vehicle.plate} è intestato o in uso esclusivo al richiedente o al suo nucleo.",
+            f"Vehicle {vehicle.plate} is owned or exclusively used by the applicant or their household.",
+            **evidence,
+        )
+    return _result(
+        "vehicle_tied",
+        Status.FAIL,
+        f"Il veicolo {vehicle.plate} non è intestato né in uso al richiedente o al suo nucleo.",
+        f"Vehicle {vehicle.plate} is neither owned nor used by the applicant or their household.",
+        **evidence,
+    )
+
+
+def vehicle_category(vehicle: VehicleFacts, allowed: Collection[str]) -> CheckResult | None:
+    """Allowed categories by prefix: "L" allows L1e..L7e, "M1" only M1."""
+    if vehicle.country != "IT" or not vehicle.found:
+        return None
+    ok = any(
+        vehicle.category == a or (len(a) == 1 and vehicle.category.startswith(a)) for a in allowed
+    )
+    evidence = {"plate": vehicle.plate, "category": vehicle.category, "allowed": sorted(allowed)}
+    if ok:
+        return _result(
+            "vehicle_category",
+            Status.PASS,
+            f"La categoria {vehicle.category} è ammessa.",
+            f"Category {vehicle.category} is allowed.",
+            **evidence,
+        )
+    return _result(
+        "vehicle_category",
+        Status.FAIL,
+        f"La categoria {vehicle.category} non è ammessa per questo permesso.",
+        f"Category {vehicle.category} is not allowed for this permit.",
+        **evidence,
+    )
+
+
+def emission_floor(vehicle: VehicleFacts, minimum_euro: Mapping[str, int]) -> CheckResult | None:
+    """minimum_euro: fuel -> lowest Euro class admitted (petrol 1, diesel 2 in Prato)."""
+    if vehicle.country != "IT" or not vehicle.found or vehicle.euro_class is None:
+        return None
+    floor = minimum_euro.get(vehicle.fuel)
+    evidence = {
+        "plate": vehicle.plate,
+        "fuel": vehicle.fuel,
+        "euro_class": vehicle.euro_class,
+        "minimum": floor,
+    }
+    if floor is None or vehicle.euro_class >= floor:
+        return _result(
+            "emission_floor",
+            Status.PASS,
+            f"Euro {vehicle.euro_class} ({vehicle.fuel}) rispetta i limiti di emissione.",
+            f"Euro {vehicle.euro_class} ({vehicle.fuel}) meets the emission floor.",
+            **evidence,
+        )
+    return _result(
+        "emission_floor",
+        Status.FAIL,
+        f"Euro {vehicle.euro_class} ({vehicle.fuel}) è sotto il minimo Euro {floor}.",
+        f"Euro {vehicle.euro_class} ({vehicle.fuel}) is below the minimum Euro {floor}.",
+        **evidence,
+    )
+
+
+def badge_valid(badges: Collection[BadgeFacts], on: dt.date) -> CheckResult:
+    valid = sorted((b for b in badges if b.valid_until >= on), key=lambda b: b.valid_until)
+    if valid:
+        badge = valid[-1]
+        return _result(
+            "badge_valid",
+            Status.PASS,
+            f"Contrassegno {badge.badge_number} valido fino al {badge.valid_until:%d/%m/%Y}.",
+            f"Badge {badge.badge_number} valid until {badge.valid_until.isoformat()}.",
+            badge=badge.badge_number,
+            valid_until=badge.valid_until.isoformat(),
+            on=on.isoformat(),
+        )
+    if badges:
+        latest = max(badges, key=lambda b: b.valid_until)
+        return _result(
+            "badge_valid",
+            Status.FAIL,
+            f"Il contrassegno {latest.badge_number} è scaduto il {latest.valid_until:%d/%m/%Y}.",
+            f"Badge {latest.badge_number} expired on {latest.valid_until.isoformat()}.",
+            badge=latest.badge_number,
+            valid_until=latest.valid_until.isoformat(),
+            on=on.isoformat(),
+        )
+    return _result(
+        "badge_valid",
+        Status.REVIEW,
+        "Il contrassegno non è nel registro: l'ufficio lo verifica sul documento.",
+        "The badge is not in the register: the office checks the document.",
+        on=on.isoformat(),
+    )
+
+
+def business_seat_in_zone(business: BusinessFacts | None, zones: Collection[str]) -> CheckResult:
+    if business is None:
+        return _result(
+            "business_seat_in_zone",
+            Status.FAIL,
+            "L'impresa non è nel registro delle imprese.",
+            "The firm is not in the business register.",
+        )
+    evidence = {
+        "partita_iva": business.partita_iva,
+        "status": business.status,
+        "seat_zones": list(business.zone_codes),
+        "zones_requested": sorted(zones),
+    }
+    if business.status != "active":
+        return _result(
+            "business_seat_in_zone",
+            Status.FAIL,
+            "L'impresa risulta cessata.",
+            "The firm has ceased trading.",
+            **evidence,
+        )
+    if set(business.zone_codes) & set(zones):
+        return _result(
+            "business_seat_in_zone",
+            Status.PASS,
+            "La sede dell'impresa è nella zona.",
+            "The firm's seat is in the zone.",
+            **evidence,
+        )
+    return _result(
+        "business_seat_in_zone",
+        Status.FAIL,
+        "La sede dell'impresa non è nella zona richiesta.",
+        "The firm's seat is not in the zone requested.",
+        **evidence,
+    )
+
+
+def one_permit_per_plate(plate: str, history: PermitHistory, category: str) -> CheckResult:
+    if plate in history.plates_with_active_permit:
+        return _result(
+            "one_permit_per_plate",
+            Status.FAIL,
+            f"La targa {plate} ha già un permesso attivo della categoria {category}.",
+            f"Plate {plate} already holds an active permit of category {category}.",
+            plate=plate,
+            category=category,
+        )
+    return _result(
+        "one_permit_per_plate",
+        Status.PASS,
+        f"La targa {plate} non ha altri permessi attivi della categoria {category}.",
+        f"Plate {plate} holds no other active permit of category {category}.",
+        plate=plate,
+        category=category,
+    )
+
+
+def daily_monthly_limit(plate: str, history: PermitHistory, limit: int, month: str) -> CheckResult:
+    used = history.daily_count(plate)
+    evidence = {"plate": plate, "month": month, "used": used, "limit": limit}
+    if used < limit:
+        return _result(
+            "daily_monthly_limit",
+            Status.PASS,
+            f"Permessi giornalieri per {plate} nel mese: {used} su {limit}.",
+            f"Daily permits for {plate} this month: {used} of {limit}.",
+            **evidence,
+        )
+    return _result(
+        "daily_monthly_limit",
+        Status.FAIL,
+        f"La targa {plate} ha già {used} permessi giornalieri nel mese {month}: il massimo è {limit}.",
+        f"Plate {plate} already has {used} daily permits in {month}: the maximum is {limit}.",
+        **evidence,
+    )
+
+
+def documents_attached(required: Collection[str], attached: Collection[str]) -> CheckResult | None:
+    """Missing documents fail; attached ones need a person to read them (needs review)."""
+    if not required:
+        return None
+    missing = sorted(set(required) - set(attached))
+    evidence = {"required": sorted(required), "attached": sorted(set(attached))}
+    if missing:
+        return _result(
+            "documents_attached",
+            Status.FAIL,
+            "Mancano documenti obbligatori: " + ", ".join(missing) + ".",
+            "Required documents are missing: " + ", ".join(missing) + ".",
+            missing=missing,
+            **evidence,
+        )
+    return _result(
+        "documents_attached",
+        Status.REVIEW,
+        "Documenti allegati: l'ufficio li verifica.",
+        "Documents attached: the office checks them.",
+        **evidence,
+    )
+
+
+def retroactive_window(
+    transit_at: dt.datetime | None, registered_at: dt.datetime, hours: int
+) -> CheckResult | None:
+    """A registration after the transit (hotel guests, CUDE) is accepted within `hours`."""
+    if transit_at is None:
+        return None
+    late = registered_at - transit_at
+    evidence = {
+        "transit_at": transit_at.isoformat(),
+        "registered_at": registered_at.isoformat(),
+        "hours_allowed": hours,
+    }
+    if late <= dt.timedelta(hours=hours):
+        return _result(
+            "retroactive_window",
+            Status.PASS,
+            f"Registrazione entro {hours} ore dal transito.",
+            f"Registered within {hours} hours of the transit.",
+            **evidence,
+        )
+    return _result(
+        "retroactive_window",
+        Status.FAIL,
+        f"Registrazione oltre {hours} ore dal transito: non più ammessa.",
+        f"Registered more than {hours} hours after the transit: no longer allowed.",
+        **evidence,
+    )

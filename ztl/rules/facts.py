@@ -1,0 +1,72 @@
+"""The facts a verdict is decided on: plain frozen dataclasses filled by services from the registers.
+
+Identifiers arrive already normalised and compared by their canonical key (omocodia undone), so the
+rules compare strings and never parse. Every fact a check uses is echoed in its evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ApplicantFacts:
+    subject_id: str  # codice fiscale or partita IVA, as given
+    subject_key: str  # canonical: omocodia undone
+    id_valid: bool
+    is_firm: bool = False
+
+
+@dataclass(frozen=True)
+class ResidenceFacts:
+    """What the anagrafe says about the applicant (absent: not registered in this municipality)."""
+
+    status: str  # resident, emigrated, deceased
+    street: str
+    house_number: str
+    zone_codes: tuple[str, ...]  # zones of the address by the street register
+    household_id: str
+    household_keys: tuple[str, ...] = ()  # canonical codici fiscali of the household
+
+
+@dataclass(frozen=True)
+class VehicleFacts:
+    plate: str
+    country: str = "IT"
+    found: bool = False
+    category: str = ""
+    fuel: str = ""
+    euro_class: int | None = None
+    owner_key: str = ""
+    holder_key: str = ""
+    usage: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class BadgeFacts:
+    badge_number: str
+    holder_key: str
+    valid_until: dt.date
+
+
+@dataclass(frozen=True)
+class BusinessFacts:
+    partita_iva: str
+    status: str
+    zone_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PermitHistory:
+    """What the system already issued that limits a new permit."""
+
+    household_active_permits: int = 0
+    # plates that already hold an active permit of the requested category
+    plates_with_active_permit: tuple[str, ...] = ()
+    # daily permits per plate in the calendar month of the requested day
+    daily_permits_in_month: tuple[tuple[str, int], ...] = field(default_factory=tuple)
+
+    def daily_count(self, plate: str) -> int:
+        return dict(self.daily_permits_in_month).get(plate, 0)
