@@ -418,3 +418,31 @@ def retroactive_window(
         f"Registered more than {hours} hours after the transit: no longer allowed.",
         **evidence,
     )
+
+
+def business_active(business: BusinessFacts | None) -> CheckResult:
+    """The firm is registered and trading (craftsmen and utilities serve the zone from anywhere)."""
+    if business is None:
+        return _result(
+            "business_active",
+            Status.FAIL,
+            "L'impresa non è nel registro delle imprese.",
+            "The firm is not in the business register.",
+        )
+    if business.status == "active":
+        return _result(
+            "business_active",
+            Status.PASS,
+            f"L'impresa {business.partita_iva} è attiva.",
+            f"Firm {business.partita_iva} is trading.",
+            partita_iva=business.partita_iva,
+            status=business.status,
+        )
+    return _result(
+        "business_active",
+        Status.FAIL,
+        f"L'impresa {business.partita_iva} risulta cessata.",
+        f"Firm {business.partita_iva} has ceased trading.",
+        partita_iva=business.partita_iva,
+        status=business.status,
+    )

@@ -70,3 +70,21 @@ class PermitHistory:
 
     def daily_count(self, plate: str) -> int:
         return dict(self.daily_permits_in_month).get(plate, 0)
+
+
+@dataclass(frozen=True)
+class ApplicationFacts:
+    """Everything one verdict needs; `at` is when the question is asked (aware), never the clock."""
+
+    category: str
+    at: dt.datetime
+    valid_from: dt.date
+    zones: tuple[str, ...]
+    applicant: ApplicantFacts
+    vehicles: tuple[VehicleFacts, ...] = ()
+    residence: ResidenceFacts | None = None
+    badges: tuple[BadgeFacts, ...] = ()
+    business: BusinessFacts | None = None
+    history: PermitHistory = field(default_factory=PermitHistory)
+    documents: tuple[str, ...] = ()
+    transit_at: dt.datetime | None = None

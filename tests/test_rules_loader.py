@@ -1,0 +1,123 @@
+"""Municipality rules files: Prato's loads; a broken file is refused naming line and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ztl.rules.fees import fee_for
+from ztl.rules.loader import DEFAULT_RULES, RulesFileError, load_rules, parse_rules
+
+PRATO = DEFAULT_RULES.read_text(encoding="utf-8")
+ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
+
+
+def test_prato_follows_the_catalogue() -> None:
+    prato = load_rules()
+    assert prato.code == "IT-PO" and prato.timezone == "Europe/Rome"
+    assert [c.code for c in prato.categories] == [
+        "1",
+        "15",
+        "6",
+        "H",
+        "4",
+        "63",
+        "13",
+        "3",
+        "8A",
+        "G/A",
+        "G/B",
+        "T",
+    ]
+    assert [w.text() for w in prato.zone("B").active] == ["07:30-18:30"]
+    assert [w.text() for w in prato.category("63").windows] == ["20:00-10:00"]
+    assert prato.category("1").check("household_limit").params["limit"] == 2  # type: ignore[union-attr]
+    assert prato.emission_floor == {"petrol": 1, "diesel": 2}
+    residents = prato.category("1")
+    assert fee_for(prato, residents, "P2Y", ["petrol"]).fee_cents == 3000
+    assert fee_for(prato, residents, "P1Y", ["petrol"]).total_cents == 1500 + 3200
+    assert fee_for(prato, prato.category("H"), "P5Y", ["diesel"]).total_cents == 0
+
+
+def test_another_municipality_is_a_file_not_code() -> None:
+    other = load_rules(ESEMPIO)
+    prato = load_rules()
+    assert other.code == "IT-XX"
+    assert other.category("1").check("household_limit").params["limit"] == 3  # type: ignore[union-attr]
+    assert [w.text() for w in other.zone("B").active] == ["08:00-20:00"]
+    assert fee_for(other, other.category("1"), "P1Y", ["electric"]).fee_cents == 0
+    assert fee_for(prato, prato.category("1"), "P1Y", ["electric"]).fee_cents == 1500
+
+
+def _line_of(text: str, needle: str, occurrence: int = 0) -> int:
+    lines = [n + 1 for n, line in enumerate(text.splitlines()) if needle in line]
+    return lines[occurrence]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "problem"),
+    [
+        (
+            'emission_floor = {}\none_permit_per_plate = {}\n\n[[categories]]\ncode = "15"',
+            'emission_floor = {}\none_permit_per_plate = {}\nteleport = {}\n\n[[categories]]\ncode = "15"',
+            "categories[0].checks.teleport",
+            "unknown check",
+        ),
+        (
+            'windows = ["20:00-10:00"]',
+            'windows = ["25:00-10:00"]',
+            "categories[5].windows",
+            "does not exist",
+        ),
+        (
+            "fees_cents = { P1Y = 8000 }",
+            "fees_cents = { }",
+            "categories[1].fees_cents",
+            "missing or invalid fee",
+        ),
+        (
+            'zones = ["A"]\nvalidity = ["P1D"]\nfees_cents = { P1D = 1000 }',
+            'zones = ["C"]\nvalidity = ["P1D"]\nfees_cents = { P1D = 1000 }',
+            "categories[9].zones",
+            "unknown zone 'C'",
+        ),
+        (
+            "household_limit = { limit = 2 }",
+            'household_limit = { limit = "two" }',
+            "categories[0].checks.household_limit",
+            "limit must be a whole number",
+        ),
+        (
+            'decided_by = "clerk"\nmax_plates = 1\ndocuments = ["medical_registration"]',
+            'decided_by = "mayor"\nmax_plates = 1\ndocuments = ["medical_registration"]',
+            "categories[6].decided_by",
+            "must be one of",
+        ),
+    ],
+)
+def test_broken_file_names_line_and_field(old: str, new: str, field: str, problem: str) -> None:
+    assert old in PRATO, old
+    broken = PRATO.replace(old, new, 1)
+    with pytest.raises(RulesFileError) as info:
+        parse_rules(broken, "prato.toml")
+    error = info.value
+    assert error.field == field and problem in error.problem, str(error)
+    assert error.line is not None
+    changed_line = broken.splitlines()[error.line - 1]
+    key = field.rsplit(".", 1)[-1]
+    assert key in changed_line, (error.line, changed_line)
+    assert str(error).startswith(f"prato.toml, line {error.line}, {field}: ")
+
+
+def test_syntax_error_and_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(RulesFileError, match=r"line \d+, syntax"):
+        parse_rules(PRATO.replace('code = "IT-PO"', 'code = "IT-PO'), "prato.toml")
+    with pytest.raises(RulesFileError, match="cannot be read"):
+        load_rules(tmp_path / "missing.toml")
+
+
+def test_missing_municipality_field() -> None:
+    with pytest.raises(RulesFileError) as info:
+        parse_rules(PRATO.replace("stamp_duty_cents = 1600", ""), "x.toml")
+    assert info.value.field == "municipality.stamp_duty_cents" and info.value.problem == "missing"

@@ -1,0 +1,284 @@
+"""Reading a municipality's rules file (TOML) into a Municipality, refusing anything doubtful.
+
+A broken file (unknown check, window "25:00", missing fee, unknown zone) stops start-up with a
+message that names the file, the line and the field, so the person who edited it can fix it.
+tomllib gives no positions for values, so the line is found again in the text: the n-th
+`[[categories]]` header, then the key inside that block.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ztl.rules.municipality import (
+    CHECK_PARAMETERS,
+    DECIDERS,
+    TIED_TO,
+    CategoryRules,
+    CheckSpec,
+    Municipality,
+    ZoneRules,
+)
+from ztl.rules.windows import DailyWindow, WindowError, parse_window
+
+DEFAULT_RULES = Path(__file__).parent / "municipalities" / "prato.toml"
+_DURATION = re.compile(r"P(\d+[YMD])+|PT\d+H")
+
+
+class RulesFileError(ValueError):
+    """A rules file that cannot be used; str() names file, line and field."""
+
+    def __init__(self, source: str, line: int | None, field: str, problem: str) -> None:
+        where = f"{source}, line {line}" if line else source
+        super().__init__(f"{where}, {field}: {problem}")
+        self.source, self.line, self.field, self.problem = source, line, field, problem
+
+
+class _Locator:
+    """Finds the line of a field in the file's text (1-based), or the nearest header."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def find(self, table: str, index: int | None, *keys: str) -> int | None:
+        start, end = self._block(table, index)
+        if start is None:
+            return None
+        line = start
+        for key in keys:
+            found = self._key_line(key, line, end)
+            if found is None:
+                return line + 1
+            line = found
+        return line + 1
+
+    def _block(self, table: str, index: int | None) -> tuple[int | None, int]:
+        header = f"[[{table}]]" if index is not None else f"[{table}]"
+        seen = -1
+        for number, raw in enumerate(self.lines):
+            if raw.strip() == header:
+                seen += 1
+                if index is None or seen == index:
+                    end = next(
+                        (
+                            n
+                            for n in range(number + 1, len(self.lines))
+                            if self.lines[n].strip() == header
+                        ),
+                        len(self.lines),
+                    )
+                    return number, end
+        return None, len(self.lines)
+
+    def _key_line(self, key: str, start: int, end: int) -> int | None:
+        pattern = re.compile(rf"^\s*(\[[^\]]*\.)?{re.escape(key)}(\]|\s*=)")
+        return next((n for n in range(start, end) if pattern.match(self.lines[n])), None)
+
+
+class _Reader:
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.locate = _Locator(text)
+
+    def fail(
+        self, table: str, index: int | None, keys: tuple[str, ...], problem: str
+    ) -> RulesFileError:
+        label = table + (f"[{index}]" if index is not None else "")
+        field = ".".join((label, *keys)) if keys else label
+        return RulesFileError(self.source, self.locate.find(table, index, *keys), field, problem)
+
+    def take(
+        self,
+        data: Mapping[str, Any],
+        key: str,
+        kind: type | tuple[type, ...],
+        table: str,
+        index: int | None = None,
+    ) -> Any:
+        if key not in data:
+            raise self.fail(table, index, (key,), "missing")
+        value = data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(table, index, (key,), f"must be {_kind_name(kind)}, got {value!r}")
+        return value
+
+    def windows(self, texts: Any, table: str, index: int, key: str) -> tuple[DailyWindow, ...]:
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise self.fail(table, index, (key,), 'must be a list of "HH:MM-HH:MM"')
+        try:
+            return tuple(parse_window(t) for t in texts)
+        except WindowError as exc:
+            raise self.fail(table, index, (key,), str(exc)) from exc
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {
+        int: "a whole number",
+        str: "text",
+        list: "a list",
+        dict: "a table",
+        bool: "true or false",
+    }
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_rules(path: Path | None = None) -> Municipality:
+    """Read and check a municipality's rules file (default: Prato's, shipped with the code)."""
+    path = path or DEFAULT_RULES
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesFileError(str(path), None, "file", f"cannot be read: {exc}") from exc
+    return parse_rules(text, str(path))
+
+
+def parse_rules(text: str, source: str = "<rules>") -> Municipality:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise RulesFileError(
+            source, int(match.group(1)) if match else None, "syntax", str(exc)
+        ) from exc
+    reader = _Reader(source, text)
+    head = reader.take(data, "municipality", dict, "municipality")
+    timezone = reader.take(head, "timezone", str, "municipality")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise reader.fail(
+            "municipality", None, ("timezone",), f"unknown time zone {timezone!r}"
+        ) from exc
+    stamp = reader.take(head, "stamp_duty_cents", int, "municipality")
+    retro = reader.take(head, "retroactive_hours", int, "municipality")
+    floor = data.get("emission_floor", {})
+    if not isinstance(floor, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in floor.values()
+    ):
+        raise reader.fail("emission_floor", None, (), "must map a fuel to a Euro class (0-6)")
+    zones = _zones(reader, data)
+    zone_codes = {z.code for z in zones}
+    categories = _categories(reader, data, zone_codes)
+    return Municipality(
+        code=reader.take(head, "code", str, "municipality"),
+        name=reader.take(head, "name", str, "municipality"),
+        timezone=timezone,
+        stamp_duty_cents=stamp,
+        emission_floor=MappingProxyType(dict(floor)),
+        retroactive_hours=retro,
+        zones=zones,
+        categories=categories,
+    )
+
+
+def _zones(reader: _Reader, data: Mapping[str, Any]) -> tuple[ZoneRules, ...]:
+    raw = data.get("zones")
+    if not isinstance(raw, list) or not raw:
+        raise reader.fail("zones", None, (), "at least one [[zones]] table is needed")
+    zones: list[ZoneRules] = []
+    for i, item in enumerate(raw):
+        code = reader.take(item, "code", str, "zones", i)
+        if code in {z.code for z in zones}:
+            raise reader.fail("zones", i, ("code",), f"zone {code!r} is defined twice")
+        zones.append(
+            ZoneRules(
+                code,
+                reader.take(item, "name", str, "zones", i),
+                reader.windows(reader.take(item, "active", list, "zones", i), "zones", i, "active"),
+            )
+        )
+    return tuple(zones)
+
+
+def _categories(
+    reader: _Reader, data: Mapping[str, Any], zone_codes: set[str]
+) -> tuple[CategoryRules, ...]:
+    raw = data.get("categories")
+    if not isinstance(raw, list) or not raw:
+        raise reader.fail("categories", None, (), "at least one [[categories]] table is needed")
+    categories: list[CategoryRules] = []
+    for i, item in enumerate(raw):
+        t = "categories"
+        code = reader.take(item, "code", str, t, i)
+        if code in {c.code for c in categories}:
+            raise reader.fail(t, i, ("code",), f"category {code!r} is defined twice")
+        zones = tuple(reader.take(item, "zones", list, t, i))
+        for zone in zones:
+            if zone not in zone_codes:
+                raise reader.fail(
+                    t, i, ("zones",), f"unknown zone {zone!r}; zones: {sorted(zone_codes)}"
+                )
+        validity = tuple(reader.take(item, "validity", list, t, i))
+        for duration in validity:
+            if not isinstance(duration, str) or not _DURATION.fullmatch(duration):
+                raise reader.fail(
+                    t, i, ("validity",), f"{duration!r} is not a duration like P1Y, P1D, PT2H"
+                )
+        fees = reader.take(item, "fees_cents", dict, t, i)
+        for duration in validity:
+            fee = fees.get(duration)
+            if not isinstance(fee, int) or isinstance(fee, bool) or fee < 0:
+                raise reader.fail(
+                    t, i, ("fees_cents",), f"missing or invalid fee for validity {duration}"
+                )
+        decided_by = reader.take(item, "decided_by", str, t, i)
+        if decided_by not in DECIDERS:
+            raise reader.fail(t, i, ("decided_by",), f"must be one of {', '.join(DECIDERS)}")
+        max_plates = reader.take(item, "max_plates", int, t, i)
+        if max_plates < 1:
+            raise reader.fail(t, i, ("max_plates",), "must be at least 1")
+        categories.append(
+            CategoryRules(
+                code=code,
+                name_it=reader.take(item, "name_it", str, t, i),
+                name_en=reader.take(item, "name_en", str, t, i),
+                zones=zones,
+                windows=reader.windows(item.get("windows", []), t, i, "windows"),
+                validity=validity,
+                fees_cents=MappingProxyType({d: int(fees[d]) for d in validity}),
+                stamp_duty=reader.take(item, "stamp_duty", bool, t, i),
+                decided_by=decided_by,
+                max_plates=max_plates,
+                documents=tuple(str(d) for d in item.get("documents", [])),
+                checks=_checks(reader, item, i),
+                free_fuels=tuple(str(f) for f in item.get("free_fuels", [])),
+            )
+        )
+    return tuple(categories)
+
+
+def _checks(reader: _Reader, item: Mapping[str, Any], index: int) -> tuple[CheckSpec, ...]:
+    raw = reader.take(item, "checks", dict, "categories", index)
+    specs = []
+    for check_id, params in raw.items():
+        keys = ("checks", check_id)
+        if check_id not in CHECK_PARAMETERS:
+            known = ", ".join(sorted(CHECK_PARAMETERS))
+            raise reader.fail(
+                "categories", index, keys, f"unknown check {check_id!r}; known: {known}"
+            )
+        if not isinstance(params, dict):
+            raise reader.fail("categories", index, keys, "parameters must be a table, {} for none")
+        expected = CHECK_PARAMETERS[check_id]
+        for name, value in params.items():
+            kind = expected.get(name)
+            if kind is None:
+                raise reader.fail("categories", index, keys, f"unknown parameter {name!r}")
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise reader.fail("categories", index, keys, f"{name} must be {_kind_name(kind)}")
+        missing = set(expected) - set(params)
+        if missing:
+            raise reader.fail(
+                "categories", index, keys, f"missing parameter(s): {', '.join(sorted(missing))}"
+            )
+        if check_id == "vehicle_tied" and params["to"] not in TIED_TO:
+            raise reader.fail("categories", index, keys, f"to must be one of {', '.join(TIED_TO)}")
+        specs.append(CheckSpec(check_id, MappingProxyType(dict(params))))
+    return tuple(specs)

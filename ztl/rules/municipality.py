@@ -1,0 +1,94 @@
+"""A municipality's rules as data: zones, categories, fees, limits, which checks apply and how.
+
+Built from the municipality's TOML file by ztl.rules.loader; frozen so a verdict can never change
+the rules it is decided by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from ztl.rules.windows import DailyWindow
+
+# Every check the engine knows, with the parameters each accepts (name -> type).
+CHECK_PARAMETERS: Mapping[str, Mapping[str, type]] = MappingProxyType(
+    {
+        "applicant_identity": {},
+        "residence_in_zone": {},
+        "household_limit": {"limit": int},
+        "vehicle_found": {},
+        "vehicle_active": {},
+        "vehicle_tied": {"to": str},
+        "vehicle_category": {"allowed": list},
+        "emission_floor": {},
+        "badge_valid": {},
+        "business_seat_in_zone": {},
+        "business_active": {},
+        "one_permit_per_plate": {},
+        "daily_monthly_limit": {"limit": int},
+        "documents_attached": {},
+        "retroactive_window": {"hours": int},
+    }
+)
+TIED_TO = ("applicant", "household", "firm")
+DECIDERS = ("automatic", "automatic_if_registered", "clerk")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    check_id: str
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class ZoneRules:
+    code: str
+    name: str
+    active: tuple[DailyWindow, ...]
+
+
+@dataclass(frozen=True)
+class CategoryRules:
+    code: str
+    name_it: str
+    name_en: str
+    zones: tuple[str, ...]
+    windows: tuple[DailyWindow, ...]  # empty: always
+    validity: tuple[str, ...]  # ISO 8601 durations offered, first is the default
+    fees_cents: Mapping[str, int]  # by validity
+    stamp_duty: bool
+    decided_by: str
+    max_plates: int
+    documents: tuple[str, ...]
+    checks: tuple[CheckSpec, ...]
+    free_fuels: tuple[str, ...] = ()  # vehicles with these fuels pay no fee (e.g. electric)
+
+    def check(self, check_id: str) -> CheckSpec | None:
+        return next((c for c in self.checks if c.check_id == check_id), None)
+
+
+@dataclass(frozen=True)
+class Municipality:
+    code: str
+    name: str
+    timezone: str
+    stamp_duty_cents: int  # on the application and again on the permit
+    emission_floor: Mapping[str, int]  # fuel -> lowest Euro class admitted
+    retroactive_hours: int
+    zones: tuple[ZoneRules, ...]
+    categories: tuple[CategoryRules, ...]
+
+    def category(self, code: str) -> CategoryRules:
+        for category in self.categories:
+            if category.code == code:
+                return category
+        raise KeyError(f"unknown category {code!r}")
+
+    def zone(self, code: str) -> ZoneRules:
+        for zone in self.zones:
+            if zone.code == code:
+                return zone
+        raise KeyError(f"unknown zone {code!r}")
