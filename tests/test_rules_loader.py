@@ -121,3 +121,21 @@ def test_missing_municipality_field() -> None:
     with pytest.raises(RulesFileError) as info:
         parse_rules(PRATO.replace("stamp_duty_cents = 1600", ""), "x.toml")
     assert info.value.field == "municipality.stamp_duty_cents" and info.value.problem == "missing"
+
+
+def test_a_broken_rules_file_stops_start_up(tmp_path: Path) -> None:
+    from ztl import create_app
+
+    broken = tmp_path / "rules.toml"
+    broken.write_text(PRATO.replace('windows = ["20:00-10:00"]', 'windows = ["25:00-10:00"]'))
+    with pytest.raises(RulesFileError) as info:
+        create_app(
+            {"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "ZTL_RULES_FILE": str(broken)}
+        )
+    assert "categories[5].windows" in str(info.value) and str(broken) in str(info.value)
+    app = create_app(
+        {"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "ZTL_RULES_FILE": str(ESEMPIO)}
+    )
+    from ztl.services.rules_config import current_rules
+
+    assert current_rules(app).code == "IT-XX"

@@ -44,7 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ztl.extensions import babel, csrf, db, login_manager, migrate
     from ztl.i18n import select_locale
     from ztl.services.accounts import load_user
+    from ztl.services.rules_config import init_rules
 
+    init_rules(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

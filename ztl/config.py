@@ -56,6 +56,7 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "ZTL_MUNICIPALITY": os.environ.get(ENV_PREFIX + "MUNICIPALITY", "IT-PO"),
         "ZTL_TIMEZONE": os.environ.get(ENV_PREFIX + "TIMEZONE", "Europe/Rome"),
+        "ZTL_RULES_FILE": os.environ.get(ENV_PREFIX + "RULES_FILE") or None,
         "ZTL_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "ZTL_LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
         "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),

@@ -19,12 +19,13 @@ from flask import current_app
 from sqlalchemy import select
 
 from ztl.demo.generator import FILE_ORDER, CitySize, codice_fiscale, generate
-from ztl.demo.prato import CATEGORIES, GATES, ZONES, CategoryData, ZoneData
-from ztl.extensions import db
-from ztl.models import Category, CategoryWindow, Gate, Zone, ZoneWindow
+from ztl.demo.prato import GATES
+from ztl.models import Gate, Zone
 from ztl.models.enums import Role
 from ztl.services.accounts import create_user, find_user_by_email
+from ztl.services.catalogue import sync_catalogue
 from ztl.services.registry_import import ImportResult, import_registry
+from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, unit_of_work
 
 LOGINS_FILE = "demo_logins.txt"
@@ -46,56 +47,10 @@ class DemoSummary:
     users_created: int = 0
 
 
-def parse_window(text: str) -> tuple[int, int]:
-    """ "HH:MM-HH:MM" -> minutes from midnight; "24:00" is the end of the day."""
-    start, end = text.split("-")
-
-    def minutes(value: str) -> int:
-        hours, mins = value.split(":")
-        return int(hours) * 60 + int(mins)
-
-    return minutes(start), minutes(end)
-
-
-def _upsert_zone(data: ZoneData) -> None:
-    zone = db.session.scalar(select(Zone).where(Zone.code == data.code))
-    if zone is None:
-        zone = Zone(code=data.code, name=data.name)
-        db.session.add(zone)
-    zone.name = data.name
-    wanted = [parse_window(w) for w in data.windows]
-    if [(w.start_minute, w.end_minute) for w in zone.windows] != wanted:
-        zone.windows.clear()
-        db.session.flush()
-        zone.windows.extend(ZoneWindow(start_minute=s, end_minute=e) for s, e in wanted)
-
-
-def _upsert_category(data: CategoryData, zones: dict[str, Zone]) -> None:
-    category = db.session.scalar(select(Category).where(Category.code == data.code))
-    if category is None:
-        category = Category(code=data.code)
-        db.session.add(category)
-    category.name_it = data.name_it
-    category.name_en = data.name_en
-    category.fee_cents = data.fee_cents
-    category.stamp_duty_exempt = data.stamp_duty_exempt
-    category.decided_by = data.decided_by
-    category.max_plates = data.max_plates
-    category.validity = data.validity
-    category.zones = [zones[code] for code in data.zones]
-    wanted = [parse_window(w) for w in data.windows]
-    if [(w.start_minute, w.end_minute) for w in category.windows] != wanted:
-        category.windows.clear()
-        db.session.flush()
-        category.windows.extend(CategoryWindow(start_minute=s, end_minute=e) for s, e in wanted)
-
-
 def load_city_configuration() -> None:
-    """Zones with their active hours, gates and categories, in one transaction."""
+    """Zones, hours and categories from the rules file in force; gates from the demo city data."""
+    sync_catalogue(current_rules())
     with unit_of_work() as session:
-        for zone_data in ZONES:
-            _upsert_zone(zone_data)
-        session.flush()
         zones = {z.code: z for z in session.scalars(select(Zone))}
         for gate_data in GATES:
             gate = session.scalar(select(Gate).where(Gate.code == gate_data.code))
@@ -104,8 +59,6 @@ def load_city_configuration() -> None:
                 session.add(gate)
             gate.name = gate_data.name
             gate.zone = zones[gate_data.zone]
-        for category_data in CATEGORIES:
-            _upsert_category(category_data, zones)
 
 
 def _read_logins(path: Path) -> dict[str, str]:

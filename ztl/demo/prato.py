@@ -1,4 +1,7 @@
-"""Prato as data: zones, gates, permit categories (shared/spec/permit-catalogue.md), street register.
+"""Prato's demo city as data: gates and the street register.
+
+Zones, their hours and the permit categories are the municipality's rules and live in
+ztl/rules/municipalities/prato.toml, the single source for them.
 
 The street names are real streets of Prato's historic centre, inside the walls. The house-number
 ranges and the split between zones A and B are illustrative demo values, not the municipality's
@@ -9,15 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MUNICIPALITY_CODE = "IT-PO"
 CADASTRAL_CODE = "G999"  # Prato's codice catastale, the birthplace part of a codice fiscale
-
-
-@dataclass(frozen=True)
-class ZoneData:
-    code: str
-    name: str
-    windows: tuple[str, ...]  # "HH:MM-HH:MM" in Europe/Rome, every day
 
 
 @dataclass(frozen=True)
@@ -25,20 +20,6 @@ class GateData:
     code: str
     name: str
     zone: str
-
-
-@dataclass(frozen=True)
-class CategoryData:
-    code: str
-    name_it: str
-    name_en: str
-    fee_cents: int
-    stamp_duty_exempt: bool
-    decided_by: str
-    max_plates: int
-    validity: str  # ISO 8601 duration
-    zones: tuple[str, ...]
-    windows: tuple[str, ...] = ()  # none: always
 
 
 @dataclass(frozen=True)
@@ -50,11 +31,6 @@ class StreetData:
     zone: str
 
 
-ZONES = (
-    ZoneData("A", "ZTL A, centro storico", ("00:00-24:00",)),
-    ZoneData("B", "ZTL B", ("07:30-18:30",)),
-)
-
 GATES = (
     GateData("A1", "Piazza Sant'Antonino", "A"),
     GateData("A2", "Via Ricasoli", "A"),
@@ -62,77 +38,6 @@ GATES = (
     GateData("A4", "Via Bartolini", "A"),
     GateData("A5", "Via San Jacopo", "A"),
     GateData("A6", "Via dei Tintori", "A"),
-)
-
-BOTH = ("A", "B")
-CATEGORIES = (
-    CategoryData("1", "Residenti", "Residents", 1500, False, "automatic", 2, "P1Y", BOTH),
-    CategoryData("15", "Domiciliati", "Domiciled", 8000, False, "clerk", 1, "P1Y", BOTH),
-    CategoryData("6", "Autorimesse", "Garages", 3000, False, "clerk", 1, "P2Y", BOTH),
-    CategoryData(
-        "H",
-        "Contrassegno disabili (CUDE)",
-        "Disabled badge (CUDE)",
-        0,
-        True,
-        "automatic_if_registered",
-        2,
-        "P5Y",
-        BOTH,
-    ),
-    CategoryData(
-        "4",
-        "Aziende in ZTL",
-        "Businesses in the ZTL",
-        3000,
-        False,
-        "clerk",
-        3,
-        "P1Y",
-        BOTH,
-        ("07:00-10:00", "12:30-15:30"),
-    ),
-    CategoryData(
-        "63",
-        "Artigiani e negozi",
-        "Craftsmen and shops",
-        5000,
-        False,
-        "clerk",
-        3,
-        "P1Y",
-        BOTH,
-        ("20:00-10:00",),
-    ),
-    CategoryData("13", "Medici", "Doctors", 9000, False, "clerk", 1, "P2Y", BOTH),
-    CategoryData("3", "Pubblica utilità", "Public utility", 0, False, "clerk", 3, "P1Y", BOTH),
-    CategoryData(
-        "8A",
-        "Ospiti albergo",
-        "Hotel guests",
-        4500,
-        False,
-        "automatic_if_registered",
-        1,
-        "P7D",
-        ("A",),
-    ),
-    CategoryData(
-        "G/A", "Giornaliero ZTL A", "Daily ZTL A", 1000, False, "automatic", 1, "P1D", ("A",)
-    ),
-    CategoryData(
-        "G/B",
-        "Giornaliero ZTL B",
-        "Daily ZTL B",
-        800,
-        False,
-        "automatic",
-        1,
-        "P1D",
-        ("B",),
-        ("07:30-18:30",),
-    ),
-    CategoryData("T", "Due ore", "Two hours", 300, False, "automatic", 1, "PT2H", BOTH),
 )
 
 # Streets of the historic centre (inside the walls). Zone B: the stretches near the walls.
