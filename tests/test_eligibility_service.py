@@ -1,0 +1,163 @@
+"""check_eligibility against the registers and the permits already issued, on both engines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from ztl.demo.generator import car_plate, codice_fiscale
+from ztl.demo.loader import load_demo
+from ztl.extensions import db
+from ztl.models import Category, Permit, PermitPlate, Vehicle
+from ztl.services.eligibility import (
+    EligibilityInputError,
+    EligibilityRequest,
+    PlateInput,
+    check_eligibility,
+)
+from ztl.values.fiscal import person_key
+
+AT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
+RESIDENT = codice_fiscale(0)  # the demo resident: Via Ricasoli 12, zone A
+OWN_CAR = car_plate(5_000_000)
+
+
+def ask(
+    category: str = "1",
+    applicant: str = RESIDENT,
+    plates: tuple[str, ...] = (OWN_CAR,),
+    **extra: object,
+):  # type: ignore[no-untyped-def]
+    request = EligibilityRequest(
+        category=category,
+        applicant_id=applicant,
+        plates=tuple(PlateInput(p) if isinstance(p, str) else p for p in plates),
+        at=AT,
+        **extra,  # type: ignore[arg-type]
+    )
+    return check_eligibility(request)
+
+
+def permit(code: str, plate: str, holder: str, serial: int, valid_from: dt.datetime = AT) -> None:
+    category = db.session.scalar(select(Category).where(Category.code == code))
+    assert category is not None
+    row = Permit(
+        number=f"PO-2026-{serial:06d}",
+        year=2026,
+        serial=serial,
+        holder_id=person_key(holder),
+        category=category,
+        valid_from=valid_from,
+        valid_to=valid_from + dt.timedelta(days=1),
+    )
+    row.plates.append(PermitPlate(plate=plate))
+    db.session.add(row)
+    db.session.commit()
+
+
+@pytest.fixture
+def city(app: Flask) -> Flask:
+    load_demo()
+    return app
+
+
+def test_demo_resident_with_own_car_is_eligible(city: Flask) -> None:
+    result = ask()
+    assert result.verdict.outcome.value == "eligible", result.verdict.to_dict()
+    assert result.facts.zones == ("A",)
+    assert result.fee.fee_cents == 1500 and result.fee.stamp_duty_cents == 3200
+    ids = [r.check_id for r in result.verdict.results]
+    assert ids[:3] == ["applicant_identity", "residence_in_zone", "household_limit"]
+    residence = result.verdict.result("residence_in_zone")
+    assert residence is not None and residence.evidence["street"] == "Via Ricasoli"
+
+
+def test_omocodic_variant_of_the_applicant_is_the_same_person(city: Flask) -> None:
+    from stdnum.it import codicefiscale
+
+    body = RESIDENT[:14] + "LMNPQRSTUV"[int(RESIDENT[14])]
+    variant = body + codicefiscale.calc_check_digit(body)
+    assert ask(applicant=variant).verdict.outcome.value == "eligible"
+
+
+def test_someone_elses_car_is_refused_with_the_reason(city: Flask) -> None:
+    stranger_car = db.session.scalar(
+        select(Vehicle.plate)
+        .where(
+            Vehicle.owner_id != person_key(RESIDENT),
+            Vehicle.holder_id.is_(None),
+            Vehicle.status == "active",
+            Vehicle.category == "M1",
+        )
+        .limit(1)
+    )
+    assert stranger_car is not None
+    result = ask(plates=(stranger_car,))
+    tied = result.verdict.result("vehicle_tied")
+    assert result.verdict.outcome.value == "not_eligible"
+    assert tied is not None and tied.status.value == "fail" and stranger_car in tied.message.it
+
+
+def test_household_limit_and_one_permit_per_plate_come_from_issued_permits(city: Flask) -> None:
+    permit("1", "XX111XX", RESIDENT, 1)
+    assert ask().verdict.outcome.value == "eligible"
+    permit("1", "XX222XX", RESIDENT, 2)
+    limit = ask().verdict.result("household_limit")
+    assert (
+        limit is not None and limit.status.value == "fail" and limit.evidence["active_permits"] == 2
+    )
+
+
+def test_plate_with_an_active_permit_of_the_category(city: Flask) -> None:
+    permit("1", OWN_CAR, codice_fiscale(3), 1)
+    result = ask()
+    check = result.verdict.result("one_permit_per_plate")
+    assert check is not None and check.status.value == "fail"
+
+
+def test_daily_permits_count_per_calendar_month_in_local_time(city: Flask) -> None:
+    # 30 November 23:30 UTC is 1 December 00:30 in Rome: it counts for December, not November.
+    for serial, day in enumerate((1, 2, 3), start=1):
+        permit("G/A", OWN_CAR, RESIDENT, serial, dt.datetime(2026, 11, day, 9, 0, tzinfo=dt.UTC))
+    permit("G/A", OWN_CAR, RESIDENT, 4, dt.datetime(2026, 11, 30, 23, 30, tzinfo=dt.UTC))
+    november = ask("G/A", valid_from=dt.date(2026, 11, 25))
+    assert november.verdict.result("daily_monthly_limit").status.value == "fail"  # type: ignore[union-attr]
+    december = ask("G/A", valid_from=dt.date(2026, 12, 5))
+    check = december.verdict.result("daily_monthly_limit")
+    assert check is not None and check.status.value == "pass" and check.evidence["used"] == 1
+
+
+def test_foreign_plate_goes_to_review(city: Flask) -> None:
+    result = ask("T", plates=(PlateInput("m ab 1234", "de"),))
+    assert result.verdict.outcome.value == "needs_review"
+    assert result.facts.vehicles[0].plate == "MAB1234" and result.facts.vehicles[0].country == "DE"
+
+
+def test_unknown_applicant_is_not_a_resident(city: Flask) -> None:
+    result = ask(applicant="VRDGPP80A01G999F")
+    assert result.verdict.result("residence_in_zone").status.value == "fail"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"category": "99"}, "category_unknown"),
+        ({"plates": ("AB-12*CD",)}, "plate_invalid"),
+        ({"validity": "P3Y"}, "validity_unknown"),
+    ],
+)
+def test_bad_questions_are_input_errors(city: Flask, changes: dict[str, object], code: str) -> None:
+    with pytest.raises(EligibilityInputError) as info:
+        ask(**changes)  # type: ignore[arg-type]
+    assert info.value.code == code
+
+
+def test_time_without_offset_is_refused(city: Flask) -> None:
+    with pytest.raises(EligibilityInputError) as info:
+        check_eligibility(
+            EligibilityRequest("1", RESIDENT, (PlateInput(OWN_CAR),), dt.datetime(2026, 11, 25, 10))
+        )
+    assert info.value.code == "time_naive"

@@ -1,0 +1,292 @@
+"""check_eligibility: gather the facts from the registers and the permits, ask the rules, explain.
+
+One code path for the web, the API and the CLI. The registers are read only through a
+RegistryAdapter; what the system itself issued (household permits, plates already holding a permit,
+daily permits this month) comes from the permit tables. The verdict is stored with the application
+together with the facts it was decided on, so a clerk sees exactly what the rules saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ztl.extensions import db
+from ztl.models import Category, Permit, PermitPlate
+from ztl.models.enums import PermitStatus
+from ztl.registries.adapter import RegistryAdapter
+from ztl.registries.sql import SqlRegistryAdapter
+from ztl.rules.evaluate import evaluate
+from ztl.rules.facts import (
+    ApplicantFacts,
+    ApplicationFacts,
+    BadgeFacts,
+    BusinessFacts,
+    PermitHistory,
+    ResidenceFacts,
+    VehicleFacts,
+)
+from ztl.rules.fees import Fee, fee_for
+from ztl.rules.municipality import CategoryRules, Municipality
+from ztl.rules.results import Verdict
+from ztl.services.rules_config import current_rules
+from ztl.services.unit_of_work import ServiceError
+from ztl.values import InvalidValue
+from ztl.values.fiscal import parse_subject_id, subject_key
+from ztl.values.plates import normalise_plate
+
+DAILY_CATEGORIES = ("G/A", "G/B")
+HOUSEHOLD_CATEGORY = "1"
+
+
+class EligibilityInputError(ServiceError):
+    """The question itself is malformed (unknown category, unreadable plate): bad input, not a 'no'."""
+
+    code = "bad_input"
+
+
+@dataclass(frozen=True)
+class PlateInput:
+    plate: str
+    country: str = "IT"
+
+
+@dataclass(frozen=True)
+class EligibilityRequest:
+    category: str
+    applicant_id: str
+    plates: tuple[PlateInput, ...]
+    at: dt.datetime
+    zones: tuple[str, ...] = ()
+    valid_from: dt.date | None = None
+    validity: str | None = None
+    documents: tuple[str, ...] = ()
+    transit_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    facts: ApplicationFacts
+    verdict: Verdict
+    fee: Fee
+    validity: str = field(default="")
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **self.verdict.to_dict(),
+            "category": self.facts.category,
+            "applicant": self.facts.applicant.subject_id,
+            "plates": [v.plate for v in self.facts.vehicles],
+            "zones": list(self.facts.zones),
+            "at": self.facts.at.isoformat(),
+            "validity": self.validity,
+            "fee_cents": self.fee.fee_cents,
+            "stamp_duty_cents": self.fee.stamp_duty_cents,
+            "total_cents": self.fee.total_cents,
+        }
+
+
+def check_eligibility(
+    request: EligibilityRequest, registers: RegistryAdapter | None = None
+) -> EligibilityResult:
+    """The verdict on a request, with every check and the fee; reads only, writes nothing."""
+    rules = current_rules()
+    category = _category(rules, request.category)
+    validity = request.validity or category.validity[0]
+    if validity not in category.validity:
+        raise EligibilityInputError(
+            f"validity {validity} not offered by category {category.code}: "
+            + ", ".join(category.validity),
+            code="validity_unknown",
+        )
+    facts = gather_facts(rules, category, request, registers or SqlRegistryAdapter())
+    verdict = evaluate(rules, facts)
+    fuels = [v.fuel for v in facts.vehicles if v.fuel]
+    return EligibilityResult(facts, verdict, fee_for(rules, category, validity, fuels), validity)
+
+
+def _category(rules: Municipality, code: str) -> CategoryRules:
+    try:
+        return rules.category(code)
+    except KeyError as exc:
+        known = ", ".join(c.code for c in rules.categories)
+        raise EligibilityInputError(
+            f"unknown category {code!r}; categories: {known}", code="category_unknown"
+        ) from exc
+
+
+def gather_facts(
+    rules: Municipality,
+    category: CategoryRules,
+    request: EligibilityRequest,
+    registers: RegistryAdapter,
+) -> ApplicationFacts:
+    if request.at.tzinfo is None or request.at.utcoffset() is None:
+        raise EligibilityInputError(
+            "the time must carry an offset (e.g. +01:00 or Z)", code="time_naive"
+        )
+    local_day = request.at.astimezone(ZoneInfo(rules.timezone)).date()
+    applicant = _applicant(request.applicant_id)
+    vehicles = tuple(_vehicle(p, registers) for p in _plates(request.plates))
+    residence = _residence(applicant, registers)
+    zones = request.zones or _default_zones(category, residence)
+    badges: tuple[BadgeFacts, ...] = ()
+    business: BusinessFacts | None = None
+    if applicant.id_valid and not applicant.is_firm:
+        badges = tuple(
+            BadgeFacts(b.badge_number, b.holder_key, b.valid_until)
+            for b in registers.badges_of(applicant.subject_id)
+        )
+    if applicant.id_valid and applicant.is_firm:
+        found = registers.business(applicant.subject_id)
+        if found is not None:
+            seat = registers.zone_of_address(found.street, found.house_number)
+            business = BusinessFacts(found.partita_iva, found.status.value, seat.zone_codes)
+    valid_from = request.valid_from or local_day
+    return ApplicationFacts(
+        category=category.code,
+        at=request.at,
+        valid_from=valid_from,
+        zones=tuple(zones),
+        applicant=applicant,
+        vehicles=vehicles,
+        residence=residence,
+        badges=badges,
+        business=business,
+        history=_history(
+            category.code, residence, applicant, vehicles, valid_from, ZoneInfo(rules.timezone)
+        ),
+        documents=request.documents,
+        transit_at=request.transit_at,
+    )
+
+
+def _applicant(raw: str) -> ApplicantFacts:
+    try:
+        subject = parse_subject_id(raw)
+    except InvalidValue:
+        cleaned = (raw or "").strip().upper()[:16]
+        return ApplicantFacts(cleaned, cleaned, False, is_firm=len(cleaned) == 11)
+    return ApplicantFacts(subject, subject_key(subject), True, is_firm=len(subject) == 11)
+
+
+def _plates(plates: tuple[PlateInput, ...]) -> list[PlateInput]:
+    normalised = []
+    for item in plates:
+        try:
+            plate = normalise_plate(item.plate)
+        except InvalidValue as exc:
+            raise EligibilityInputError(str(exc), code="plate_invalid") from exc
+        country = (item.country or "IT").strip().upper()
+        if len(country) != 2 or not country.isalpha():
+            raise EligibilityInputError(
+                f"country must be two letters, got {item.country!r}", code="country_invalid"
+            )
+        normalised.append(PlateInput(plate, country))
+    return normalised
+
+
+def _vehicle(item: PlateInput, registers: RegistryAdapter) -> VehicleFacts:
+    if item.country != "IT":
+        return VehicleFacts(item.plate, item.country)
+    found = registers.vehicle(item.plate)
+    if found is None:
+        return VehicleFacts(item.plate, "IT", found=False)
+    return VehicleFacts(
+        plate=found.plate,
+        country="IT",
+        found=True,
+        category=found.category,
+        fuel=found.fuel.value,
+        euro_class=found.euro_class,
+        owner_key=found.owner_id,
+        holder_key=found.holder_id or "",
+        usage=found.usage.value,
+        status=found.status.value,
+    )
+
+
+def _residence(applicant: ApplicantFacts, registers: RegistryAdapter) -> ResidenceFacts | None:
+    if not applicant.id_valid or applicant.is_firm:
+        return None
+    person = registers.resident(applicant.subject_id)
+    if person is None:
+        return None
+    address = registers.zone_of_address(person.street, person.house_number)
+    household = registers.household(person.household_id)
+    return ResidenceFacts(
+        status=person.status.value,
+        street=person.street,
+        house_number=person.house_number,
+        zone_codes=address.zone_codes,
+        household_id=person.household_id,
+        household_keys=tuple(sorted({m.person_key for m in household} | {person.person_key})),
+    )
+
+
+def _default_zones(category: CategoryRules, residence: ResidenceFacts | None) -> tuple[str, ...]:
+    """Zones not asked: the resident's own zone where it is one of the category's, else all of them."""
+    if residence is not None:
+        own = tuple(z for z in residence.zone_codes if z in category.zones)
+        if own:
+            return own
+    return category.zones
+
+
+def _history(
+    code: str,
+    residence: ResidenceFacts | None,
+    applicant: ApplicantFacts,
+    vehicles: tuple[VehicleFacts, ...],
+    day: dt.date,
+    timezone: ZoneInfo,
+) -> PermitHistory:
+    session = db.session
+    active = Permit.status == PermitStatus.ACTIVE.value
+    holders = set(residence.household_keys) if residence else {applicant.subject_key}
+    household_count = 0
+    if code == HOUSEHOLD_CATEGORY:
+        household_count = (
+            session.scalar(
+                select(func.count())
+                .select_from(Permit)
+                .join(Category)
+                .where(active, Category.code == code, Permit.holder_id.in_(holders))
+            )
+            or 0
+        )
+    plates = [v.plate for v in vehicles]
+    taken = (
+        session.scalars(
+            select(PermitPlate.plate)
+            .join(Permit)
+            .join(Category)
+            .where(active, Category.code == code, PermitPlate.plate.in_(plates))
+        ).all()
+        if plates
+        else []
+    )
+    daily: tuple[tuple[str, int], ...] = ()
+    if code in DAILY_CATEGORIES and plates:
+        # The calendar month of the day, in the municipality's time.
+        first = dt.datetime(day.year, day.month, 1, tzinfo=timezone)
+        following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        last = dt.datetime(following.year, following.month, 1, tzinfo=timezone)
+        rows = session.execute(
+            select(PermitPlate.plate, func.count())
+            .join(Permit)
+            .join(Category)
+            .where(
+                Category.code.in_(DAILY_CATEGORIES),
+                PermitPlate.plate.in_(plates),
+                Permit.status != PermitStatus.REVOKED.value,
+                Permit.valid_from >= first,
+                Permit.valid_from < last,
+            )
+            .group_by(PermitPlate.plate)
+        ).all()
+        daily = tuple((plate, count) for plate, count in rows)
+    return PermitHistory(household_count, tuple(sorted(set(taken))), daily)
