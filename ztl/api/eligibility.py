@@ -1,0 +1,125 @@
+"""POST /api/v1/eligibility: the verdict with every check, for a signed-in person.
+
+A resident asks for themself, a clerk or supervisor for anyone. The caller is a browser session, so
+the request must carry the CSRF token (X-CSRFToken header), like every form.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+
+from ztl.api.auth import api_error
+from ztl.extensions import csrf
+from ztl.permissions import CLERKS, RESIDENTS, has_role
+from ztl.services.eligibility import (
+    EligibilityInputError,
+    EligibilityRequest,
+    PlateInput,
+    check_eligibility,
+)
+from ztl.values import InvalidValue
+from ztl.values.fiscal import parse_subject_id, subject_key
+from ztl.values.times import parse_date, parse_instant
+
+bp = Blueprint("api_eligibility", __name__, url_prefix="/api/v1")
+MAX_PLATES = 10
+
+
+class BodyError(ValueError):
+    """The JSON body has the wrong shape; str() says which field."""
+
+
+@bp.post("/eligibility")
+def eligibility() -> tuple[Response, int] | Response:
+    if not current_user.is_authenticated:
+        return api_error(401, "unauthorized", "Sign in to ask for an eligibility check.")
+    if not has_role(current_user, RESIDENTS | CLERKS):
+        return api_error(403, "forbidden", "Your role may not ask for eligibility checks.")
+    try:
+        csrf.protect()
+    except CSRFError:
+        return api_error(400, "csrf", "Missing or invalid X-CSRFToken header.")
+    body = request.get_json(silent=True)
+    try:
+        eligibility_request = _request_from(body)
+    except BodyError as exc:
+        return api_error(400, "bad_request", str(exc))
+    if has_role(current_user, RESIDENTS) and not _is_self(eligibility_request.applicant_id):
+        return api_error(403, "forbidden", "A resident may ask only about themself.")
+    try:
+        result = check_eligibility(eligibility_request)
+    except EligibilityInputError as exc:
+        return api_error(422, exc.code, str(exc))
+    return jsonify(result.to_dict())
+
+
+def _is_self(applicant_id: str) -> bool:
+    try:
+        return subject_key(parse_subject_id(applicant_id)) == current_user.person_key
+    except InvalidValue:
+        return False
+
+
+def _text(body: dict[str, Any], key: str, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise BodyError(f"'{key}' is required")
+        return None
+    if not isinstance(value, str) or len(value) > 100:
+        raise BodyError(f"'{key}' must be text of at most 100 characters")
+    return value
+
+
+def _plates(raw: Any) -> tuple[PlateInput, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PLATES:
+        raise BodyError(f"'plates' must be a list of 1 to {MAX_PLATES} plates")
+    plates = []
+    for item in raw:
+        if isinstance(item, str):
+            plates.append(PlateInput(item))
+        elif isinstance(item, dict) and isinstance(item.get("plate"), str):
+            country = item.get("country", "IT")
+            if not isinstance(country, str):
+                raise BodyError("'plates[].country' must be two letters")
+            plates.append(PlateInput(item["plate"], country))
+        else:
+            raise BodyError('each plate is a string or {"plate", "country"}')
+    return tuple(plates)
+
+
+def _list_of_text(body: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 20:
+        raise BodyError(f"'{key}' must be a list of text")
+    return tuple(value)
+
+
+def _request_from(body: Any) -> EligibilityRequest:
+    if not isinstance(body, dict):
+        raise BodyError("the body must be a JSON object")
+    applicant = _text(body, "applicant") or (current_user.codice_fiscale or "")
+    if not applicant:
+        raise BodyError("'applicant' is required")
+    try:
+        at_text, from_text = _text(body, "at"), _text(body, "valid_from")
+        at = parse_instant(at_text) if at_text else dt.datetime.now(dt.UTC)
+        valid_from = parse_date(from_text) if from_text else None
+    except InvalidValue as exc:
+        raise BodyError(str(exc)) from exc
+    return EligibilityRequest(
+        category=_text(body, "category", required=True) or "",
+        applicant_id=applicant,
+        plates=_plates(body.get("plates")),
+        at=at,
+        zones=tuple(z.upper() for z in _list_of_text(body, "zones")),
+        valid_from=valid_from,
+        validity=_text(body, "validity"),
+        documents=_list_of_text(body, "documents"),
+    )

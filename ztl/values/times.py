@@ -1,0 +1,28 @@
+"""Dates and instants typed by people and machines: ISO 8601, and never a time without an offset."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ztl.values import InvalidValue
+
+
+def parse_date(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat((raw or "").strip())
+    except ValueError as exc:
+        raise InvalidValue(f"data non valida / invalid date (YYYY-MM-DD): {raw!r}") from exc
+
+
+def parse_instant(raw: str) -> dt.datetime:
+    """An ISO 8601 date-time with an offset ("Z" or "+01:00"); a local time is refused, not guessed."""
+    text = (raw or "").strip()
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidValue(f"ora non valida / invalid time (ISO 8601): {raw!r}") from exc
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidValue(
+            f"ora senza fuso orario / time without an offset: {raw!r} (add Z or +01:00)"
+        )
+    return value
