@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, scoped_session
 
 from ztl.models import Badge, Business, Resident, StreetSegment, Vehicle
@@ -40,6 +40,49 @@ from ztl.values.streets import house_number as parse_house_number
 from ztl.values.streets import street_key
 
 
+def _columns(model: Any) -> list[Any]:
+    """Plain columns, not ORM entities: lookups are read-only, and rows are far cheaper than
+    instances (no identity map, no instance state); the converters read attributes either way."""
+    return list(model.__table__.c)
+
+
+# Statements are built once: building a select() costs more than running it on an index. They run
+# on the session's connection (its transaction), skipping the ORM layer they do not need.
+_RESIDENT = (
+    select(*_columns(Resident))
+    .where(Resident.person_key == bindparam("key"))
+    .order_by(Resident.codice_fiscale)
+    .limit(1)
+)
+_HOUSEHOLD = (
+    select(*_columns(Resident))
+    .where(Resident.household_id == bindparam("household"))
+    .order_by(Resident.codice_fiscale)
+)
+_VEHICLE = select(*_columns(Vehicle)).where(Vehicle.plate == bindparam("plate"))
+_VEHICLES_OF = (
+    select(*_columns(Vehicle))
+    .where(or_(Vehicle.owner_id == bindparam("key"), Vehicle.holder_id == bindparam("key")))
+    .order_by(Vehicle.plate)
+)
+_SEGMENTS = (
+    select(*_columns(StreetSegment))
+    .where(
+        StreetSegment.street_key == bindparam("street"),
+        StreetSegment.from_number <= bindparam("number"),
+        StreetSegment.to_number >= bindparam("number"),
+        or_(StreetSegment.parity == Parity.ALL.value, StreetSegment.parity == bindparam("parity")),
+    )
+    .order_by(StreetSegment.from_number, StreetSegment.to_number, StreetSegment.parity)
+)
+_BADGES = (
+    select(*_columns(Badge))
+    .where(Badge.holder_key == bindparam("key"))
+    .order_by(Badge.valid_until.desc(), Badge.badge_number)
+)
+_BUSINESS = select(*_columns(Business)).where(Business.partita_iva == bindparam("piva"))
+
+
 class SqlRegistryAdapter:
     """RegistryAdapter over the register tables, through the caller's session (its transaction)."""
 
@@ -50,67 +93,46 @@ class SqlRegistryAdapter:
             session = db.session
         self._session = session
 
+    def _run(self, statement: Any, **params: Any) -> Any:
+        return self._session.connection().execute(statement, params)
+
     def resident(self, codice_fiscale: str) -> ResidentFact | None:
         key = person_key(parse_codice_fiscale(codice_fiscale))
-        row = self._session.scalars(
-            select(Resident).where(Resident.person_key == key).order_by(Resident.codice_fiscale)
-        ).first()
+        row = self._run(_RESIDENT, key=key).first()
         return _resident(row) if row is not None else None
 
     def household(self, household_id: str) -> tuple[ResidentFact, ...]:
-        rows = self._session.scalars(
-            select(Resident)
-            .where(Resident.household_id == household_id.strip())
-            .order_by(Resident.codice_fiscale)
+        return tuple(
+            _resident(row) for row in self._run(_HOUSEHOLD, household=household_id.strip())
         )
-        return tuple(_resident(row) for row in rows)
 
     def vehicle(self, plate: str) -> VehicleFact | None:
-        row = self._session.get(Vehicle, normalise_plate(plate))
+        row = self._run(_VEHICLE, plate=normalise_plate(plate)).first()
         return _vehicle(row) if row is not None else None
 
     def vehicles_of(self, subject_id: str) -> tuple[VehicleFact, ...]:
         key = subject_key(parse_subject_id(subject_id))
-        rows = self._session.scalars(
-            select(Vehicle)
-            .where(or_(Vehicle.owner_id == key, Vehicle.holder_id == key))
-            .order_by(Vehicle.plate)
-        )
-        return tuple(_vehicle(row) for row in rows)
+        return tuple(_vehicle(row) for row in self._run(_VEHICLES_OF, key=key))
 
     def zone_of_address(self, street: str, house_number: str) -> AddressZone:
         key = street_key(street)
         number = parse_house_number(house_number)
         parity = Parity.ODD if number % 2 else Parity.EVEN
-        rows = self._session.scalars(
-            select(StreetSegment)
-            .where(
-                StreetSegment.street_key == key,
-                StreetSegment.from_number <= number,
-                StreetSegment.to_number >= number,
-                StreetSegment.parity.in_([Parity.ALL.value, parity.value]),
-            )
-            .order_by(StreetSegment.from_number, StreetSegment.to_number, StreetSegment.parity)
-        )
+        rows = self._run(_SEGMENTS, street=key, number=number, parity=parity.value)
         return AddressZone(
             street_key=key, house_no=number, segments=tuple(_segment(row) for row in rows)
         )
 
     def badges_of(self, codice_fiscale: str) -> tuple[BadgeFact, ...]:
         key = person_key(parse_codice_fiscale(codice_fiscale))
-        rows = self._session.scalars(
-            select(Badge)
-            .where(Badge.holder_key == key)
-            .order_by(Badge.valid_until.desc(), Badge.badge_number)
-        )
-        return tuple(_badge(row) for row in rows)
+        return tuple(_badge(row) for row in self._run(_BADGES, key=key))
 
     def business(self, partita_iva: str) -> BusinessFact | None:
-        row = self._session.get(Business, parse_partita_iva(partita_iva))
+        row = self._run(_BUSINESS, piva=parse_partita_iva(partita_iva)).first()
         return _business(row) if row is not None else None
 
 
-def _resident(row: Resident) -> ResidentFact:
+def _resident(row: Any) -> ResidentFact:
     return ResidentFact(
         codice_fiscale=row.codice_fiscale,
         person_key=row.person_key,
@@ -127,7 +149,7 @@ def _resident(row: Resident) -> ResidentFact:
     )
 
 
-def _vehicle(row: Vehicle) -> VehicleFact:
+def _vehicle(row: Any) -> VehicleFact:
     return VehicleFact(
         plate=row.plate,
         category=row.category,
@@ -141,7 +163,7 @@ def _vehicle(row: Vehicle) -> VehicleFact:
     )
 
 
-def _segment(row: StreetSegment) -> StreetSegmentFact:
+def _segment(row: Any) -> StreetSegmentFact:
     return StreetSegmentFact(
         street=row.street,
         street_key=row.street_key,
@@ -152,7 +174,7 @@ def _segment(row: StreetSegment) -> StreetSegmentFact:
     )
 
 
-def _badge(row: Badge) -> BadgeFact:
+def _badge(row: Any) -> BadgeFact:
     return BadgeFact(
         badge_number=row.badge_number,
         holder_codice_fiscale=row.holder_codice_fiscale,
@@ -162,7 +184,7 @@ def _badge(row: Badge) -> BadgeFact:
     )
 
 
-def _business(row: Business) -> BusinessFact:
+def _business(row: Any) -> BusinessFact:
     return BusinessFact(
         partita_iva=row.partita_iva,
         name=row.name,

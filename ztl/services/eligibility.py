@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ztl.extensions import db
-from ztl.models import Category, Permit, PermitPlate
+from ztl.models import Category, Permit, PermitPlate, UTCDateTime
 from ztl.models.enums import PermitStatus
 from ztl.registries.adapter import RegistryAdapter
 from ztl.registries.sql import SqlRegistryAdapter
@@ -124,28 +124,39 @@ def gather_facts(
     request: EligibilityRequest,
     registers: RegistryAdapter,
 ) -> ApplicationFacts:
+    """Only the facts the category's checks use are looked up (a daily permit reads no anagrafe)."""
     if request.at.tzinfo is None or request.at.utcoffset() is None:
         raise EligibilityInputError(
             "the time must carry an offset (e.g. +01:00 or Z)", code="time_naive"
         )
-    local_day = request.at.astimezone(ZoneInfo(rules.timezone)).date()
+    uses = {spec.check_id for spec in category.checks}
+    tied = category.check("vehicle_tied")
+    needs_residence = bool(
+        uses & {"residence_in_zone", "household_limit"}
+        or (tied is not None and tied.params["to"] == "household")
+    )
+    timezone = ZoneInfo(rules.timezone)
     applicant = _applicant(request.applicant_id)
     vehicles = tuple(_vehicle(p, registers) for p in _plates(request.plates))
-    residence = _residence(applicant, registers)
+    residence = _residence(applicant, registers) if needs_residence else None
     zones = request.zones or _default_zones(category, residence)
     badges: tuple[BadgeFacts, ...] = ()
     business: BusinessFacts | None = None
-    if applicant.id_valid and not applicant.is_firm:
+    if "badge_valid" in uses and applicant.id_valid and not applicant.is_firm:
         badges = tuple(
             BadgeFacts(b.badge_number, b.holder_key, b.valid_until)
             for b in registers.badges_of(applicant.subject_id)
         )
-    if applicant.id_valid and applicant.is_firm:
+    if (
+        uses & {"business_seat_in_zone", "business_active"}
+        and applicant.id_valid
+        and applicant.is_firm
+    ):
         found = registers.business(applicant.subject_id)
         if found is not None:
             seat = registers.zone_of_address(found.street, found.house_number)
             business = BusinessFacts(found.partita_iva, found.status.value, seat.zone_codes)
-    valid_from = request.valid_from or local_day
+    valid_from = request.valid_from or request.at.astimezone(timezone).date()
     return ApplicationFacts(
         category=category.code,
         at=request.at,
@@ -156,9 +167,7 @@ def gather_facts(
         residence=residence,
         badges=badges,
         business=business,
-        history=_history(
-            category.code, residence, applicant, vehicles, valid_from, ZoneInfo(rules.timezone)
-        ),
+        history=_history(uses, category.code, residence, applicant, vehicles, valid_from, timezone),
         documents=request.documents,
         transit_at=request.transit_at,
     )
@@ -236,7 +245,45 @@ def _default_zones(category: CategoryRules, residence: ResidenceFacts | None) ->
     return category.zones
 
 
+# Built once (see ztl.registries.sql): construction costs more than running them on their indexes.
+_ACTIVE = Permit.status == PermitStatus.ACTIVE.value
+_HOUSEHOLD_PERMITS = (
+    select(func.count())
+    .select_from(Permit)
+    .join(Category)
+    .where(
+        _ACTIVE,
+        Category.code == bindparam("code"),
+        Permit.holder_id.in_(bindparam("holders", expanding=True)),
+    )
+)
+_PLATES_TAKEN = (
+    select(PermitPlate.plate)
+    .join(Permit)
+    .join(Category)
+    .where(
+        _ACTIVE,
+        Category.code == bindparam("code"),
+        PermitPlate.plate.in_(bindparam("plates", expanding=True)),
+    )
+)
+_DAILY_IN_MONTH = (
+    select(PermitPlate.plate, func.count())
+    .join(Permit)
+    .join(Category)
+    .where(
+        Category.code.in_(DAILY_CATEGORIES),
+        PermitPlate.plate.in_(bindparam("plates", expanding=True)),
+        Permit.status != PermitStatus.REVOKED.value,
+        Permit.valid_from >= bindparam("first", type_=UTCDateTime()),
+        Permit.valid_from < bindparam("last", type_=UTCDateTime()),
+    )
+    .group_by(PermitPlate.plate)
+)
+
+
 def _history(
+    uses: set[str],
     code: str,
     residence: ResidenceFacts | None,
     applicant: ApplicantFacts,
@@ -244,49 +291,24 @@ def _history(
     day: dt.date,
     timezone: ZoneInfo,
 ) -> PermitHistory:
-    session = db.session
-    active = Permit.status == PermitStatus.ACTIVE.value
-    holders = set(residence.household_keys) if residence else {applicant.subject_key}
-    household_count = 0
-    if code == HOUSEHOLD_CATEGORY:
-        household_count = (
-            session.scalar(
-                select(func.count())
-                .select_from(Permit)
-                .join(Category)
-                .where(active, Category.code == code, Permit.holder_id.in_(holders))
-            )
-            or 0
-        )
+    """What was already issued, asked only for the limits the category's checks apply."""
+    connection = db.session.connection()
     plates = [v.plate for v in vehicles]
-    taken = (
-        session.scalars(
-            select(PermitPlate.plate)
-            .join(Permit)
-            .join(Category)
-            .where(active, Category.code == code, PermitPlate.plate.in_(plates))
-        ).all()
-        if plates
-        else []
-    )
+    household_count = 0
+    if "household_limit" in uses:
+        holders = sorted(set(residence.household_keys) if residence else {applicant.subject_key})
+        household_count = connection.execute(
+            _HOUSEHOLD_PERMITS, {"code": code, "holders": holders}
+        ).scalar_one()
+    taken: list[str] = []
+    if "one_permit_per_plate" in uses and plates:
+        taken = list(connection.execute(_PLATES_TAKEN, {"code": code, "plates": plates}).scalars())
     daily: tuple[tuple[str, int], ...] = ()
-    if code in DAILY_CATEGORIES and plates:
+    if "daily_monthly_limit" in uses and plates:
         # The calendar month of the day, in the municipality's time.
         first = dt.datetime(day.year, day.month, 1, tzinfo=timezone)
         following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         last = dt.datetime(following.year, following.month, 1, tzinfo=timezone)
-        rows = session.execute(
-            select(PermitPlate.plate, func.count())
-            .join(Permit)
-            .join(Category)
-            .where(
-                Category.code.in_(DAILY_CATEGORIES),
-                PermitPlate.plate.in_(plates),
-                Permit.status != PermitStatus.REVOKED.value,
-                Permit.valid_from >= first,
-                Permit.valid_from < last,
-            )
-            .group_by(PermitPlate.plate)
-        ).all()
+        rows = connection.execute(_DAILY_IN_MONTH, {"plates": plates, "first": first, "last": last})
         daily = tuple((plate, count) for plate, count in rows)
     return PermitHistory(household_count, tuple(sorted(set(taken))), daily)
