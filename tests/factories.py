@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from ztl.models import User
+import datetime as dt
+
+from sqlalchemy import select
+
+from ztl.demo.generator import car_plate, codice_fiscale
+from ztl.extensions import db
+from ztl.models import Category, Permit, PermitPlate, User
 from ztl.services.accounts import create_user
+from ztl.values.fiscal import person_key
 
 PASSWORD = "correct-horse-42"
 # Valid codici fiscali (check characters computed by python-stdnum).
 CF_MARIO = "RSSMRA85T10A562S"
+# The demo city's resident (Via Ricasoli 12, zone A) and their own car.
+DEMO_RESIDENT = codice_fiscale(0)
+DEMO_OWN_CAR = car_plate(5_000_000)
 
 
 def make_user(
@@ -20,3 +30,27 @@ def make_user(
         f"Test {role}",
         codice_fiscale=codice_fiscale,
     )
+
+
+def make_permit(
+    code: str,
+    plate: str,
+    holder: str,
+    serial: int,
+    valid_from: dt.datetime = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC),
+) -> None:
+    """An active one-day permit stored directly (issuance itself is another issue's service)."""
+    category = db.session.scalar(select(Category).where(Category.code == code))
+    assert category is not None
+    row = Permit(
+        number=f"PO-2026-{serial:06d}",
+        year=2026,
+        serial=serial,
+        holder_id=person_key(holder),
+        category=category,
+        valid_from=valid_from,
+        valid_to=valid_from + dt.timedelta(days=1),
+    )
+    row.plates.append(PermitPlate(plate=plate))
+    db.session.add(row)
+    db.session.commit()

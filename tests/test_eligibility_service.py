@@ -8,10 +8,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ztl.demo.generator import car_plate, codice_fiscale
+from tests.factories import DEMO_OWN_CAR as OWN_CAR
+from tests.factories import DEMO_RESIDENT as RESIDENT
+from tests.factories import make_permit as permit
+from ztl.demo.generator import codice_fiscale
 from ztl.demo.loader import load_demo
 from ztl.extensions import db
-from ztl.models import Category, Permit, PermitPlate, Vehicle
+from ztl.models import Vehicle
 from ztl.services.eligibility import (
     EligibilityInputError,
     EligibilityRequest,
@@ -21,8 +24,6 @@ from ztl.services.eligibility import (
 from ztl.values.fiscal import person_key
 
 AT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
-RESIDENT = codice_fiscale(0)  # the demo resident: Via Ricasoli 12, zone A
-OWN_CAR = car_plate(5_000_000)
 
 
 def ask(
@@ -39,23 +40,6 @@ def ask(
         **extra,  # type: ignore[arg-type]
     )
     return check_eligibility(request)
-
-
-def permit(code: str, plate: str, holder: str, serial: int, valid_from: dt.datetime = AT) -> None:
-    category = db.session.scalar(select(Category).where(Category.code == code))
-    assert category is not None
-    row = Permit(
-        number=f"PO-2026-{serial:06d}",
-        year=2026,
-        serial=serial,
-        holder_id=person_key(holder),
-        category=category,
-        valid_from=valid_from,
-        valid_to=valid_from + dt.timedelta(days=1),
-    )
-    row.plates.append(PermitPlate(plate=plate))
-    db.session.add(row)
-    db.session.commit()
 
 
 @pytest.fixture

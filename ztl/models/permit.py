@@ -7,8 +7,10 @@ what an issued (and sealed) permit allows.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -70,6 +72,10 @@ class Permit(Base):
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("permit.id", ondelete="SET NULL"))
+    # Set by the re-check against the registers: the permit waits in the clerks' queue, it is never
+    # revoked silently. Cleared when a clerk decides or a later re-check passes.
+    flagged_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    flag_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     category: Mapped[Category] = relationship()
     plates: Mapped[list[PermitPlate]] = relationship(

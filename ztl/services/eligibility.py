@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from ztl.extensions import db
 from ztl.models import Category, Permit, PermitPlate, UTCDateTime
@@ -65,6 +65,8 @@ class EligibilityRequest:
     validity: str | None = None
     documents: tuple[str, ...] = ()
     transit_at: dt.datetime | None = None
+    # A permit being re-checked, renewed or replaced does not count against its own limits.
+    excluding_permit_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,16 @@ def gather_facts(
         residence=residence,
         badges=badges,
         business=business,
-        history=_history(uses, category.code, residence, applicant, vehicles, valid_from, timezone),
+        history=_history(
+            uses,
+            category.code,
+            residence,
+            applicant,
+            vehicles,
+            valid_from,
+            timezone,
+            request.excluding_permit_id,
+        ),
         documents=request.documents,
         transit_at=request.transit_at,
     )
@@ -246,7 +257,7 @@ def _default_zones(category: CategoryRules, residence: ResidenceFacts | None) ->
 
 
 # Built once (see ztl.registries.sql): construction costs more than running them on their indexes.
-_ACTIVE = Permit.status == PermitStatus.ACTIVE.value
+_ACTIVE = and_(Permit.status == PermitStatus.ACTIVE.value, Permit.id != bindparam("exclude"))
 _HOUSEHOLD_PERMITS = (
     select(func.count())
     .select_from(Permit)
@@ -275,6 +286,7 @@ _DAILY_IN_MONTH = (
         Category.code.in_(DAILY_CATEGORIES),
         PermitPlate.plate.in_(bindparam("plates", expanding=True)),
         Permit.status != PermitStatus.REVOKED.value,
+        Permit.id != bindparam("exclude"),
         Permit.valid_from >= bindparam("first", type_=UTCDateTime()),
         Permit.valid_from < bindparam("last", type_=UTCDateTime()),
     )
@@ -290,25 +302,33 @@ def _history(
     vehicles: tuple[VehicleFacts, ...],
     day: dt.date,
     timezone: ZoneInfo,
+    excluding: int | None,
 ) -> PermitHistory:
     """What was already issued, asked only for the limits the category's checks apply."""
     connection = db.session.connection()
+    exclude = excluding if excluding is not None else -1
     plates = [v.plate for v in vehicles]
     household_count = 0
     if "household_limit" in uses:
         holders = sorted(set(residence.household_keys) if residence else {applicant.subject_key})
         household_count = connection.execute(
-            _HOUSEHOLD_PERMITS, {"code": code, "holders": holders}
+            _HOUSEHOLD_PERMITS, {"code": code, "holders": holders, "exclude": exclude}
         ).scalar_one()
     taken: list[str] = []
     if "one_permit_per_plate" in uses and plates:
-        taken = list(connection.execute(_PLATES_TAKEN, {"code": code, "plates": plates}).scalars())
+        taken = list(
+            connection.execute(
+                _PLATES_TAKEN, {"code": code, "plates": plates, "exclude": exclude}
+            ).scalars()
+        )
     daily: tuple[tuple[str, int], ...] = ()
     if "daily_monthly_limit" in uses and plates:
         # The calendar month of the day, in the municipality's time.
         first = dt.datetime(day.year, day.month, 1, tzinfo=timezone)
         following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         last = dt.datetime(following.year, following.month, 1, tzinfo=timezone)
-        rows = connection.execute(_DAILY_IN_MONTH, {"plates": plates, "first": first, "last": last})
+        rows = connection.execute(
+            _DAILY_IN_MONTH, {"plates": plates, "first": first, "last": last, "exclude": exclude}
+        )
         daily = tuple((plate, count) for plate, count in rows)
     return PermitHistory(household_count, tuple(sorted(set(taken))), daily)
