@@ -145,3 +145,68 @@ def test_time_without_offset_is_refused(city: Flask) -> None:
             EligibilityRequest("1", RESIDENT, (PlateInput(OWN_CAR),), dt.datetime(2026, 11, 25, 10))
         )
     assert info.value.code == "time_naive"
+
+
+def test_italian_plate_in_no_italian_format_is_bad_input(city: Flask) -> None:
+    with pytest.raises(EligibilityInputError) as info:
+        ask(plates=("1234567",))
+    assert info.value.code == "plate_not_italian" and "foreign" in str(info.value)
+    # Old provincial and motorcycle plates are Italian formats: asked, then not found in the register.
+    result = ask("T", plates=("PO 123456", "AB12345"))
+    found = [r for r in result.verdict.results if r.check_id == "vehicle_found"]
+    assert [r.status.value for r in found] == ["fail", "fail"]
+    assert result.verdict.result("plates_count") is not None  # T takes one plate
+
+
+def test_hotel_guest_registered_after_the_transit(city: Flask) -> None:
+    from ztl.models import Business
+
+    hotel = db.session.scalar(
+        select(Business.partita_iva).where(
+            Business.status == "active", Business.street == "Via Ricasoli"
+        )
+    )
+    if hotel is None:  # the generated city may put no firm on that street: use any seat in zone A
+        hotel = db.session.scalar(
+            select(Business.partita_iva).where(
+                Business.status == "active", Business.street.like("Piazza%")
+            )
+        )
+    assert hotel is not None
+    transit = AT - dt.timedelta(hours=40)
+    on_time = ask("8A", applicant=hotel, plates=(PlateInput("MAB1234", "DE"),), transit_at=transit)
+    window = on_time.verdict.result("retroactive_window")
+    assert window is not None and window.status.value == "pass"
+    late = ask(
+        "8A",
+        applicant=hotel,
+        plates=(PlateInput("MAB1234", "DE"),),
+        transit_at=AT - dt.timedelta(hours=49),
+    )
+    assert late.verdict.outcome.value == "not_eligible"
+
+
+def test_assess_application_stores_facts_verdict_and_fee_with_an_event(city: Flask) -> None:
+    from ztl.models import Application, ApplicationPlate, Category, Event, Zone
+    from ztl.services.eligibility import assess_application
+    from ztl.services.unit_of_work import Actor
+
+    category = db.session.scalar(select(Category).where(Category.code == "1"))
+    zone_a = db.session.scalar(select(Zone).where(Zone.code == "A"))
+    application = Application(
+        applicant_id=RESIDENT, category=category, status="submitted", details={"validity": "P2Y"}
+    )
+    application.plates.append(ApplicationPlate(plate=OWN_CAR))
+    application.zones.append(zone_a)  # type: ignore[arg-type]
+    db.session.add(application)
+    db.session.commit()
+    result = assess_application(application.id, Actor("clerk-test"), at=AT)
+    db.session.expire_all()
+    stored = db.session.get(Application, application.id)
+    assert stored is not None and stored.outcome == "eligible" == result.verdict.outcome.value
+    assert stored.fee_cents == 3000 and stored.stamp_duty_cents == 3200
+    assert stored.verdict is not None and stored.verdict[0]["id"] == "applicant_identity"
+    assert stored.facts is not None and stored.facts["residence"]["street"] == "Via Ricasoli"
+    assert stored.facts["at"] == AT.isoformat()
+    event = db.session.scalar(select(Event).where(Event.subject_type == "application"))
+    assert event is not None and event.action == "checked" and event.reason == "eligible"

@@ -109,7 +109,9 @@ def _request_from(body: Any) -> EligibilityRequest:
         raise BodyError("'applicant' is required")
     try:
         at_text, from_text = _text(body, "at"), _text(body, "valid_from")
+        transit_text = _text(body, "transit_at")
         at = parse_instant(at_text) if at_text else dt.datetime.now(dt.UTC)
+        transit_at = parse_instant(transit_text) if transit_text else None
         valid_from = parse_date(from_text) if from_text else None
     except InvalidValue as exc:
         raise BodyError(str(exc)) from exc
@@ -122,4 +124,5 @@ def _request_from(body: Any) -> EligibilityRequest:
         valid_from=valid_from,
         validity=_text(body, "validity"),
         documents=_list_of_text(body, "documents"),
+        transit_at=transit_at,
     )

@@ -51,6 +51,11 @@ def eligibility() -> None:
 @click.option("--at", "at", default=None, help="Start date YYYY-MM-DD, or a time with offset.")
 @click.option("--validity", default=None, help="Validity offered by the category, e.g. P2Y.")
 @click.option("--document", "documents", multiple=True, help="Kind of a document attached.")
+@click.option(
+    "--transit-at",
+    default=None,
+    help="Time of the transit being registered afterwards (with offset).",
+)
 @click.option("--lang", type=click.Choice(["it", "en"]), default="it", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def check(
@@ -61,12 +66,15 @@ def check(
     at: str | None,
     validity: str | None,
     documents: tuple[str, ...],
+    transit_at: str | None,
     lang: str,
     as_json: bool,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     valid_from = None
+    transit = None
     try:
+        transit = parse_instant(transit_at) if transit_at else None
         if at and "T" in at:
             now = parse_instant(at)
         elif at:
@@ -82,6 +90,7 @@ def check(
         valid_from=valid_from,
         validity=validity,
         documents=documents,
+        transit_at=transit,
     )
     try:
         result = check_eligibility(request)

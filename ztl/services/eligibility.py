@@ -8,14 +8,16 @@ together with the facts it was decided on, so a clerk sees exactly what the rule
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, func, select
 
 from ztl.extensions import db
-from ztl.models import Category, Permit, PermitPlate, UTCDateTime
+from ztl.models import Application, Category, Permit, PermitPlate, UTCDateTime, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.registries.adapter import RegistryAdapter
 from ztl.registries.sql import SqlRegistryAdapter
@@ -32,11 +34,12 @@ from ztl.rules.facts import (
 from ztl.rules.fees import Fee, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.results import Verdict
+from ztl.services.events import record_event
 from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import ServiceError
+from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
-from ztl.values.plates import normalise_plate
+from ztl.values.plates import italian_plate_kind, normalise_plate
 
 DAILY_CATEGORIES = ("G/A", "G/B")
 HOUSEHOLD_CATEGORY = "1"
@@ -205,6 +208,12 @@ def _plates(plates: tuple[PlateInput, ...]) -> list[PlateInput]:
             raise EligibilityInputError(
                 f"country must be two letters, got {item.country!r}", code="country_invalid"
             )
+        if country == "IT" and italian_plate_kind(plate) is None:
+            raise EligibilityInputError(
+                f"{plate} is not an Italian plate (car AA000AA, motorcycle AA00000, moped, "
+                "provincial PO123456); for a foreign plate give its country",
+                code="plate_not_italian",
+            )
         normalised.append(PlateInput(plate, country))
     return normalised
 
@@ -332,3 +341,56 @@ def _history(
         )
         daily = tuple((plate, count) for plate, count in rows)
     return PermitHistory(household_count, tuple(sorted(set(taken))), daily)
+
+
+def assess_application(
+    application_id: int, actor: Actor, at: dt.datetime | None = None
+) -> EligibilityResult:
+    """Run the checks for a stored application and keep, with it, the facts, verdict and fee.
+
+    One transaction with an event: the clerk's page and the audit trail show the same verdict.
+    """
+    with unit_of_work() as session:
+        application = session.get(Application, application_id)
+        if application is None:
+            raise ServiceError(f"no application {application_id}", code="not_found")
+        request = EligibilityRequest(
+            category=application.category.code,
+            applicant_id=application.applicant_id,
+            plates=tuple(PlateInput(p.plate, p.country) for p in application.plates),
+            at=at or utcnow(),
+            zones=tuple(z.code for z in application.zones),
+            valid_from=application.requested_from,
+            validity=application.details.get("validity") if application.details else None,
+            documents=tuple(sorted({d.kind for d in application.documents})),
+        )
+        result = check_eligibility(request)
+        application.facts = _jsonable(dataclasses.asdict(result.facts))
+        application.verdict = [r.to_dict() for r in result.verdict.results]
+        application.outcome = result.verdict.outcome.value
+        application.checked_at = request.at
+        application.fee_cents = result.fee.fee_cents
+        application.stamp_duty_cents = result.fee.stamp_duty_cents
+        record_event(
+            session,
+            actor,
+            "application",
+            application.id,
+            "checked",
+            reason=result.verdict.outcome.value,
+            data={
+                "failing": [r.check_id for r in result.verdict.results if r.status.value != "pass"]
+            },
+        )
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    """Facts as JSON: dates and times as ISO 8601 text, tuples as lists."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
