@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: lint typecheck pytest
 
 bench-import: install
 	$(BIN)/python bench/import_registry.py
+
+bench-eligibility: install
+	$(BIN)/python bench/eligibility.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
