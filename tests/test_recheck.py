@@ -67,3 +67,17 @@ def test_recheck_flags_a_stolen_car_and_clears_it_when_found(app: Flask, runner:
     assert cleared.cleared == ["PO-2026-000001"]
     db.session.expire_all()
     assert db.session.scalars(select(Permit)).one().flagged_at is None
+
+
+def test_flagged_permits_wait_in_the_clerks_page(app: Flask, client: Any) -> None:
+    from tests.conftest import login
+    from tests.factories import PASSWORD, make_user
+
+    load_demo()
+    permit("1", OWN_CAR, RESIDENT, 7)
+    _reimport_vehicle("deregistered")
+    recheck_active_permits(at=AT)
+    make_user("clerk", "clerk@comune.example.org")
+    login(client, "clerk@comune.example.org", PASSWORD)
+    page = client.get("/ufficio/").get_data(as_text=True)
+    assert "PO-2026-000007" in page and "deregistered" in page

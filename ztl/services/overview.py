@@ -96,3 +96,15 @@ def recent_imports(limit: int = 10) -> list[RegistryImport]:
 
 def api_tokens() -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).order_by(ApiToken.name)))
+
+
+def flagged_permits(limit: int = 50) -> list[Permit]:
+    """Active permits the registry re-check flagged, oldest flag first: they wait for a clerk."""
+    return list(
+        db.session.scalars(
+            select(Permit)
+            .where(Permit.flagged_at.is_not(None), Permit.status == "active")
+            .order_by(Permit.flagged_at, Permit.id)
+            .limit(limit)
+        )
+    )
