@@ -21,6 +21,7 @@ translations: $(STAMP)
 
 run: install translations
 	$(BIN)/ztl db upgrade
+	$(BIN)/ztl keys init
 	$(BIN)/ztl demo load
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - "ztl:create_app()"
 

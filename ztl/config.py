@@ -57,6 +57,7 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_MUNICIPALITY": os.environ.get(ENV_PREFIX + "MUNICIPALITY", "IT-PO"),
         "ZTL_TIMEZONE": os.environ.get(ENV_PREFIX + "TIMEZONE", "Europe/Rome"),
         "ZTL_RULES_FILE": os.environ.get(ENV_PREFIX + "RULES_FILE") or None,
+        "ZTL_KEYS_DIR": os.environ.get(ENV_PREFIX + "KEYS_DIR", str(instance_path / "keys")),
         "ZTL_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "ZTL_LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
         "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),

@@ -11,10 +11,11 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
+    from ztl.cli.keys import keys
     from ztl.cli.permits import permits
     from ztl.cli.registry import registry
     from ztl.cli.tokens import tokens
     from ztl.cli.users import users
 
-    for group in (demo, eligibility, permits, registry, tokens, users):
+    for group in (demo, eligibility, keys, permits, registry, tokens, users):
         app.cli.add_command(group)

@@ -1,0 +1,70 @@
+"""`ztl keys init / rotate / list / import-p12`: the municipality's signing keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ztl.services.keys import key_store
+from ztl.signing.keys import KeyStoreError, Purpose
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+@click.group(help="Signing keys and certificates (instance folder, mode 0600).")
+def keys() -> None:
+    pass
+
+
+@keys.command("init")
+def init() -> None:
+    """Create the root CA and the seal, PDF and list signing keys that are missing."""
+    store = key_store()
+    made = store.init()
+    click.echo(f"created: {', '.join(made)}" if made else f"keys already present in {store.folder}")
+
+
+@keys.command("rotate")
+def rotate() -> None:
+    """Add a new seal key; it signs new seals, older keys keep verifying."""
+    try:
+        pair = key_store().rotate()
+    except KeyStoreError as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(f"new seal key {pair.kid.hex()} valid until {pair.valid_to:%Y-%m-%d}")
+
+
+@keys.command("list")
+def list_() -> None:
+    store = key_store()
+    try:
+        pairs = [store.root(), *store.seals(), store.pdf(), store.lists()]
+        current = store.current_seal()
+    except KeyStoreError as exc:
+        raise BadInput(str(exc)) from exc
+    for pair in pairs:
+        marker = " (signs new seals)" if pair.name == current.name else ""
+        click.echo(
+            f"{pair.purpose:<13} {pair.kid.hex()}  {pair.valid_from:%Y-%m-%d} .. "
+            f"{pair.valid_to:%Y-%m-%d}  {pair.name}{marker}"
+        )
+
+
+@keys.command("import-p12")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--purpose", type=click.Choice([p.value for p in Purpose]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the PKCS#12 password from stdin.")
+def import_p12(file: Path, purpose: str, password_stdin: bool) -> None:
+    """Use the municipality's own key and certificate from a real CA."""
+    password = sys.stdin.readline().rstrip("\n").encode() if password_stdin else None
+    try:
+        pair = key_store().import_p12(file.read_bytes(), password, Purpose(purpose))
+    except KeyStoreError as exc:
+        raise BadInput(str(exc)) from exc
+    click.echo(
+        f"imported {purpose} key {pair.kid.hex()} ({pair.certificate.subject.rfc4514_string()})"
+    )
