@@ -7,11 +7,14 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     from ztl.api.eligibility import bp as eligibility_bp
+    from ztl.api.seals import bp as seals_bp
     from ztl.api.v1 import bp
     from ztl.extensions import csrf
 
     # Token clients send no cookies, so no CSRF; session endpoints check it themselves (JSON errors).
     csrf.exempt(bp)
     csrf.exempt(eligibility_bp)
+    csrf.exempt(seals_bp)
+    app.register_blueprint(seals_bp)
     app.register_blueprint(eligibility_bp)
     app.register_blueprint(bp)

@@ -16,6 +16,7 @@ def register_commands(app: Flask) -> None:
     from ztl.cli.registry import registry
     from ztl.cli.tokens import tokens
     from ztl.cli.users import users
+    from ztl.cli.verify import lists, verify
 
-    for group in (demo, eligibility, keys, permits, registry, tokens, users):
+    for group in (demo, eligibility, keys, lists, permits, registry, tokens, users, verify):
         app.cli.add_command(group)

@@ -1,16 +1,172 @@
-"""`ztl permits recheck`: the daily re-check of active permits against the registers."""
+"""`ztl permits`: issue at the counter, revoke, change plate, renew, write the PDF; daily re-check.
+
+Exit status: 0 done, 1 refused by the checks (nothing stored), 2 bad input or missing keys.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
+from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
+from ztl.services.eligibility import EligibilityInputError, PlateInput
+from ztl.services.issuance import IssueResult, approve_application
+from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
+from ztl.services.permit_queries import permit_pdf
 from ztl.services.recheck import recheck_active_permits
-from ztl.services.unit_of_work import Actor
+from ztl.services.unit_of_work import Actor, ServiceError
+from ztl.values import InvalidValue
+from ztl.values.times import parse_date, parse_instant
 
 
-@click.group(help="Permits: daily jobs.")
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+class Refused(click.ClickException):
+    exit_code = 1
+
+
+def _plate(raw: str) -> PlateInput:
+    """ "AB123CD" or "DE:MAB1234" for a foreign plate with its country."""
+    country, sep, plate = raw.partition(":")
+    return PlateInput(plate, country) if sep else PlateInput(raw)
+
+
+def _write(result: IssueResult, out: Path | None) -> None:
+    if out is not None:
+        out.write_bytes(result.pdf)
+    click.echo(
+        f"{'issued' if result.created else 'already issued'} {result.number} "
+        f"valid {result.valid_from:%Y-%m-%d %H:%M}Z .. {result.valid_to:%Y-%m-%d %H:%M}Z"
+        + (f", PDF written to {out}" if out else "")
+    )
+
+
+def _fail(exc: ServiceError) -> click.ClickException:
+    if exc.code in {"not_eligible", "needs_review", "too_early"}:
+        return Refused(str(exc))
+    return BadInput(str(exc))
+
+
+@click.group(help="Permits: counter issuance, changes, daily jobs.")
 def permits() -> None:
     pass
+
+
+@permits.command("issue")
+@click.option("--category", required=True, help="Category code (1, 15, 6, H, 4, ...).")
+@click.option("--applicant", required=True, help="Codice fiscale or partita IVA of the holder.")
+@click.option("--plate", "plates", multiple=True, required=True, help="Plate; CC:PLATE if foreign.")
+@click.option("--zone", "zones", multiple=True, help="Zone (default: by category and residence).")
+@click.option("--from", "valid_from", default=None, help="First day, YYYY-MM-DD (default today).")
+@click.option("--starts-at", default=None, help="Start of a two-hour permit, with offset.")
+@click.option("--validity", default=None, help="A validity the category offers, e.g. P2Y.")
+@click.option("--document", "documents", multiple=True, help="Kind of a document seen.")
+@click.option("--approve-review", default=None, help="Issue a needs-review verdict; the reason.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the PDF here.")
+def issue(
+    category: str,
+    applicant: str,
+    plates: tuple[str, ...],
+    zones: tuple[str, ...],
+    valid_from: str | None,
+    starts_at: str | None,
+    validity: str | None,
+    documents: tuple[str, ...],
+    approve_review: str | None,
+    out: Path | None,
+) -> None:
+    """Check and issue at the counter, through the same service as online approval."""
+    try:
+        request = CounterRequest(
+            category=category,
+            applicant_id=applicant,
+            plates=tuple(_plate(p) for p in plates),
+            zones=tuple(z.upper() for z in zones),
+            valid_from=parse_date(valid_from) if valid_from else None,
+            validity=validity,
+            starts_at=parse_instant(starts_at) if starts_at else None,
+            documents=documents,
+        )
+    except InvalidValue as exc:
+        raise BadInput(str(exc)) from exc
+    try:
+        result = issue_at_counter(request, Actor.cli(), review_reason=approve_review)
+    except RefusedAtCounter as exc:
+        raise Refused(str(exc)) from exc
+    except EligibilityInputError as exc:
+        raise BadInput(str(exc)) from exc
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    _write(result, out)
+
+
+@permits.command("approve")
+@click.argument("application_id", type=int)
+@click.option("--reason", default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path))
+def approve(application_id: int, reason: str | None, out: Path | None) -> None:
+    """Approve an application and issue its permit (safe to repeat: no second permit)."""
+    try:
+        result = approve_application(application_id, Actor.cli(), reason)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    _write(result, out)
+
+
+@permits.command("revoke")
+@click.argument("number")
+@click.option("--reason", required=True, help="Why: kept in the audit trail.")
+def revoke(number: str, reason: str) -> None:
+    """Revoke a permit; its seal goes on the next revocation list."""
+    try:
+        revoke_permit(number, Actor.cli(), reason)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"revoked {number}")
+
+
+@permits.command("change-plate")
+@click.argument("number")
+@click.argument("old_plate")
+@click.argument("new_plate")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path))
+def change_plate_command(number: str, old_plate: str, new_plate: str, out: Path | None) -> None:
+    """Replace a plate: a new permit with a new seal, the old seal revoked."""
+    try:
+        result = change_plate(number, old_plate, new_plate, Actor.cli())
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    _write(result, out)
+    click.echo(f"{number} replaced and its seal revoked")
+
+
+@permits.command("renew")
+@click.argument("number")
+@click.option("--validity", default=None)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path))
+def renew(number: str, validity: str | None, out: Path | None) -> None:
+    """Renew from 60 days before expiry; the checks run again."""
+    try:
+        result = renew_permit(number, Actor.cli(), validity)
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    _write(result, out)
+    click.echo(f"{number} replaced and its seal revoked")
+
+
+@permits.command("pdf")
+@click.argument("number")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def pdf(number: str, out: Path) -> None:
+    """Write an issued permit's signed PDF."""
+    data = permit_pdf(number)
+    if data is None:
+        raise BadInput(f"no permit {number} with a document")
+    out.write_bytes(data)
+    click.echo(f"{number}: {len(data):,} bytes written to {out}")
 
 
 @permits.command("recheck")

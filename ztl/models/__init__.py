@@ -5,7 +5,14 @@ from ztl.models.application import Application, ApplicationPlate, ApplicationZon
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
 from ztl.models.event import Event, RegistryImport
-from ztl.models.permit import Permit, PermitNumberCounter, PermitPlate, PermitWindow, PermitZone
+from ztl.models.permit import (
+    Permit,
+    PermitNumberCounter,
+    PermitPlate,
+    PermitWindow,
+    PermitZone,
+    RevocationListState,
+)
 from ztl.models.registers import Badge, Business, Resident, StreetSegment, Vehicle
 
 __all__ = [
@@ -30,6 +37,7 @@ __all__ = [
     "PermitZone",
     "RegistryImport",
     "Resident",
+    "RevocationListState",
     "StreetSegment",
     "UTCDateTime",
     "User",

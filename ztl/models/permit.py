@@ -122,3 +122,17 @@ class PermitWindow(Base):
     weekdays: Mapped[int] = mapped_column(default=EVERY_DAY)
 
     permit: Mapped[Permit] = relationship(back_populates="windows")
+
+
+class RevocationListState(Base):
+    """The revocation list's sequence number, bumped in the transaction of every revocation.
+
+    Verifiers refuse a list with a lower sequence than the one they hold, so the number only grows;
+    a row lock on it also orders concurrent revocations.
+    """
+
+    __tablename__ = "revocation_list_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    sequence: Mapped[int] = mapped_column(default=0)
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

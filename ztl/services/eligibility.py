@@ -365,12 +365,7 @@ def assess_application(
             documents=tuple(sorted({d.kind for d in application.documents})),
         )
         result = check_eligibility(request)
-        application.facts = _jsonable(dataclasses.asdict(result.facts))
-        application.verdict = [r.to_dict() for r in result.verdict.results]
-        application.outcome = result.verdict.outcome.value
-        application.checked_at = request.at
-        application.fee_cents = result.fee.fee_cents
-        application.stamp_duty_cents = result.fee.stamp_duty_cents
+        store_verdict(application, result)
         record_event(
             session,
             actor,
@@ -383,6 +378,16 @@ def assess_application(
             },
         )
     return result
+
+
+def store_verdict(application: Application, result: EligibilityResult) -> None:
+    """Keep the facts, the verdict and the fee with the application: what the clerk will see."""
+    application.facts = _jsonable(dataclasses.asdict(result.facts))
+    application.verdict = [r.to_dict() for r in result.verdict.results]
+    application.outcome = result.verdict.outcome.value
+    application.checked_at = result.facts.at
+    application.fee_cents = result.fee.fee_cents
+    application.stamp_duty_cents = result.fee.stamp_duty_cents
 
 
 def _jsonable(value: Any) -> Any:

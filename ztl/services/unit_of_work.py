@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session, scoped_session
 
 from ztl.extensions import db
 
@@ -49,3 +50,7 @@ def unit_of_work() -> Iterator[scoped_session[FlaskSession]]:
     except BaseException:
         session.rollback()
         raise
+
+
+# What services pass around inside a transaction: the Flask-SQLAlchemy scoped session or a plain one.
+AnySession = Session | scoped_session[Any]

@@ -1,0 +1,64 @@
+"""POST /api/v1/seals/verify: a police device or gate sends a scanned seal, the server verifies it.
+
+Machine clients only (bearer token, roles police and gate), like the rest of the enforcement API.
+The answer names the first failed step; bad input (no seal, a time without an offset, a malformed
+plate) is a 400 with a message, never a guess.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from werkzeug.wrappers import Response
+
+from ztl.api.auth import api_error, require_token
+from ztl.models.enums import TokenRole
+from ztl.services.seal_verification import seal_result_json, verify_on_server
+from ztl.signing.keys import KeyStoreError
+from ztl.signing.seal import MAX_TEXT
+from ztl.values import InvalidValue
+from ztl.values.plates import normalise_plate
+from ztl.values.times import parse_instant
+
+bp = Blueprint("api_seals", __name__, url_prefix="/api/v1/seals")
+MACHINE_ROLES = frozenset(r.value for r in TokenRole)
+
+
+@bp.before_request
+def _authenticate() -> tuple[Response, int] | None:
+    return require_token(MACHINE_ROLES)
+
+
+def _optional_text(body: dict[str, Any], key: str, limit: int = 40) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise InvalidValue(f"'{key}' must be text of at most {limit} characters")
+    return value
+
+
+@bp.post("/verify")
+def verify() -> tuple[Response, int] | Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return api_error(400, "bad_request", "The body must be a JSON object with a 'seal'.")
+    seal = body.get("seal")
+    if not isinstance(seal, str) or not seal.strip():
+        return api_error(400, "bad_request", "'seal' is required: the text of the QR code.")
+    if len(seal) > MAX_TEXT:
+        return api_error(400, "bad_request", f"'seal' is longer than {MAX_TEXT} characters.")
+    try:
+        raw_at = _optional_text(body, "at")
+        at = parse_instant(raw_at) if raw_at else None
+        raw_plate = _optional_text(body, "plate")
+        plate = normalise_plate(raw_plate) if raw_plate else None
+        zone = _optional_text(body, "zone", limit=10)
+    except InvalidValue as exc:
+        return api_error(400, "bad_request", str(exc))
+    try:
+        result = verify_on_server(seal, at, zone.upper() if zone else None, plate)
+    except KeyStoreError as exc:
+        return api_error(503, "keys_missing", str(exc))
+    return jsonify(seal_result_json(result))

@@ -1,0 +1,244 @@
+"""The permit as a one-page PDF: a windscreen card to cut out, and the holder's part.
+
+The card goes behind the windscreen, in view of anyone on the street: it carries the municipality,
+the number, the category code, the plates, zones, windows, validity and the QR seal, and nothing
+about the person (no name, no address, no word of a disability: category H shows only its code).
+The holder's part, kept at home, carries the name, address, conditions and the fee paid.
+Text is Italian with English beside it. Drawn on the canvas directly (no platypus): a renewal
+campaign renders tens of thousands of these, and the layout is fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from reportlab.lib.colors import Color, black, white
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfgen.canvas import Canvas
+
+from ztl.pdf.qr import QUIET_ZONE, qr_matrix
+
+BLUE = Color(0, 0.4, 0.8)  # Bootstrap Italia primary, #0066CC
+GREY = Color(0.35, 0.35, 0.35)
+QR_WIDTH = 42 * mm  # "printed about 40 mm wide", quiet zone included
+CARD_WIDTH, CARD_HEIGHT = 170 * mm, 100 * mm
+
+
+@dataclass(frozen=True)
+class PermitDocument:
+    municipality: str
+    number: str
+    category_code: str
+    category_name_it: str
+    category_name_en: str
+    plates: tuple[str, ...]
+    zones: tuple[str, ...]
+    windows: tuple[str, ...]  # "HH:MM-HH:MM" in the municipality's time; empty: always
+    valid_from: dt.datetime
+    valid_to: dt.datetime
+    issued_at: dt.datetime
+    seal: str
+    holder_name: str
+    holder_id: str
+    holder_address: str
+    fee_cents: int
+    stamp_duty_cents: int
+    conditions: tuple[tuple[str, str], ...] = ()  # (Italian, English)
+    timezone: str = "Europe/Rome"
+
+
+def euro(cents: int) -> str:
+    """Italian money: € 1.234,50."""
+    whole, rest = divmod(cents, 100)
+    return f"€ {whole:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def _local(value: dt.datetime, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def _last_minute(value: dt.datetime, zone: ZoneInfo) -> str:
+    """An end at midnight is shown as 23:59 of the day before: what a driver reads as 'until'."""
+    local = value.astimezone(zone)
+    if local.hour == 0 and local.minute == 0:
+        local = local - dt.timedelta(minutes=1)
+    return local.strftime("%d/%m/%Y %H:%M")
+
+
+def render_permit(document: PermitDocument) -> bytes:
+    buffer = BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, pageCompression=1, invariant=False)
+    canvas.setTitle(f"Permesso ZTL {document.number}")
+    canvas.setAuthor(document.municipality)
+    canvas.setSubject("Permesso di accesso alla ZTL / Limited traffic zone permit")
+    canvas.setCreator("ztl")
+    zone = ZoneInfo(document.timezone)
+    _width, height = A4
+    top = height - 15 * mm
+    canvas.setFont("Helvetica-Bold", 14)
+    canvas.setFillColor(BLUE)
+    canvas.drawString(20 * mm, top, document.municipality)
+    canvas.setFillColor(black)
+    canvas.setFont("Helvetica", 10)
+    canvas.drawString(
+        20 * mm, top - 6 * mm, "Permesso di accesso alla ZTL · Limited traffic zone permit"
+    )
+    card_top = top - 12 * mm
+    _card(canvas, document, zone, 20 * mm, card_top - CARD_HEIGHT)
+    _holder_part(canvas, document, zone, card_top - CARD_HEIGHT - 16 * mm)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
+
+
+def _card(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, x: float, y: float) -> None:
+    canvas.saveState()
+    canvas.setDash(3, 3)
+    canvas.setStrokeColor(GREY)
+    canvas.rect(x - 3 * mm, y - 3 * mm, CARD_WIDTH + 6 * mm, CARD_HEIGHT + 6 * mm)
+    canvas.restoreState()
+    canvas.setFillColor(GREY)
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(
+        x - 3 * mm, y - 7 * mm, "Ritagliare ed esporre sul parabrezza · Cut out and display"
+    )
+    canvas.setStrokeColor(BLUE)
+    canvas.setLineWidth(1.5)
+    canvas.roundRect(x, y, CARD_WIDTH, CARD_HEIGHT, 4 * mm)
+    canvas.setFillColor(BLUE)
+    canvas.roundRect(x, y + CARD_HEIGHT - 14 * mm, CARD_WIDTH, 14 * mm, 4 * mm, stroke=0, fill=1)
+    canvas.rect(x, y + CARD_HEIGHT - 14 * mm, CARD_WIDTH, 6 * mm, stroke=0, fill=1)
+    canvas.setFillColor(white)
+    canvas.setFont("Helvetica-Bold", 13)
+    canvas.drawString(x + 5 * mm, y + CARD_HEIGHT - 9.5 * mm, f"{doc.municipality} · ZTL")
+    canvas.drawRightString(
+        x + CARD_WIDTH - 5 * mm, y + CARD_HEIGHT - 9.5 * mm, f"Cat. {doc.category_code}"
+    )
+    canvas.setFillColor(black)
+    left = x + 5 * mm
+    line = y + CARD_HEIGHT - 22 * mm
+    rows: Sequence[tuple[str, str, str, int]] = (
+        ("Permesso n. · Permit no.", doc.number, "Helvetica-Bold", 13),
+        ("Targhe · Plates", "  ".join(doc.plates), "Helvetica-Bold", 18),
+        ("Zone · Zones", ", ".join(doc.zones), "Helvetica-Bold", 12),
+        (
+            "Fasce orarie · Hours",
+            ", ".join(doc.windows) if doc.windows else "sempre · always",
+            "Helvetica",
+            11,
+        ),
+        ("Valido dal · Valid from", _local(doc.valid_from, zone), "Helvetica", 11),
+        ("Valido fino al · Valid until", _last_minute(doc.valid_to, zone), "Helvetica-Bold", 11),
+    )
+    for label, value, font, size in rows:
+        canvas.setFont("Helvetica", 7)
+        canvas.setFillColor(GREY)
+        canvas.drawString(left, line + size * 0.95, label)
+        canvas.setFillColor(black)
+        canvas.setFont(font, size)
+        canvas.drawString(left, line, value)
+        line -= size * 0.35 * mm + 7.5 * mm
+    _qr(canvas, doc.seal, x + CARD_WIDTH - QR_WIDTH - 4 * mm, y + 8 * mm)
+    canvas.setFont("Helvetica", 6.5)
+    canvas.setFillColor(GREY)
+    canvas.drawCentredString(
+        x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, f"Ora di {zone.key.split('/')[-1]}"
+    )
+    canvas.setFillColor(black)
+
+
+def _qr(canvas: Canvas, text: str, x: float, y: float) -> None:
+    """Vector modules, one rectangle per run of dark modules in a row: crisp at any printer."""
+    matrix = qr_matrix(text)
+    modules = matrix.size + 2 * QUIET_ZONE
+    unit = QR_WIDTH / modules
+    canvas.setFillColor(white)
+    canvas.rect(x, y, QR_WIDTH, QR_WIDTH, stroke=0, fill=1)
+    canvas.setFillColor(black)
+    path = canvas.beginPath()
+    for r, row in enumerate(matrix.rows):
+        c = 0
+        top = y + QR_WIDTH - (QUIET_ZONE + r + 1) * unit
+        while c < matrix.size:
+            if row[c]:
+                start = c
+                while c < matrix.size and row[c]:
+                    c += 1
+                path.rect(x + (QUIET_ZONE + start) * unit, top, (c - start) * unit, unit)
+            else:
+                c += 1
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float) -> None:
+    x = 20 * mm
+    canvas.setFont("Helvetica-Bold", 12)
+    canvas.setFillColor(BLUE)
+    canvas.drawString(x, top, "Parte per il titolare · Holder's copy")
+    canvas.setFillColor(black)
+    line = top - 9 * mm
+    total = doc.fee_cents + doc.stamp_duty_cents
+    paid = euro(total)
+    if doc.stamp_duty_cents:
+        paid += f" (di cui bollo · stamp duty {euro(doc.stamp_duty_cents)})"
+    rows = (
+        ("Titolare · Holder", doc.holder_name),
+        ("Codice fiscale / Partita IVA · Tax code", doc.holder_id),
+        ("Indirizzo · Address", doc.holder_address or "—"),
+        (
+            "Categoria · Category",
+            f"{doc.category_code} · {doc.category_name_it} · {doc.category_name_en}",
+        ),
+        ("Permesso n. · Permit no.", doc.number),
+        ("Importo pagato · Fee paid", paid),
+        ("Rilasciato il · Issued on", _local(doc.issued_at, zone)),
+    )
+    for label, value in rows:
+        canvas.setFont("Helvetica", 8)
+        canvas.setFillColor(GREY)
+        canvas.drawString(x, line, label)
+        canvas.setFillColor(black)
+        canvas.setFont("Helvetica", 10.5)
+        canvas.drawString(x + 62 * mm, line, value[:90])
+        line -= 7 * mm
+    line -= 3 * mm
+    canvas.setFont("Helvetica-Bold", 10)
+    canvas.drawString(x, line, "Condizioni · Conditions")
+    line -= 6 * mm
+    for italian, english in (*doc.conditions, *_STANDARD_CONDITIONS):
+        for text, font in ((italian, "Helvetica"), (english, "Helvetica-Oblique")):
+            for part in simpleSplit(text, font, 9, 170 * mm):
+                canvas.setFont(font, 9)
+                canvas.drawString(x, line, part)
+                line -= 4.4 * mm
+        line -= 1.5 * mm
+    canvas.setFont("Helvetica", 7.5)
+    canvas.setFillColor(GREY)
+    canvas.drawString(
+        x,
+        12 * mm,
+        "Documento firmato digitalmente dal Comune (PAdES); ogni modifica invalida la firma. "
+        "Digitally signed (PAdES): any change breaks the signature.",
+    )
+
+
+_STANDARD_CONDITIONS: tuple[tuple[str, str], ...] = (
+    (
+        "Il permesso vale solo per i veicoli, le zone, le fasce orarie e il periodo indicati, "
+        "ed è verificato dalla Polizia municipale leggendo il codice QR o la targa.",
+        "The permit is valid only for the vehicles, zones, hours and period shown; the municipal "
+        "police check it by reading the QR code or the plate.",
+    ),
+    (
+        "Il contrassegno va esposto in modo visibile. Cambi di targa, rinunce e rinnovi si "
+        "chiedono online; il permesso sostituito non è più valido.",
+        "Display the card where it can be seen. Plate changes, surrenders and renewals are asked "
+        "for online; a replaced permit is no longer valid.",
+    ),
+)

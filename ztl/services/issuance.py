@@ -1,0 +1,291 @@
+"""Issuing permits: number, validity, seal, PDF and signature in one transaction, retry-safe.
+
+Every path that creates a permit comes through here: the clerk's approval, automatic approval, the
+counter (`ztl permits issue`), plate changes and renewals. Nothing is half-issued: the number
+counter, the permit with its plates, zones and windows, the seal, the signed PDF, the application's
+new status and the events commit together or not at all (a signing failure also gives the number
+back, so numbers stay without gaps). Retrying an issuance that already committed returns the
+permit that exists instead of issuing a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ztl.models import (
+    Application,
+    Category,
+    Permit,
+    PermitNumberCounter,
+    PermitPlate,
+    PermitWindow,
+    User,
+    Zone,
+    utcnow,
+)
+from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.registries.sql import SqlRegistryAdapter
+from ztl.rules.validity import Period, ValidityError, permit_period
+from ztl.services.events import record_event
+from ztl.services.keys import key_store
+from ztl.services.permit_documents import (
+    IssuanceError,
+    holder_of,
+    seal_and_sign,
+    signing_keys,
+)
+from ztl.services.rules_config import current_rules
+from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    permit_id: int
+    number: str
+    seal: str
+    pdf: bytes
+    valid_from: dt.datetime
+    valid_to: dt.datetime
+    created: bool  # False when the permit already existed: a retried request
+
+
+@dataclass(frozen=True)
+class PermitSpec:
+    """What a new permit is: who, which category, which plates and zones, for when, paid how much."""
+
+    category: Category
+    holder_id: str
+    plates: tuple[tuple[str, str], ...]  # (plate, country)
+    zone_codes: tuple[str, ...]
+    period: Period
+    fee_cents: int
+    stamp_duty_cents: int
+    holder_user_id: int | None = None
+    application_id: int | None = None
+    holder_name: str = ""
+
+
+def _result(permit: Permit, created: bool) -> IssueResult:
+    return IssueResult(
+        permit.id,
+        permit.number,
+        permit.seal_text or "",
+        permit.pdf or b"",
+        permit.valid_from,
+        permit.valid_to,
+        created,
+    )
+
+
+def number_prefix(municipality_code: str) -> str:
+    """IT-PO -> PO: the province-style prefix of permit numbers."""
+    return municipality_code.split("-")[-1]
+
+
+def next_serial(session: AnySession, year: int) -> int:
+    """The next number of the year, under a row lock: concurrent issuances queue, none repeats."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(PermitNumberCounter)
+        .values(year=year, last_serial=0)
+        .on_conflict_do_nothing(index_elements=["year"])
+    )
+    counter = session.execute(
+        select(PermitNumberCounter).where(PermitNumberCounter.year == year).with_for_update()
+    ).scalar_one()
+    counter.last_serial += 1
+    return counter.last_serial
+
+
+def create_permit(session: AnySession, spec: PermitSpec, actor: Actor, now: dt.datetime) -> Permit:
+    """The permit row with its snapshot, sealed and signed; the caller's transaction commits it."""
+    rules = current_rules()
+    keys = signing_keys(
+        key_store(), now
+    )  # before anything is written: a clear error, no number used
+    zones = list(
+        session.scalars(select(Zone).where(Zone.code.in_(spec.zone_codes)).order_by(Zone.code))
+    )
+    if len(zones) != len(set(spec.zone_codes)) or not zones:
+        raise IssuanceError(f"unknown zones in {spec.zone_codes}", code="zone_unknown")
+    year = now.astimezone(ZoneInfo(rules.timezone)).year
+    serial = next_serial(session, year)
+    permit = Permit(
+        number=f"{number_prefix(rules.code)}-{year}-{serial:06d}",
+        year=year,
+        serial=serial,
+        application_id=spec.application_id,
+        holder_id=spec.holder_id,
+        holder_user_id=spec.holder_user_id,
+        category=spec.category,
+        status=PermitStatus.ACTIVE.value,
+        valid_from=spec.period.valid_from,
+        valid_to=spec.period.valid_to,
+        issued_at=now,
+        issued_by_id=actor.user_id,
+        fee_cents=spec.fee_cents,
+        plates=[
+            PermitPlate(plate=plate, country=country, position=i)
+            for i, (plate, country) in enumerate(spec.plates)
+        ],
+        zones=zones,
+        windows=[
+            PermitWindow(start_minute=w.start_minute, end_minute=w.end_minute, weekdays=w.weekdays)
+            for w in spec.category.windows
+        ],
+    )
+    session.add(permit)
+    session.flush()
+    holder = holder_of(spec.holder_id, SqlRegistryAdapter(), spec.holder_name)
+    seal_and_sign(permit, rules, keys, secrets.token_bytes(8), holder, spec.stamp_duty_cents)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "permit",
+        permit.id,
+        "issued",
+        data={
+            "number": permit.number,
+            "application": spec.application_id,
+            "seal_kid": permit.seal_kid,
+            "valid_from": permit.valid_from.isoformat(),
+            "valid_to": permit.valid_to.isoformat(),
+        },
+    )
+    return permit
+
+
+# --- from an application -------------------------------------------------------------------------
+
+
+def _locked_application(session: AnySession, application_id: int) -> Application:
+    application = session.execute(
+        select(Application).where(Application.id == application_id).with_for_update()
+    ).scalar_one_or_none()
+    if application is None:
+        raise ServiceError(f"no application {application_id}", code="not_found")
+    return application
+
+
+def _existing_permit(session: AnySession, application: Application) -> Permit | None:
+    return session.scalars(
+        select(Permit).where(Permit.application_id == application.id).order_by(Permit.id.desc())
+    ).first()
+
+
+def application_period(application: Application, now: dt.datetime) -> Period:
+    rules = current_rules()
+    category = rules.category(application.category.code)
+    details = application.details or {}
+    duration = details.get("validity") or category.validity[0]
+    timezone = ZoneInfo(rules.timezone)
+    today = now.astimezone(timezone).date()
+    first_day = max(application.requested_from or today, today)
+    start = now
+    if duration.startswith("PT") and details.get("starts_at"):
+        start = max(dt.datetime.fromisoformat(details["starts_at"]), now)
+    badge_until = None
+    if category.check("badge_valid") is not None and application.facts:
+        dates = [b.get("valid_until") for b in application.facts.get("badges", [])]
+        valid = [dt.date.fromisoformat(d) for d in dates if d]
+        badge_until = max(valid) if valid else None
+    try:
+        return permit_period(duration, start, timezone, first_day, badge_until)
+    except ValidityError as exc:
+        raise IssuanceError(f"cannot compute the validity: {exc}", code="validity") from exc
+
+
+def _spec_for(application: Application, now: dt.datetime, holder_name: str) -> PermitSpec:
+    zone_codes = tuple((application.facts or {}).get("zones") or ()) or tuple(
+        z.code for z in application.zones
+    )
+    if not zone_codes:
+        zone_codes = tuple(z.code for z in application.category.zones)
+    return PermitSpec(
+        category=application.category,
+        holder_id=application.applicant_id,
+        plates=tuple((p.plate, p.country) for p in application.plates),
+        zone_codes=zone_codes,
+        period=application_period(application, now),
+        fee_cents=application.fee_cents,
+        stamp_duty_cents=application.stamp_duty_cents,
+        holder_user_id=application.user_id,
+        application_id=application.id,
+        holder_name=holder_name,
+    )
+
+
+def issue_locked_application(
+    session: AnySession, application: Application, actor: Actor, now: dt.datetime
+) -> tuple[Permit, bool]:
+    """Issue an approved application inside the caller's transaction; (permit, created)."""
+    existing = _existing_permit(session, application)
+    if application.status == ApplicationStatus.ISSUED.value and existing is not None:
+        return existing, False
+    if application.status != ApplicationStatus.APPROVED.value:
+        raise ServiceError(
+            f"application {application.id} is {application.status}, not approved",
+            code="not_approved",
+        )
+    holder_name = ""
+    if application.user_id is not None:
+        user = session.get(User, application.user_id)
+        holder_name = user.full_name if user else ""
+    permit = create_permit(session, _spec_for(application, now, holder_name), actor, now)
+    application.status = ApplicationStatus.ISSUED.value
+    record_event(
+        session, actor, "application", application.id, "issued", data={"permit": permit.number}
+    )
+    return permit, True
+
+
+def issue_for_application(
+    application_id: int, actor: Actor, at: dt.datetime | None = None
+) -> IssueResult:
+    """Issue an approved application's permit; a retry returns the permit already issued."""
+    now = at or utcnow()
+    with unit_of_work() as session:
+        application = _locked_application(session, application_id)
+        permit, created = issue_locked_application(session, application, actor, now)
+        result = _result(permit, created)
+    return result
+
+
+def approve_application(
+    application_id: int, actor: Actor, reason: str | None = None, at: dt.datetime | None = None
+) -> IssueResult:
+    """The clerk's approval: approve and issue in one transaction (one decision, one permit)."""
+    now = at or utcnow()
+    with unit_of_work() as session:
+        application = _locked_application(session, application_id)
+        if application.status == ApplicationStatus.ISSUED.value:
+            permit, _ = issue_locked_application(session, application, actor, now)
+            return _result(permit, False)
+        decidable = {
+            ApplicationStatus.SUBMITTED.value,
+            ApplicationStatus.UNDER_REVIEW.value,
+            ApplicationStatus.DOCUMENTS_REQUESTED.value,
+            ApplicationStatus.APPROVED.value,
+        }
+        if application.status not in decidable:
+            raise ServiceError(
+                f"application {application.id} is {application.status}: it cannot be approved",
+                code="not_decidable",
+            )
+        application.status = ApplicationStatus.APPROVED.value
+        application.decided_at = now
+        application.decided_by_id = actor.user_id
+        application.decision_reason = reason
+        record_event(session, actor, "application", application.id, "approved", reason=reason)
+        permit, created = issue_locked_application(session, application, actor, now)
+        result = _result(permit, created)
+    return result

@@ -1,0 +1,211 @@
+"""After issuance: revoke, give up, change plate, renew. Each ends the old seal in the same transaction.
+
+A plate change and a renewal replace the permit with a new one (new number, new seal) and revoke the
+old seal; the revocation list's sequence grows in the same commit, so a verifier can never see the
+new permit without the old seal being revoked. Decisions (where the spec is silent):
+- plate change is free, takes effect at once and keeps the old end date;
+- a renewal takes effect at once and runs for the category's duration from the old end date, so
+  the holder loses no paid day and is never without a valid permit;
+- both re-run the category's checks (excluding the permit being replaced) and are refused when the
+  verdict is not eligible or needs a person to look: a clerk handles those as a new application.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from ztl.models import Permit, utcnow
+from ztl.models.enums import PermitStatus
+from ztl.rules.results import Outcome
+from ztl.rules.validity import Period, permit_period
+from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
+from ztl.services.events import record_event
+from ztl.services.issuance import IssueResult, PermitSpec, create_permit
+from ztl.services.rules_config import current_rules
+from ztl.services.trust_lists import bump_revocation_sequence
+from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.values import InvalidValue
+from ztl.values.plates import normalise_plate
+
+RENEWAL_OPENS_DAYS = 60
+
+
+def _locked_active(session: AnySession, number: str) -> Permit:
+    permit = session.execute(
+        select(Permit).where(Permit.number == number).with_for_update()
+    ).scalar_one_or_none()
+    if permit is None:
+        raise ServiceError(f"no permit {number}", code="not_found")
+    if permit.status != PermitStatus.ACTIVE.value:
+        raise ServiceError(f"permit {number} is {permit.status}, not active", code="not_active")
+    return permit
+
+
+def _end(
+    session: AnySession,
+    permit: Permit,
+    status: PermitStatus,
+    actor: Actor,
+    reason: str,
+    now: dt.datetime,
+    replaced_by: Permit | None = None,
+) -> None:
+    permit.status = status.value
+    permit.ended_at = now
+    permit.end_reason = reason
+    permit.flagged_at = None
+    if replaced_by is not None:
+        permit.replaced_by_id = replaced_by.id
+    sequence = bump_revocation_sequence(session)
+    record_event(
+        session,
+        actor,
+        "permit",
+        permit.id,
+        status.value,
+        reason=reason,
+        data={
+            "number": permit.number,
+            "seal_kid": permit.seal_kid,
+            "revocation_list": sequence,
+            **({"replaced_by": replaced_by.number} if replaced_by else {}),
+        },
+    )
+
+
+def revoke_permit(number: str, actor: Actor, reason: str, at: dt.datetime | None = None) -> None:
+    """A clerk's revocation: the reason is required, the seal goes on the revocation list."""
+    if not (reason or "").strip():
+        raise ServiceError("a revocation needs a reason", code="reason_required")
+    with unit_of_work() as session:
+        permit = _locked_active(session, number)
+        _end(session, permit, PermitStatus.REVOKED, actor, reason.strip(), at or utcnow())
+
+
+def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -> None:
+    """The holder gives the permit up; its seal is revoked like any other."""
+    with unit_of_work() as session:
+        permit = _locked_active(session, number)
+        _end(
+            session,
+            permit,
+            PermitStatus.SURRENDERED,
+            actor,
+            "given up by the holder",
+            at or utcnow(),
+        )
+
+
+def _recheck(permit: Permit, plates: tuple[tuple[str, str], ...], now: dt.datetime) -> None:
+    result = check_eligibility(
+        EligibilityRequest(
+            category=permit.category.code,
+            applicant_id=permit.holder_id,
+            plates=tuple(PlateInput(p, c) for p, c in plates),
+            at=now,
+            zones=tuple(z.code for z in permit.zones),
+            excluding_permit_id=permit.id,
+        )
+    )
+    if result.verdict.outcome is not Outcome.ELIGIBLE:
+        failing = [r for r in result.verdict.results if r.status.value != "pass"]
+        detail = "; ".join(f"{r.check_id}: {r.message.en}" for r in failing)
+        raise ServiceError(
+            f"the checks do not pass ({result.verdict.outcome.value}): {detail}",
+            code=result.verdict.outcome.value,
+        )
+
+
+def _replace(
+    session: AnySession,
+    old: Permit,
+    plates: tuple[tuple[str, str], ...],
+    period: Period,
+    fee_cents: int,
+    actor: Actor,
+    reason: str,
+    now: dt.datetime,
+) -> IssueResult:
+    spec = PermitSpec(
+        category=old.category,
+        holder_id=old.holder_id,
+        plates=plates,
+        zone_codes=tuple(z.code for z in old.zones),
+        period=period,
+        fee_cents=fee_cents,
+        stamp_duty_cents=0,
+        holder_user_id=old.holder_user_id,
+        application_id=old.application_id,
+    )
+    new = create_permit(session, spec, actor, now)
+    _end(session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new)
+    return IssueResult(
+        new.id, new.number, new.seal_text or "", new.pdf or b"", new.valid_from, new.valid_to, True
+    )
+
+
+def change_plate(
+    number: str, old_plate: str, new_plate: str, actor: Actor, at: dt.datetime | None = None
+) -> IssueResult:
+    """Free, immediate, same end date; the new plate must pass the category's checks."""
+    now = at or utcnow()
+    try:
+        old_norm, new_norm = normalise_plate(old_plate), normalise_plate(new_plate)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="plate_invalid") from exc
+    with unit_of_work() as session:
+        permit = _locked_active(session, number)
+        current = [(p.plate, p.country) for p in permit.plates]
+        if old_norm not in [p for p, _ in current]:
+            raise ServiceError(f"{old_norm} is not on permit {number}", code="plate_not_on_permit")
+        if new_norm in [p for p, _ in current]:
+            raise ServiceError(f"{new_norm} is already on permit {number}", code="plate_unchanged")
+        plates = tuple((new_norm, "IT") if p == old_norm else (p, c) for p, c in current)
+        _recheck(permit, plates, now)
+        period = Period(max(now, permit.valid_from), permit.valid_to)
+        result = _replace(
+            session, permit, plates, period, 0, actor, f"plate {old_norm} -> {new_norm}", now
+        )
+    return result
+
+
+def renewal_opens(permit_valid_to: dt.datetime) -> dt.datetime:
+    return permit_valid_to - dt.timedelta(days=RENEWAL_OPENS_DAYS)
+
+
+def renew_permit(
+    number: str, actor: Actor, validity: str | None = None, at: dt.datetime | None = None
+) -> IssueResult:
+    """From 60 days before expiry: checks re-run, a new permit from now to old end + duration."""
+    now = at or utcnow()
+    rules = current_rules()
+    timezone = ZoneInfo(rules.timezone)
+    with unit_of_work() as session:
+        permit = _locked_active(session, number)
+        if now < renewal_opens(permit.valid_to):
+            opens = renewal_opens(permit.valid_to).astimezone(timezone)
+            raise ServiceError(
+                f"renewal opens on {opens:%d/%m/%Y}, 60 days before expiry", code="too_early"
+            )
+        category = rules.category(permit.category.code)
+        duration = validity or category.validity[0]
+        if duration not in category.validity or duration.startswith("PT"):
+            raise ServiceError(f"category {category.code} cannot be renewed for {duration}")
+        plates = tuple((p.plate, p.country) for p in permit.plates)
+        _recheck(permit, plates, now)
+        old_end_day = permit.valid_to.astimezone(timezone).date()
+        end = permit_period(duration, now, timezone, first_day=old_end_day).valid_to
+        result = _replace(
+            session,
+            permit,
+            plates,
+            Period(now, end),
+            category.fees_cents[duration],
+            actor,
+            "renewed",
+            now,
+        )
+    return result

@@ -1,0 +1,147 @@
+"""The sealed and signed artefacts of a permit: seal text, then PDF, then the PAdES signature.
+
+Kept apart from the transaction logic (ztl.services.issuance) so renewals, plate changes and
+counter issuance build documents the same way. Keys are checked before anything is written, and a
+failure raises IssuanceError, which rolls back the caller's whole transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from ztl.models import Permit
+from ztl.pdf.qr import QrTooLarge, qr_matrix
+from ztl.pdf.render import PermitDocument, render_permit
+from ztl.pdf.sign import PdfSignatureError, sign_pdf
+from ztl.registries.adapter import RegistryAdapter
+from ztl.rules.municipality import Municipality
+from ztl.services.unit_of_work import ServiceError
+from ztl.signing.keys import KeyPair, KeyStore, KeyStoreError
+from ztl.signing.seal import SealClaims, encode_seal
+
+
+class IssuanceError(ServiceError):
+    code = "issuance_failed"
+
+
+@dataclass(frozen=True)
+class SigningKeys:
+    seal: KeyPair
+    pdf: KeyPair
+    root: KeyPair
+
+
+def signing_keys(store: KeyStore, now: dt.datetime) -> SigningKeys:
+    try:
+        return SigningKeys(store.current_seal(now), store.pdf(), store.root())
+    except KeyStoreError as exc:
+        raise IssuanceError(str(exc), code="keys_missing") from exc
+
+
+def window_text(start_minute: int, end_minute: int) -> str:
+    return f"{start_minute // 60:02d}:{start_minute % 60:02d}-{end_minute // 60:02d}:{end_minute % 60:02d}"
+
+
+def seal_claims(permit: Permit, issuer: str, seal_id: bytes) -> SealClaims:
+    return SealClaims(
+        issuer=issuer,
+        seal_id=seal_id,
+        issued_at=permit.issued_at,
+        valid_from=permit.valid_from,
+        valid_to=permit.valid_to,
+        permit_number=permit.number,
+        plates=tuple(p.plate for p in permit.plates),
+        zones=tuple(z.code for z in permit.zones),
+        category=permit.category.code,
+        windows=tuple(window_text(w.start_minute, w.end_minute) for w in permit.windows),
+    )
+
+
+@dataclass(frozen=True)
+class Holder:
+    name: str
+    address: str
+
+
+def holder_of(subject_id: str, registers: RegistryAdapter, fallback_name: str) -> Holder:
+    """Name and address for the holder's part of the PDF, from the registers where they are."""
+    if len(subject_id) == 11:
+        business = registers.business(subject_id)
+        if business is not None:
+            return Holder(business.name, f"{business.street} {business.house_number}")
+    else:
+        person = registers.resident(subject_id)
+        if person is not None:
+            return Holder(
+                f"{person.given_name} {person.family_name}",
+                f"{person.street} {person.house_number}",
+            )
+    return Holder(fallback_name or subject_id, "")
+
+
+def conditions(permit: Permit) -> tuple[tuple[str, str], ...]:
+    result = []
+    if permit.windows:
+        result.append(
+            (
+                "Valido solo nelle fasce orarie indicate (ora di Roma).",
+                "Valid only during the hours shown (Rome time).",
+            )
+        )
+    if permit.category.code == "6":
+        result.append(
+            (
+                "Solo transito per raggiungere o lasciare l'autorimessa dichiarata.",
+                "Transit only, to reach or leave the declared garage.",
+            )
+        )
+    return tuple(result)
+
+
+def seal_and_sign(
+    permit: Permit,
+    rules: Municipality,
+    keys: SigningKeys,
+    seal_id: bytes,
+    holder: Holder,
+    stamp_duty_cents: int,
+) -> None:
+    """Fill the permit's seal and signed PDF; raise IssuanceError on any failure."""
+    claims = seal_claims(permit, rules.code, seal_id)
+    seal = encode_seal(claims, keys.seal.key, keys.seal.kid)
+    try:
+        qr_matrix(seal)
+    except QrTooLarge as exc:
+        raise IssuanceError(
+            f"{exc}: fewer plates or zones per permit", code="seal_too_large"
+        ) from exc
+    document = PermitDocument(
+        municipality=rules.name,
+        number=permit.number,
+        category_code=permit.category.code,
+        category_name_it=permit.category.name_it,
+        category_name_en=permit.category.name_en,
+        plates=claims.plates,
+        zones=claims.zones,
+        windows=claims.windows,
+        valid_from=permit.valid_from,
+        valid_to=permit.valid_to,
+        issued_at=permit.issued_at,
+        seal=seal,
+        holder_name=holder.name,
+        holder_id=permit.holder_id,
+        holder_address=holder.address,
+        fee_cents=permit.fee_cents,
+        stamp_duty_cents=stamp_duty_cents,
+        conditions=conditions(permit),
+        timezone=rules.timezone,
+    )
+    try:
+        pdf = sign_pdf(render_permit(document), keys.pdf, keys.root.certificate, rules.name)
+    except PdfSignatureError as exc:
+        raise IssuanceError(str(exc), code="signing_failed") from exc
+    permit.seal_id = seal_id.hex()
+    permit.seal_kid = keys.seal.kid.hex()
+    permit.seal_text = seal
+    permit.pdf = pdf

@@ -1,0 +1,57 @@
+"""Verifying a seal against what the server knows now: its published keys and revocations.
+
+Used by POST /api/v1/seals/verify; `ztl verify` uses the same verifier with cached lists instead.
+The answer's shape is the enforcement API's, shared so every channel says the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ztl.extensions import db
+from ztl.models import utcnow
+from ztl.services.rules_config import current_rules
+from ztl.services.trust_lists import revoked_seals, seal_keys_to_publish
+from ztl.signing.seal import SealCheck, SealResult, TrustedKey, verify_seal
+
+
+def verify_on_server(
+    seal: str, at: dt.datetime | None = None, zone: str | None = None, plate: str | None = None
+) -> SealResult:
+    now = utcnow()
+    trusted = {
+        pair.kid: TrustedKey(pair.kid, pair.key.public_key(), pair.valid_from, pair.valid_to)
+        for pair in seal_keys_to_publish(db.session, now)
+    }
+    revoked = {kid: frozenset(handles) for kid, handles in revoked_seals(db.session, now).items()}
+    timezone = ZoneInfo(current_rules().timezone)
+    return verify_seal(seal, trusted, revoked, SealCheck(at or now, zone, plate), timezone)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def seal_result_json(result: SealResult) -> dict[str, Any]:
+    """{"valid", "reason", "step", "revoked", "permit"} as in enforcement-api.md."""
+    claims = result.claims
+    return {
+        "valid": result.valid,
+        "reason": result.reason,
+        "step": result.step.value if result.step else None,
+        "revoked": result.revoked,
+        "kid": result.kid.hex() if result.kid else None,
+        "permit": None
+        if claims is None
+        else {
+            "number": claims.permit_number,
+            "plates": list(claims.plates),
+            "zones": list(claims.zones),
+            "category": claims.category,
+            "valid_from": _iso(claims.valid_from),
+            "valid_to": _iso(claims.valid_to),
+            "windows": list(claims.windows),
+        },
+    }
