@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-import: install
 
 bench-eligibility: install
 	$(BIN)/python bench/eligibility.py
+
+bench-seals: install
+	$(BIN)/python bench/seals.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -24,6 +24,9 @@ from ztl import create_app
 from ztl.extensions import db
 from ztl.models import Base
 
+# Fixtures for signed permits (fresh keys per test, the demo city with keys).
+pytest_plugins = ["tests.permit_helpers"]
+
 POSTGRES_ENV = "ZTL_TEST_POSTGRES_URL"
 POSTGRES_SKIP = (
     f"PostgreSQL run skipped: set {POSTGRES_ENV}=postgresql://USER@HOST:PORT/DB to run it "

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.permit_helpers import city, fetch_lists, issue_resident, keys  # noqa: F401
+from tests.permit_helpers import fetch_lists, issue_resident
 from ztl.extensions import db
 from ztl.models import Event, Permit, PermitNumberCounter
 from ztl.pdf.read import read_seal
@@ -52,3 +52,130 @@ def test_issue_render_scan_verify_and_validate_signature(
     signature = check_pdf_signature(result.pdf, keys.root().certificate)
     assert signature.ok and signature.intact and signature.valid and signature.trusted
     assert signature.whole_file and "ZTL permit documents" in signature.signer
+
+
+def _counts() -> tuple[int, int, int]:
+    permits = db.session.scalar(select(func.count()).select_from(Permit)) or 0
+    serial = db.session.scalar(select(func.max(PermitNumberCounter.last_serial))) or 0
+    events = db.session.scalar(select(func.count()).select_from(Event)) or 0
+    return permits, serial, events
+
+
+def test_a_failure_while_signing_leaves_nothing_and_no_gap(
+    city: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ztl.pdf.sign import PdfSignatureError
+    from ztl.services import permit_documents
+    from ztl.services.permit_documents import IssuanceError
+
+    before = _counts()
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise PdfSignatureError("the signing device did not answer")
+
+    monkeypatch.setattr(permit_documents, "sign_pdf", broken)
+    with pytest.raises(IssuanceError) as refused:
+        issue_resident()
+    assert refused.value.code == "signing_failed"
+    db.session.rollback()
+    assert _counts() == before  # no permit, no number used, no event, no application
+    monkeypatch.undo()
+    result = issue_resident()
+    assert result.number.endswith("-000001")  # the number was given back: no gap
+
+
+def test_missing_keys_name_the_command_and_write_nothing(
+    city: Flask, keys: KeyStore, tmp_path: object
+) -> None:
+    from ztl.services.permit_documents import IssuanceError
+
+    for path in keys.folder.glob("seal-*"):
+        path.unlink()
+    before = _counts()
+    with pytest.raises(IssuanceError) as refused:
+        issue_resident()
+    assert refused.value.code == "keys_missing" and "ztl keys" in str(refused.value)
+    db.session.rollback()
+    assert _counts() == before
+
+
+def test_approval_issues_once_even_when_repeated(city: Flask) -> None:
+    from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
+    from ztl.models import Application, ApplicationPlate, Category
+    from ztl.services.eligibility import assess_application
+    from ztl.services.issuance import approve_application, issue_for_application
+    from ztl.services.unit_of_work import Actor, ServiceError
+
+    category = db.session.scalars(select(Category).where(Category.code == "1")).one()
+    application = Application(
+        applicant_id=DEMO_RESIDENT,
+        category=category,
+        status="submitted",
+        plates=[ApplicationPlate(plate=DEMO_OWN_CAR)],
+    )
+    db.session.add(application)
+    db.session.commit()
+    with pytest.raises(ServiceError) as not_approved:
+        issue_for_application(application.id, Actor.cli())
+    assert not_approved.value.code == "not_approved"
+    assess_application(application.id, Actor.cli())
+    first = approve_application(application.id, Actor(label="clerk"), reason="all checks pass")
+    again = approve_application(application.id, Actor(label="clerk"))
+    retried = issue_for_application(application.id, Actor.cli())
+    assert first.created and not again.created and not retried.created
+    assert first.number == again.number == retried.number and first.pdf == retried.pdf
+    assert db.session.scalar(select(func.count()).select_from(Permit)) == 1
+    db.session.expire_all()
+    stored = db.session.get(Application, application.id)
+    assert stored is not None and stored.status == "issued"
+    actions = db.session.scalars(
+        select(Event.action).where(Event.subject_type == "application").order_by(Event.id)
+    ).all()
+    assert actions == ["checked", "approved", "issued"]
+
+
+def test_numbers_follow_each_other_within_the_year(city: Flask) -> None:
+    from ztl.demo.generator import car_plate
+
+    numbers = [issue_resident().number]
+    # A daily permit for any registered plate: a different category, same counter.
+    from ztl.services.counter import CounterRequest, issue_at_counter
+    from ztl.services.eligibility import PlateInput
+    from ztl.services.unit_of_work import Actor
+
+    for i in (1, 2):
+        request = CounterRequest("G/A", "RSSMRA85T10A562S", (PlateInput(car_plate(5_000_000 + i)),))
+        numbers.append(issue_at_counter(request, Actor.cli()).number)
+    serials = [int(n.rsplit("-", 1)[1]) for n in numbers]
+    assert serials == [1, 2, 3]
+
+
+def test_not_eligible_at_the_counter_stores_nothing(city: Flask) -> None:
+    from ztl.services.counter import RefusedAtCounter
+
+    before = _counts()
+    with pytest.raises(RefusedAtCounter) as refused:
+        issue_resident(plate="ZZ999ZZ")  # not in the vehicle register
+    assert refused.value.code == "not_eligible" and "vehicle_found" in str(refused.value)
+    db.session.rollback()
+    assert _counts() == before
+
+
+def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
+    from ztl.demo.generator import car_plate
+    from ztl.services.counter import CounterRequest, issue_at_counter
+    from ztl.services.eligibility import PlateInput
+    from ztl.services.unit_of_work import Actor
+
+    day = dt.datetime.now(ROME).date() + dt.timedelta(days=3)
+    request = CounterRequest(
+        "G/B", "RSSMRA85T10A562S", (PlateInput(car_plate(5_000_003)),), valid_from=day
+    )
+    result = issue_at_counter(request, Actor.cli())
+    assert result.valid_from.astimezone(ROME) == dt.datetime(
+        day.year, day.month, day.day, tzinfo=ROME
+    )
+    assert (result.valid_to - result.valid_from) in {dt.timedelta(hours=h) for h in (23, 24, 25)}
+    permit = db.session.scalars(select(Permit).where(Permit.number == result.number)).one()
+    assert [(w.start_minute, w.end_minute) for w in permit.windows] == [(450, 1110)]
+    assert [z.code for z in permit.zones] == ["B"]

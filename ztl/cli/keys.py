@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -29,13 +30,24 @@ def init() -> None:
 
 
 @keys.command("rotate")
-def rotate() -> None:
-    """Add a new seal key; it signs new seals, older keys keep verifying."""
+@click.option(
+    "--publish-hours",
+    type=click.IntRange(0, 24 * 30),
+    default=24,
+    show_default=True,
+    help="Hours the new key is published in the trust list before it signs (0: at once).",
+)
+def rotate(publish_hours: int) -> None:
+    """Add a new seal key; it signs new seals after the publication delay, older keys keep verifying."""
+    now = dt.datetime.now(dt.UTC)
     try:
-        pair = key_store().rotate()
+        pair = key_store().rotate(now, starts_at=now + dt.timedelta(hours=publish_hours))
     except KeyStoreError as exc:
         raise BadInput(str(exc)) from exc
-    click.echo(f"new seal key {pair.kid.hex()} valid until {pair.valid_to:%Y-%m-%d}")
+    click.echo(
+        f"new seal key {pair.kid.hex()} published now, signs from "
+        f"{pair.valid_from + dt.timedelta(minutes=5):%Y-%m-%d %H:%M}Z, valid until {pair.valid_to:%Y-%m-%d}"
+    )
 
 
 @keys.command("list")
@@ -48,6 +60,8 @@ def list_() -> None:
         raise BadInput(str(exc)) from exc
     for pair in pairs:
         marker = " (signs new seals)" if pair.name == current.name else ""
+        if pair.valid_from > dt.datetime.now(dt.UTC):
+            marker = " (published, not signing yet)"
         click.echo(
             f"{pair.purpose:<13} {pair.kid.hex()}  {pair.valid_from:%Y-%m-%d} .. "
             f"{pair.valid_to:%Y-%m-%d}  {pair.name}{marker}"

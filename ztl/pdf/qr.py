@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import segno
 
@@ -21,7 +22,9 @@ class QrMatrix:
     rows: tuple[tuple[bool, ...], ...]  # True is a dark module
 
 
+@lru_cache(maxsize=64)
 def qr_matrix(text: str) -> QrMatrix:
+    """Cached: issuance checks the size first and the renderer draws the same code right after."""
     code = segno.make(text, error="m", boost_error=False, micro=False)
     if code.error != "M" or code.mode != "alphanumeric":
         raise QrTooLarge(f"the seal must encode alphanumeric at level M, got {code.mode}")

@@ -29,6 +29,10 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from ztl.signing.keys import KeyPair
 
 FIELD_NAME = "FirmaComune"
+# Room for the CMS signature (certificate chain included). Fixed, because pyHanko's default is to
+# make a dummy signature first just to measure it, which doubles the cost of every permit; a
+# signature that does not fit fails loudly (and the issuance rolls back), it is never truncated.
+SIGNATURE_BYTES = 8192
 # pyHanko logs expected refusals (tampered files) as warnings with tracebacks; the result says why.
 logging.getLogger("pyhanko").setLevel(logging.ERROR)
 
@@ -73,7 +77,7 @@ def sign_pdf(pdf: bytes, pair: KeyPair, root: x509.Certificate, municipality: st
     )
     try:
         writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        signed = signers.sign_pdf(writer, metadata, signer=signer)
+        signed = signers.sign_pdf(writer, metadata, signer=signer, bytes_reserved=SIGNATURE_BYTES)
     except (PdfReadError, ValueError) as exc:
         raise PdfSignatureError(f"cannot sign the PDF: {exc}") from exc
     return signed.getvalue()

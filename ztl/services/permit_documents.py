@@ -19,6 +19,7 @@ from ztl.rules.municipality import Municipality
 from ztl.services.unit_of_work import ServiceError
 from ztl.signing.keys import KeyPair, KeyStore, KeyStoreError
 from ztl.signing.seal import SealClaims, encode_seal
+from ztl.values import InvalidValue
 
 
 class IssuanceError(ServiceError):
@@ -66,17 +67,20 @@ class Holder:
 
 def holder_of(subject_id: str, registers: RegistryAdapter, fallback_name: str) -> Holder:
     """Name and address for the holder's part of the PDF, from the registers where they are."""
-    if len(subject_id) == 11:
-        business = registers.business(subject_id)
-        if business is not None:
-            return Holder(business.name, f"{business.street} {business.house_number}")
-    else:
-        person = registers.resident(subject_id)
-        if person is not None:
-            return Holder(
-                f"{person.given_name} {person.family_name}",
-                f"{person.street} {person.house_number}",
-            )
+    try:
+        if len(subject_id) == 11:
+            business = registers.business(subject_id)
+            if business is not None:
+                return Holder(business.name, f"{business.street} {business.house_number}")
+        else:
+            person = registers.resident(subject_id)
+            if person is not None:
+                return Holder(
+                    f"{person.given_name} {person.family_name}",
+                    f"{person.street} {person.house_number}",
+                )
+    except InvalidValue:  # a holder id the registers cannot read: the PDF still names it
+        pass
     return Holder(fallback_name or subject_id, "")
 
 

@@ -177,11 +177,18 @@ class KeyStore:
                 made.append(self._issue_leaf(purpose, now))
         return made
 
-    def rotate(self, now: dt.datetime | None = None) -> KeyPair:
-        """A new seal key; older ones stay to verify the permits they sealed."""
+    def rotate(
+        self, now: dt.datetime | None = None, starts_at: dt.datetime | None = None
+    ) -> KeyPair:
+        """A new seal key; older ones stay to verify the permits they sealed.
+
+        starts_at publishes the key before its first use: it enters the trust list at once but
+        signs nothing until then, so verifiers holding a day-old list already know it.
+        """
         if not self.exists():
             raise KeyStoreError(f"no keys in {self.folder}: run `ztl keys init` first")
-        name = self._issue_leaf(Purpose.SEAL, now or dt.datetime.now(dt.UTC))
+        now = now or dt.datetime.now(dt.UTC)
+        name = self._issue_leaf(Purpose.SEAL, max(now, starts_at or now))
         return self._load(name, "seal")
 
     def _issue_leaf(self, purpose: Purpose, now: dt.datetime) -> str:
