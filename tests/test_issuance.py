@@ -179,3 +179,24 @@ def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
     permit = db.session.scalars(select(Permit).where(Permit.number == result.number)).one()
     assert [(w.start_minute, w.end_minute) for w in permit.windows] == [(450, 1110)]
     assert [z.code for z in permit.zones] == ["B"]
+
+
+def test_permits_count_against_the_household_limit_of_the_canonical_person(city: Flask) -> None:
+    """Issued permits are held under the canonical codice fiscale: the limits see them."""
+    from tests.factories import DEMO_RESIDENT
+    from ztl.services.counter import RefusedAtCounter
+    from ztl.values.fiscal import person_key
+
+    issue_resident()
+    permit = db.session.scalars(select(Permit)).one()
+    assert permit.holder_id == person_key(DEMO_RESIDENT)
+    with pytest.raises(RefusedAtCounter) as again:
+        issue_resident()  # the same plate already holds a residents' permit
+    assert "one_permit_per_plate" in str(again.value)
+
+
+def test_demo_permits_are_issued_once(city: Flask, runner: object) -> None:
+    from ztl.demo.permits import issue_demo_permits
+
+    first = issue_demo_permits()
+    assert len(first) == 1 and issue_demo_permits() == []

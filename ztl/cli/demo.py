@@ -9,6 +9,9 @@ import click
 
 from ztl.demo.generator import CitySize, generate
 from ztl.demo.loader import load_demo
+from ztl.demo.permits import issue_demo_permits
+from ztl.services.keys import key_store
+from ztl.services.unit_of_work import ServiceError
 
 
 class BadInput(click.ClickException):
@@ -27,6 +30,17 @@ def load() -> None:
     click.echo("Demo logins (kept in the instance folder, demo_logins.txt):")
     for login in summary.logins:
         click.echo(f"  {login.role:<11} {login.email:<24} {login.password}")
+    if not key_store().exists():
+        click.echo(
+            "No signing keys: run `ztl keys init`, then `ztl demo load` again for demo permits."
+        )
+        return
+    try:
+        numbers = issue_demo_permits()
+    except ServiceError as exc:
+        raise BadInput(f"demo permits not issued: {exc}") from exc
+    for number in numbers:
+        click.echo(f"Demo permit issued: {number} (`ztl permits pdf {number} --out permit.pdf`)")
 
 
 @demo.command("generate")

@@ -43,6 +43,8 @@ from ztl.services.permit_documents import (
 )
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.values import InvalidValue
+from ztl.values.fiscal import subject_key
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,14 @@ def application_period(application: Application, now: dt.datetime) -> Period:
         raise IssuanceError(f"cannot compute the validity: {exc}", code="validity") from exc
 
 
+def _holder_key(applicant_id: str) -> str:
+    """Permits are held under the canonical id, so household limits see every omocodic variant."""
+    try:
+        return subject_key(applicant_id)
+    except InvalidValue:
+        return applicant_id
+
+
 def _spec_for(application: Application, now: dt.datetime, holder_name: str) -> PermitSpec:
     zone_codes = tuple((application.facts or {}).get("zones") or ()) or tuple(
         z.code for z in application.zones
@@ -212,7 +222,7 @@ def _spec_for(application: Application, now: dt.datetime, holder_name: str) -> P
         zone_codes = tuple(z.code for z in application.category.zones)
     return PermitSpec(
         category=application.category,
-        holder_id=application.applicant_id,
+        holder_id=_holder_key(application.applicant_id),
         plates=tuple((p.plate, p.country) for p in application.plates),
         zone_codes=zone_codes,
         period=application_period(application, now),
