@@ -155,3 +155,27 @@ def test_a_new_key_is_published_before_its_first_use(
     trust, _ = fetch_lists(client, keys)
     assert upcoming.kid in trust.seal_keys  # but already in every verifier's cache
     assert keys.current_seal(now + dt.timedelta(days=3)).kid == upcoming.kid
+
+
+def test_the_renewal_campaign_renews_due_permits_on_a_signing_pool(
+    city: Flask, keys: KeyStore, client: FlaskClient
+) -> None:
+    from ztl.services.renewal_campaign import renew_due
+
+    issued = issue_resident()
+    at = issued.valid_to - dt.timedelta(days=20)
+    nothing = renew_due(CLERK, at=issued.valid_to - dt.timedelta(days=200))
+    assert nothing.renewed == [] and nothing.refused == {}
+    summary = renew_due(CLERK, batch=10, workers=2, at=at)
+    assert [old for old, _ in summary.renewed] == [issued.number]
+    new_number = summary.renewed[0][1]
+    db.session.expire_all()
+    new = db.session.scalars(select(Permit).where(Permit.number == new_number)).one()
+    assert new.pdf is not None and new.pdf.startswith(b"%PDF")
+    from ztl.pdf.sign import check_pdf_signature
+
+    assert check_pdf_signature(new.pdf, keys.root().certificate).ok
+    assert _verify(client, keys, issued.seal, at=at + dt.timedelta(minutes=1))[0].revoked
+    assert _verify(client, keys, new.seal_text or "", at=at + dt.timedelta(minutes=1))[0].valid
+    again = renew_due(CLERK, at=at)  # already renewed: nothing due any more
+    assert again.renewed == []

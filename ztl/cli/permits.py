@@ -15,6 +15,7 @@ from ztl.services.issuance import IssueResult, approve_application
 from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
 from ztl.services.permit_queries import permit_pdf
 from ztl.services.recheck import recheck_active_permits
+from ztl.services.renewal_campaign import renew_due
 from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
@@ -155,6 +156,25 @@ def renew(number: str, validity: str | None, out: Path | None) -> None:
         raise _fail(exc) from exc
     _write(result, out)
     click.echo(f"{number} replaced and its seal revoked")
+
+
+@permits.command("renew-due")
+@click.option("--batch", type=click.IntRange(1, 5000), default=200, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+def renew_due_command(batch: int, workers: int) -> None:
+    """Renewal campaign: renew every permit in its renewal window whose checks still pass."""
+    try:
+        summary = renew_due(
+            Actor.cli(),
+            batch=batch,
+            workers=workers,
+            progress=lambda n: click.echo(f"{n:,} permits done", err=True),
+        )
+    except ServiceError as exc:
+        raise _fail(exc) from exc
+    click.echo(f"{len(summary.renewed)} permits renewed, {len(summary.refused)} left to the clerks")
+    for number, reason in summary.refused.items():
+        click.echo(f"  not renewed {number}: {reason}")
 
 
 @permits.command("pdf")

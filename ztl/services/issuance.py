@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from ztl.models import (
     utcnow,
 )
 from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.pdf.pool import SigningPool
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.validity import Period, ValidityError, permit_period
 from ztl.services.events import record_event
@@ -38,7 +40,8 @@ from ztl.services.keys import key_store
 from ztl.services.permit_documents import (
     IssuanceError,
     holder_of,
-    seal_and_sign,
+    render_and_sign,
+    seal_document,
     signing_keys,
 )
 from ztl.services.rules_config import current_rules
@@ -91,8 +94,9 @@ def number_prefix(municipality_code: str) -> str:
     return municipality_code.split("-")[-1]
 
 
-def next_serial(session: AnySession, year: int) -> int:
-    """The next number of the year, under a row lock: concurrent issuances queue, none repeats."""
+def next_serial(session: AnySession, year: int, count: int = 1) -> int:
+    """The first of `count` next numbers of the year, under a row lock held until commit:
+    concurrent issuances queue, none repeats, and a rollback gives the numbers back."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
@@ -103,25 +107,90 @@ def next_serial(session: AnySession, year: int) -> int:
     counter = session.execute(
         select(PermitNumberCounter).where(PermitNumberCounter.year == year).with_for_update()
     ).scalar_one()
-    counter.last_serial += 1
-    return counter.last_serial
+    first = counter.last_serial + 1
+    counter.last_serial += count
+    return first
 
 
 def create_permit(session: AnySession, spec: PermitSpec, actor: Actor, now: dt.datetime) -> Permit:
     """The permit row with its snapshot, sealed and signed; the caller's transaction commits it."""
+    return create_permits(session, [spec], actor, now)[0]
+
+
+def create_permits(
+    session: AnySession,
+    specs: Sequence[PermitSpec],
+    actor: Actor,
+    now: dt.datetime,
+    pool: SigningPool | None = None,
+) -> list[Permit]:
+    """Several permits in the caller's transaction, numbered in one block; with a pool the PDFs
+    are rendered and signed on every core. Any failure raises and the caller rolls back all."""
     rules = current_rules()
-    keys = signing_keys(
-        key_store(), now
-    )  # before anything is written: a clear error, no number used
-    zones = list(
-        session.scalars(select(Zone).where(Zone.code.in_(spec.zone_codes)).order_by(Zone.code))
-    )
-    if len(zones) != len(set(spec.zone_codes)) or not zones:
-        raise IssuanceError(f"unknown zones in {spec.zone_codes}", code="zone_unknown")
+    keys = signing_keys(key_store(), now)  # before anything is written: a clear error, no number
+    zone_rows = {z.code: z for z in session.scalars(select(Zone))}
+    # Everything that needs no number is done before the counter's row lock is taken: concurrent
+    # issuances wait on each other only for the numbered part (PDF, signature, commit).
+    registers = SqlRegistryAdapter()
+    holders = [holder_of(spec.holder_id, registers, spec.holder_name) for spec in specs]
+    for spec in specs:
+        if not spec.zone_codes or any(code not in zone_rows for code in spec.zone_codes):
+            raise IssuanceError(f"unknown zones in {spec.zone_codes}", code="zone_unknown")
     year = now.astimezone(ZoneInfo(rules.timezone)).year
-    serial = next_serial(session, year)
-    permit = Permit(
-        number=f"{number_prefix(rules.code)}-{year}-{serial:06d}",
+    first = next_serial(session, year, len(specs))
+    permits = [
+        _permit_row(
+            spec,
+            [zone_rows[c] for c in sorted(set(spec.zone_codes))],
+            rules.code,
+            year,
+            first + i,
+            actor,
+            now,
+        )
+        for i, spec in enumerate(specs)
+    ]
+    session.add_all(permits)
+    session.flush()
+    documents = [
+        seal_document(permit, rules, keys, secrets.token_bytes(8), holder, spec.stamp_duty_cents)
+        for permit, holder, spec in zip(permits, holders, specs, strict=True)
+    ]
+    if pool is not None and len(documents) > 1:
+        pdfs = pool.render_and_sign(documents)
+    else:
+        pdfs = [render_and_sign(document, keys.pdf, keys.root) for document in documents]
+    for permit, pdf, spec in zip(permits, pdfs, specs, strict=True):
+        permit.pdf = pdf
+        record_event(
+            session,
+            actor,
+            "permit",
+            permit.id,
+            "issued",
+            data={
+                "number": permit.number,
+                "application": spec.application_id,
+                "seal_kid": permit.seal_kid,
+                "valid_from": permit.valid_from.isoformat(),
+                "valid_to": permit.valid_to.isoformat(),
+            },
+        )
+    session.flush()
+    return permits
+
+
+def _permit_row(
+    spec: PermitSpec,
+    zones: list[Zone],
+    municipality_code: str,
+    year: int,
+    serial: int,
+    actor: Actor,
+    now: dt.datetime,
+) -> Permit:
+    return Permit(
+        number=f"{number_prefix(municipality_code)}-{year}-{serial:06d}",
         year=year,
         serial=serial,
         application_id=spec.application_id,
@@ -144,26 +213,6 @@ def create_permit(session: AnySession, spec: PermitSpec, actor: Actor, now: dt.d
             for w in spec.category.windows
         ],
     )
-    session.add(permit)
-    session.flush()
-    holder = holder_of(spec.holder_id, SqlRegistryAdapter(), spec.holder_name)
-    seal_and_sign(permit, rules, keys, secrets.token_bytes(8), holder, spec.stamp_duty_cents)
-    session.flush()
-    record_event(
-        session,
-        actor,
-        "permit",
-        permit.id,
-        "issued",
-        data={
-            "number": permit.number,
-            "application": spec.application_id,
-            "seal_kid": permit.seal_kid,
-            "valid_from": permit.valid_from.isoformat(),
-            "valid_to": permit.valid_to.isoformat(),
-        },
-    )
-    return permit
 
 
 # --- from an application -------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def _locked_active(session: AnySession, number: str) -> Permit:
     return permit
 
 
-def _end(
+def end_permit(
     session: AnySession,
     permit: Permit,
     status: PermitStatus,
@@ -82,14 +82,14 @@ def revoke_permit(number: str, actor: Actor, reason: str, at: dt.datetime | None
         raise ServiceError("a revocation needs a reason", code="reason_required")
     with unit_of_work() as session:
         permit = _locked_active(session, number)
-        _end(session, permit, PermitStatus.REVOKED, actor, reason.strip(), at or utcnow())
+        end_permit(session, permit, PermitStatus.REVOKED, actor, reason.strip(), at or utcnow())
 
 
 def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -> None:
     """The holder gives the permit up; its seal is revoked like any other."""
     with unit_of_work() as session:
         permit = _locked_active(session, number)
-        _end(
+        end_permit(
             session,
             permit,
             PermitStatus.SURRENDERED,
@@ -99,7 +99,9 @@ def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -
         )
 
 
-def _recheck(permit: Permit, plates: tuple[tuple[str, str], ...], now: dt.datetime) -> None:
+def recheck_for_replacement(
+    permit: Permit, plates: tuple[tuple[str, str], ...], now: dt.datetime
+) -> None:
     result = check_eligibility(
         EligibilityRequest(
             category=permit.category.code,
@@ -119,17 +121,10 @@ def _recheck(permit: Permit, plates: tuple[tuple[str, str], ...], now: dt.dateti
         )
 
 
-def _replace(
-    session: AnySession,
-    old: Permit,
-    plates: tuple[tuple[str, str], ...],
-    period: Period,
-    fee_cents: int,
-    actor: Actor,
-    reason: str,
-    now: dt.datetime,
-) -> IssueResult:
-    spec = PermitSpec(
+def replacement_spec(
+    old: Permit, plates: tuple[tuple[str, str], ...], period: Period, fee_cents: int
+) -> PermitSpec:
+    return PermitSpec(
         category=old.category,
         holder_id=old.holder_id,
         plates=plates,
@@ -140,8 +135,20 @@ def _replace(
         holder_user_id=old.holder_user_id,
         application_id=old.application_id,
     )
-    new = create_permit(session, spec, actor, now)
-    _end(session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new)
+
+
+def _replace(
+    session: AnySession,
+    old: Permit,
+    plates: tuple[tuple[str, str], ...],
+    period: Period,
+    fee_cents: int,
+    actor: Actor,
+    reason: str,
+    now: dt.datetime,
+) -> IssueResult:
+    new = create_permit(session, replacement_spec(old, plates, period, fee_cents), actor, now)
+    end_permit(session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new)
     return IssueResult(
         new.id, new.number, new.seal_text or "", new.pdf or b"", new.valid_from, new.valid_to, True
     )
@@ -164,7 +171,7 @@ def change_plate(
         if new_norm in [p for p, _ in current]:
             raise ServiceError(f"{new_norm} is already on permit {number}", code="plate_unchanged")
         plates = tuple((new_norm, "IT") if p == old_norm else (p, c) for p, c in current)
-        _recheck(permit, plates, now)
+        recheck_for_replacement(permit, plates, now)
         period = Period(max(now, permit.valid_from), permit.valid_to)
         result = _replace(
             session, permit, plates, period, 0, actor, f"plate {old_norm} -> {new_norm}", now
@@ -174,6 +181,31 @@ def change_plate(
 
 def renewal_opens(permit_valid_to: dt.datetime) -> dt.datetime:
     return permit_valid_to - dt.timedelta(days=RENEWAL_OPENS_DAYS)
+
+
+def renewal_spec(permit: Permit, now: dt.datetime, validity: str | None = None) -> PermitSpec:
+    """A renewal starts now and ends one validity after the old end: no paid day is lost."""
+    rules = current_rules()
+    timezone = ZoneInfo(rules.timezone)
+    category = rules.category(permit.category.code)
+    duration = validity or category.validity[0]
+    if duration not in category.validity or not renewable(duration):
+        raise ServiceError(
+            f"category {category.code} cannot be renewed for {duration}", code="not_renewable"
+        )
+    old_end_day = permit.valid_to.astimezone(timezone).date()
+    end = permit_period(duration, now, timezone, first_day=old_end_day).valid_to
+    plates = tuple((p.plate, p.country) for p in permit.plates)
+    return replacement_spec(permit, plates, Period(now, end), category.fees_cents[duration])
+
+
+def renewable(duration: str) -> bool:
+    """Months and years renew; a day, a week or two hours is simply bought again."""
+    return (
+        duration.startswith("P")
+        and not duration.startswith("PT")
+        and ("Y" in duration or "M" in duration)
+    )
 
 
 def renew_permit(
@@ -190,22 +222,17 @@ def renew_permit(
             raise ServiceError(
                 f"renewal opens on {opens:%d/%m/%Y}, 60 days before expiry", code="too_early"
             )
-        category = rules.category(permit.category.code)
-        duration = validity or category.validity[0]
-        if duration not in category.validity or duration.startswith("PT"):
-            raise ServiceError(f"category {category.code} cannot be renewed for {duration}")
-        plates = tuple((p.plate, p.country) for p in permit.plates)
-        _recheck(permit, plates, now)
-        old_end_day = permit.valid_to.astimezone(timezone).date()
-        end = permit_period(duration, now, timezone, first_day=old_end_day).valid_to
-        result = _replace(
-            session,
-            permit,
-            plates,
-            Period(now, end),
-            category.fees_cents[duration],
-            actor,
-            "renewed",
-            now,
+        spec = renewal_spec(permit, now, validity)
+        recheck_for_replacement(permit, spec.plates, now)
+        new = create_permit(session, spec, actor, now)
+        end_permit(session, permit, PermitStatus.REPLACED, actor, "renewed", now, replaced_by=new)
+        result = IssueResult(
+            new.id,
+            new.number,
+            new.seal_text or "",
+            new.pdf or b"",
+            new.valid_from,
+            new.valid_to,
+            True,
         )
     return result

@@ -103,15 +103,15 @@ def conditions(permit: Permit) -> tuple[tuple[str, str], ...]:
     return tuple(result)
 
 
-def seal_and_sign(
+def seal_document(
     permit: Permit,
     rules: Municipality,
     keys: SigningKeys,
     seal_id: bytes,
     holder: Holder,
     stamp_duty_cents: int,
-) -> None:
-    """Fill the permit's seal and signed PDF; raise IssuanceError on any failure."""
+) -> PermitDocument:
+    """Seal the permit (fills its seal fields) and describe its PDF; nothing is rendered yet."""
     claims = seal_claims(permit, rules.code, seal_id)
     seal = encode_seal(claims, keys.seal.key, keys.seal.kid)
     try:
@@ -120,7 +120,10 @@ def seal_and_sign(
         raise IssuanceError(
             f"{exc}: fewer plates or zones per permit", code="seal_too_large"
         ) from exc
-    document = PermitDocument(
+    permit.seal_id = seal_id.hex()
+    permit.seal_kid = keys.seal.kid.hex()
+    permit.seal_text = seal
+    return PermitDocument(
         municipality=rules.name,
         number=permit.number,
         category_code=permit.category.code,
@@ -141,11 +144,11 @@ def seal_and_sign(
         conditions=conditions(permit),
         timezone=rules.timezone,
     )
+
+
+def render_and_sign(document: PermitDocument, pdf_key: KeyPair, root: KeyPair) -> bytes:
+    """The signed PDF: rendered, then signed last. Pure, so a process pool can run it too."""
     try:
-        pdf = sign_pdf(render_permit(document), keys.pdf, keys.root.certificate, rules.name)
+        return sign_pdf(render_permit(document), pdf_key, root.certificate, document.municipality)
     except PdfSignatureError as exc:
         raise IssuanceError(str(exc), code="signing_failed") from exc
-    permit.seal_id = seal_id.hex()
-    permit.seal_kid = keys.seal.kid.hex()
-    permit.seal_text = seal
-    permit.pdf = pdf
