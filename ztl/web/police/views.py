@@ -14,3 +14,7 @@ guard_blueprint(bp, POLICE)
 @bp.get("/")
 def home() -> str:
     return render_template("police/home.html", zones=zones_with_hours(), gates=gates())
+
+
+# The seal verifier's routes live in their own module, on this blueprint (and so behind its guard).
+from ztl.web.police import seal_views  # noqa: E402, F401
