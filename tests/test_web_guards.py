@@ -43,6 +43,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/ufficio/": OFFICE,
     "/supervisione/": SUPERVISION,
     "/polizia/": POLICE,
+    "/polizia/sigillo/": POLICE,
+    "/polizia/sigillo/sw.js": POLICE,
     "/amministrazione/": ADMIN,
 }
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.

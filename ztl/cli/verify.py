@@ -28,6 +28,7 @@ from ztl.services.trust_lists import revocation_list_document, trust_list_docume
 from ztl.signing.cache import ListCache
 from ztl.signing.keys import KeyStoreError
 from ztl.signing.lists import ListError
+from ztl.signing.seal import PREFIX as SEAL_PREFIX
 from ztl.signing.seal import SealCheck, verify_seal
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
@@ -52,8 +53,14 @@ def _target(target: str) -> tuple[str, dict[str, Any] | None]:
     """The seal text, and the PDF signature check when the target is a PDF file."""
     if target == "-":
         return sys.stdin.read().strip(), None
+    if target.startswith(SEAL_PREFIX):  # a seal is never a file name (and may be too long for one)
+        return target, None
     path = Path(target)
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except OSError:  # a name too long for the file system: not a file, so the text itself
+        is_file = False
+    if not is_file:
         return target, None
     if path.stat().st_size > MAX_PDF_BYTES:
         raise BadInput(f"{path} is larger than 20 MiB")
