@@ -5,6 +5,8 @@ from ztl.models.application import Application, ApplicationPlate, ApplicationZon
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
 from ztl.models.event import Event, RegistryImport
+from ztl.models.hotel import HotelBooklet
+from ztl.models.notification import Notification
 from ztl.models.permit import (
     Permit,
     PermitNumberCounter,
@@ -30,6 +32,8 @@ __all__ = [
     "Event",
     "ExternalIdentity",
     "Gate",
+    "HotelBooklet",
+    "Notification",
     "Permit",
     "PermitNumberCounter",
     "PermitPlate",
