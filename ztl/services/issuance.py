@@ -218,7 +218,7 @@ def _permit_row(
 # --- from an application -------------------------------------------------------------------------
 
 
-def _locked_application(session: AnySession, application_id: int) -> Application:
+def locked_application(session: AnySession, application_id: int) -> Application:
     application = session.execute(
         select(Application).where(Application.id == application_id).with_for_update()
     ).scalar_one_or_none()
@@ -241,6 +241,13 @@ def application_period(application: Application, now: dt.datetime) -> Period:
     timezone = ZoneInfo(rules.timezone)
     today = now.astimezone(timezone).date()
     first_day = max(application.requested_from or today, today)
+    if details.get("transit_at") and category.check("retroactive_window") is not None:
+        # A retroactive registration covers the day of the transit it was made for.
+        transit = dt.datetime.fromisoformat(details["transit_at"])
+        first_day = min(first_day, transit.astimezone(timezone).date())
+    if details.get("days") and duration.endswith("D") and duration[1:-1].isdigit():
+        # Hotel guests: the nights of the stay, up to the category's maximum.
+        duration = f"P{min(int(details['days']), int(duration[1:-1]))}D"
     start = now
     if duration.startswith("PT") and details.get("starts_at"):
         start = max(dt.datetime.fromisoformat(details["starts_at"]), now)
@@ -299,7 +306,13 @@ def issue_locked_application(
     if application.user_id is not None:
         user = session.get(User, application.user_id)
         holder_name = user.full_name if user else ""
-    permit = create_permit(session, _spec_for(application, now, holder_name), actor, now)
+    renews = (application.details or {}).get("renews")
+    if renews:
+        from ztl.services.permit_changes import renew_for_application
+
+        permit = renew_for_application(session, str(renews), application, actor, now)
+    else:
+        permit = create_permit(session, _spec_for(application, now, holder_name), actor, now)
     application.status = ApplicationStatus.ISSUED.value
     record_event(
         session, actor, "application", application.id, "issued", data={"permit": permit.number}
@@ -313,10 +326,39 @@ def issue_for_application(
     """Issue an approved application's permit; a retry returns the permit already issued."""
     now = at or utcnow()
     with unit_of_work() as session:
-        application = _locked_application(session, application_id)
+        application = locked_application(session, application_id)
         permit, created = issue_locked_application(session, application, actor, now)
         result = _result(permit, created)
     return result
+
+
+def approve_locked_application(
+    session: AnySession,
+    application: Application,
+    actor: Actor,
+    now: dt.datetime,
+    reason: str | None,
+) -> tuple[Permit, bool]:
+    """Approve and issue inside the caller's transaction (payment, clerk): (permit, created)."""
+    if application.status == ApplicationStatus.ISSUED.value:
+        return issue_locked_application(session, application, actor, now)
+    decidable = {
+        ApplicationStatus.SUBMITTED.value,
+        ApplicationStatus.UNDER_REVIEW.value,
+        ApplicationStatus.DOCUMENTS_REQUESTED.value,
+        ApplicationStatus.APPROVED.value,
+    }
+    if application.status not in decidable:
+        raise ServiceError(
+            f"application {application.id} is {application.status}: it cannot be approved",
+            code="not_decidable",
+        )
+    application.status = ApplicationStatus.APPROVED.value
+    application.decided_at = now
+    application.decided_by_id = actor.user_id
+    application.decision_reason = reason
+    record_event(session, actor, "application", application.id, "approved", reason=reason)
+    return issue_locked_application(session, application, actor, now)
 
 
 def approve_application(
@@ -325,26 +367,7 @@ def approve_application(
     """The clerk's approval: approve and issue in one transaction (one decision, one permit)."""
     now = at or utcnow()
     with unit_of_work() as session:
-        application = _locked_application(session, application_id)
-        if application.status == ApplicationStatus.ISSUED.value:
-            permit, _ = issue_locked_application(session, application, actor, now)
-            return _result(permit, False)
-        decidable = {
-            ApplicationStatus.SUBMITTED.value,
-            ApplicationStatus.UNDER_REVIEW.value,
-            ApplicationStatus.DOCUMENTS_REQUESTED.value,
-            ApplicationStatus.APPROVED.value,
-        }
-        if application.status not in decidable:
-            raise ServiceError(
-                f"application {application.id} is {application.status}: it cannot be approved",
-                code="not_decidable",
-            )
-        application.status = ApplicationStatus.APPROVED.value
-        application.decided_at = now
-        application.decided_by_id = actor.user_id
-        application.decision_reason = reason
-        record_event(session, actor, "application", application.id, "approved", reason=reason)
-        permit, created = issue_locked_application(session, application, actor, now)
+        application = locked_application(session, application_id)
+        permit, created = approve_locked_application(session, application, actor, now, reason)
         result = _result(permit, created)
     return result

@@ -12,12 +12,13 @@ new permit without the old seal being revoked. Decisions (where the spec is sile
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ztl.models import Permit, utcnow
+from ztl.models import Application, Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.rules.results import Outcome
 from ztl.rules.validity import Period, permit_period
@@ -236,3 +237,27 @@ def renew_permit(
             True,
         )
     return result
+
+
+def renew_for_application(
+    session: AnySession, number: str, application: Application, actor: Actor, now: dt.datetime
+) -> Permit:
+    """A renewal applied for (and paid) through the portal: the old permit is replaced in the same
+    transaction as the application's issue; its checks already ran on the application."""
+    permit = _locked_active(session, number)
+    if (
+        permit.holder_user_id != application.user_id
+        and permit.holder_id != application.applicant_id
+    ):
+        raise ServiceError(f"permit {number} is not the applicant's", code="not_found")
+    if now < renewal_opens(permit.valid_to):
+        raise ServiceError("renewal opens 60 days before expiry", code="too_early")
+    spec = dataclasses.replace(
+        renewal_spec(permit, now, (application.details or {}).get("validity")),
+        application_id=application.id,
+        fee_cents=application.fee_cents,
+        stamp_duty_cents=application.stamp_duty_cents,
+    )
+    new = create_permit(session, spec, actor, now)
+    end_permit(session, permit, PermitStatus.REPLACED, actor, "renewed", now, replaced_by=new)
+    return new

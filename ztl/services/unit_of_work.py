@@ -28,6 +28,11 @@ class Actor:
     def system(cls) -> Actor:
         return cls(label="system")
 
+    @classmethod
+    def of_user(cls, user: Any) -> Actor:
+        """A signed-in user, named by e-mail in the history (the id keeps the link)."""
+        return cls(label=str(user.email), user_id=int(user.id))
+
 
 class ServiceError(Exception):
     """A refusal a person can understand; `code` is stable for APIs and tests."""

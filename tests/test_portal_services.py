@@ -1,0 +1,303 @@
+"""The applicant's and the clerk's use cases, through the services: the life of an application.
+
+Each test walks one path of permit-catalogue.md's "life of a permit" and checks what is stored,
+what the applicant owes, what is issued, and that refusals leave nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import types
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_user
+from ztl.demo.generator import car_plate
+from ztl.extensions import db
+from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit, StreetSegment
+from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.services import applications, decisions, documents, hotel_guests
+from ztl.services.clerk_queue import QueueQuery, queue_page
+from ztl.services.payments import iuv_is_well_formed
+from ztl.services.resident_portal import dashboard
+from ztl.services.unit_of_work import Actor, ServiceError
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, object]]]:
+    """Record what would be e-mailed (the mail itself is tested in test_notifications)."""
+    calls: list[tuple[str, object]] = []
+    names = (
+        "notify_application_submitted",
+        "notify_documents_requested",
+        "notify_decision",
+        "notify_permit_issued",
+    )
+    fake = types.SimpleNamespace(
+        **{name: (lambda *a, _n=name: calls.append((_n, a[0]))) for name in names}
+    )
+    monkeypatch.setitem(sys.modules, "ztl.services.notifications", fake)
+    import ztl.services as package
+
+    monkeypatch.setattr(package, "notifications", fake, raising=False)
+    yield calls
+
+
+def _resident(email: str = "mario@example.test", cf: str = DEMO_RESIDENT):  # type: ignore[no-untyped-def]
+    return make_user("resident", email, codice_fiscale=cf)
+
+
+def _residents_permit(user, plate: str = DEMO_OWN_CAR) -> int:  # type: ignore[no-untyped-def]
+    return applications.create_draft(
+        user, applications.ApplicationInput(category="1", applicant_id="", plates=(plate,))
+    )
+
+
+def test_resident_applies_pays_and_gets_the_permit_at_once(
+    city: Flask, sent: list[tuple[str, object]]
+) -> None:
+    user = _resident()
+    app_id = _residents_permit(user)
+    draft = db.session.get(Application, app_id)
+    assert draft is not None and draft.status == "draft" and draft.outcome == "eligible"
+    assert draft.applicant_id == DEMO_RESIDENT  # a person applies for themselves
+    assert (draft.fee_cents, draft.stamp_duty_cents) == (1500, 3200)
+
+    outcome = applications.submit_application(app_id, user)
+    assert outcome.status == "submitted" and outcome.payment_due_cents == 4700
+    assert outcome.permit_number is None
+    stored = db.session.get(Application, app_id)
+    assert stored is not None and iuv_is_well_formed(stored.payment_reference or "")
+    assert [t.kind for t in dashboard(user).todos] == ["payment_due"]
+
+    paid = applications.pay_own_application(app_id, user)
+    assert paid.status == "issued" and paid.permit_number
+    permit = db.session.scalars(select(Permit).where(Permit.number == paid.permit_number)).one()
+    assert permit.pdf and permit.pdf.startswith(b"%PDF") and permit.holder_user_id == user.id
+    # Paying again (a retried request) changes nothing and issues nothing more.
+    again = applications.pay_own_application(app_id, user)
+    assert again.permit_number == paid.permit_number
+    assert db.session.scalar(select(func.count()).select_from(Permit)) == 1
+    assert ("notify_permit_issued", permit.id) in sent
+    assert ("notify_application_submitted", app_id) in sent
+
+
+def test_nobody_else_can_touch_an_application(city: Flask) -> None:
+    owner, other = _resident(), _resident("other@example.test", "RSSMRA85T10A562S")
+    app_id = _residents_permit(owner)
+    for call in (
+        lambda: applications.submit_application(app_id, other),
+        lambda: applications.withdraw_application(app_id, other),
+        lambda: documents.attach_document(app_id, other, "other", "a.pdf", PDF),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            call()
+        assert refused.value.code == "not_found"
+    assert db.session.get(Application, app_id).status == "draft"  # type: ignore[union-attr]
+
+
+def test_bad_input_names_the_field_and_stores_nothing(city: Flask) -> None:
+    user = _resident()
+    cases = {
+        ("1", ("AB 12",)): "plates",
+        ("1", ("AB123CD", "EF456GH")): "plates",  # one plate only for residents
+        ("99", ("AB123CD",)): "category",
+        ("4", ("AB123CD",)): "applicant_id",  # a firm's category needs a partita IVA
+    }
+    for (category, plates), field in cases.items():
+        with pytest.raises(applications.ApplicationInputError) as refused:
+            applications.create_draft(
+                user,
+                applications.ApplicationInput(category=category, applicant_id="x", plates=plates),
+            )
+        assert refused.value.field == field
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 0
+
+
+def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> None:  # type: ignore[type-arg]
+    user = _resident()
+    clerk = make_user("clerk")
+    app_id = applications.create_draft(
+        user, applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
+    )
+    applications.submit_application(app_id, user)
+    applications.pay_own_application(app_id, user)
+    assert db.session.get(Application, app_id).status == "under_review"  # type: ignore[union-attr]
+    assert [a.id for a in queue_page(QueueQuery()).applications] == [app_id]
+    assert [a.id for a in queue_page(QueueQuery(search=DEMO_OWN_CAR)).applications] == [app_id]
+    assert queue_page(QueueQuery(category="1")).total == 0
+
+    decisions.request_documents(app_id, Actor.of_user(clerk), "Allegare il contratto di locazione")
+    assert dashboard(user).todos[0].message == "Allegare il contratto di locazione"
+    doc_id = documents.attach_document(
+        app_id, user, "lease_or_deed", "../../etc/contratto.pdf", PDF
+    )
+    document = db.session.get(Document, doc_id)
+    assert document is not None and document.original_name == "contratto.pdf"
+    assert document.content_type == "application/pdf"
+    assert db.session.get(Application, app_id).status == "under_review"  # type: ignore[union-attr]
+    stored = documents.open_document(doc_id, clerk)
+    assert stored.path.read_bytes() == PDF and stored.path.name == document.stored_name
+
+    result = decisions.approve(app_id, Actor.of_user(clerk), "contratto verificato")
+    assert result.created and result.pdf.startswith(b"%PDF")
+    assert decisions.approve(app_id, Actor.of_user(clerk)).number == result.number  # retried
+    with pytest.raises(ServiceError):
+        decisions.reject(app_id, Actor.of_user(clerk), "troppo tardi")
+    actions = db.session.scalars(
+        select(Event.action).where(
+            Event.subject_type == "application", Event.subject_id == str(app_id)
+        )
+    ).all()
+    for action in ("submitted", "paid", "queued", "documents_requested", "approved", "issued"):
+        assert action in actions
+
+
+def test_reject_needs_a_reason(city: Flask) -> None:
+    user, clerk = _resident(), make_user("clerk")
+    app_id = applications.create_draft(
+        user, applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
+    )
+    applications.submit_application(app_id, user)
+    applications.pay_own_application(app_id, user)
+    with pytest.raises(ServiceError) as refused:
+        decisions.reject(app_id, Actor.of_user(clerk), "  ")
+    assert refused.value.code == "reason_missing"
+    decisions.reject(app_id, Actor.of_user(clerk), "Contratto non registrato")
+    rejected = db.session.get(Application, app_id)
+    assert rejected is not None and rejected.status == "rejected"
+    assert rejected.decision_reason == "Contratto non registrato"
+
+
+def test_uploads_are_checked_by_content(
+    city: Flask, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "ZTL_UPLOAD_DIR", str(tmp_path / "uploads"))
+    user = _resident()
+    app_id = _residents_permit(user)
+    refusals = {
+        b"": "empty",
+        b"<html><script>alert(1)</script>": "type",
+        b"%PDF" + b"x" * 10: "type",  # not "%PDF-"
+    }
+    for data, code in refusals.items():
+        with pytest.raises(documents.DocumentError) as refused:
+            documents.attach_document(app_id, user, "other", "x.pdf", data)
+        assert refused.value.code == code
+    monkeypatch.setitem(app.config, "ZTL_MAX_DOCUMENT_BYTES", 100)
+    with pytest.raises(documents.DocumentError) as too_big:
+        documents.attach_document(app_id, user, "other", "x.png", b"\x89PNG\r\n\x1a\n" + b"0" * 200)
+    assert too_big.value.code == "too_large"
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+    assert not any(Path(app.config["ZTL_UPLOAD_DIR"]).glob("*"))  # no orphan file either
+
+
+def test_a_full_disk_is_a_clear_refusal(
+    city: Flask, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = _resident()
+    app_id = _residents_permit(user)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the upload folder should be")
+    monkeypatch.setitem(app.config, "ZTL_UPLOAD_DIR", str(blocker / "uploads"))
+    with pytest.raises(documents.DocumentError) as refused:
+        documents.attach_document(app_id, user, "other", "a.pdf", PDF)
+    assert refused.value.code == "storage_unavailable"
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+
+
+def test_daily_permit_is_issued_on_payment_and_the_monthly_limit_holds(city: Flask) -> None:
+    user = _resident()
+    plate = car_plate(5_000_003)
+    today = NOW.date()
+    numbers = []
+    for offset in range(4):
+        day = today + dt.timedelta(days=offset)
+        data = applications.ApplicationInput(
+            category="G/B", applicant_id="", plates=(plate,), requested_from=day
+        )
+        app_id = applications.create_draft(user, data)
+        if offset < 3 or day.month != today.month:
+            applications.submit_application(app_id, user)
+            numbers.append(applications.pay_own_application(app_id, user).permit_number)
+        else:
+            with pytest.raises(ServiceError) as refused:
+                applications.submit_application(app_id, user)
+            assert refused.value.code == "not_eligible_automatic"
+    assert all(numbers)
+
+
+def test_renewal_is_an_application_that_replaces_the_permit(city: Flask) -> None:
+    user = _resident()
+    app_id = _residents_permit(user)
+    applications.submit_application(app_id, user)
+    first = applications.pay_own_application(app_id, user).permit_number
+    assert first
+    with pytest.raises(ServiceError) as early:
+        applications.start_renewal(first, user)
+    assert early.value.code == "too_early"
+    later = NOW + dt.timedelta(days=340)
+    renewal_id = applications.start_renewal(first, user, at=later)
+    assert applications.start_renewal(first, user, at=later) == renewal_id  # not twice
+    applications.submit_application(renewal_id, user, at=later)
+    second = applications.pay_own_application(renewal_id, user, at=later).permit_number
+    old = db.session.scalars(select(Permit).where(Permit.number == first)).one()
+    new = db.session.scalars(select(Permit).where(Permit.number == second)).one()
+    assert old.status == PermitStatus.REPLACED.value and old.replaced_by_id == new.id
+    assert new.valid_to > old.valid_to
+
+
+def _hotel_in_zone_a() -> str:
+    return db.session.scalars(
+        select(Business.partita_iva)
+        .join(StreetSegment, StreetSegment.street_key == Business.street_key)
+        .where(StreetSegment.zone_code == "A", Business.status == "active")
+        .where(
+            StreetSegment.from_number <= Business.house_no,
+            StreetSegment.to_number >= Business.house_no,
+        )
+    ).first() or pytest.fail("the demo city has no firm in zone A")
+
+
+def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
+    user = _resident()
+    hotel = _hotel_in_zone_a()
+    guest = hotel_guests.GuestRegistration(car_plate(5_000_001), NOW - dt.timedelta(hours=20), 2)
+    with pytest.raises(ServiceError) as no_booklet:
+        hotel_guests.register_guest(user, hotel, guest)
+    assert no_booklet.value.code == "no_booklet"
+    booklet = hotel_guests.buy_booklet(user, hotel)
+    hotel_guests.pay_booklet(booklet.id, user)
+    number = hotel_guests.register_guest(user, hotel, guest)
+    permit = db.session.scalars(select(Permit).where(Permit.number == number)).one()
+    assert permit.valid_from <= guest.arrival  # covers the transit it was registered for
+    late = hotel_guests.GuestRegistration(car_plate(5_000_002), NOW - dt.timedelta(hours=50), 1)
+    with pytest.raises(hotel_guests.GuestRefused) as refused:
+        hotel_guests.register_guest(user, hotel, late)
+    assert "retroactive_window" in refused.value.failing
+    report = hotel_guests.register_guest_batch(
+        user,
+        hotel,
+        f"plate,arrival,nights\n{car_plate(5_000_004)},{NOW.isoformat()},3\n"
+        "??,2026-01-01T10:00,1\n",
+    )
+    assert report[0].permit_number and report[1].problem
+    assert db.session.get(HotelBooklet, booklet.id).used == 2  # type: ignore[union-attr]
+    assert db.session.scalar(select(func.count()).select_from(Permit)) == 2
+
+
+def test_withdrawn_application_leaves_the_queue(city: Flask) -> None:
+    user = _resident()
+    app_id = _residents_permit(user)
+    applications.withdraw_application(app_id, user)
+    assert db.session.get(Application, app_id).status == ApplicationStatus.WITHDRAWN.value  # type: ignore[union-attr]
+    with pytest.raises(ServiceError):
+        applications.submit_application(app_id, user)

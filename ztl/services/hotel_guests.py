@@ -1,0 +1,224 @@
+"""Hotels in ZTL A register their guests' plates (category 8A), counted against a booklet.
+
+The catalogue: a booklet of 40 registrations for EUR 45; each registration covers up to 7 days and
+may be made up to 48 hours after the guest's first transit (the gate photographed the car on the way
+to the hotel; the registration, made at check-in or the next morning, turns that transit into an
+authorized one).
+
+Each guest is one transaction: the booklet row is locked, the registration checked (the hotel's seat
+in the zone, the plate, the retroactive window), the permit issued and the booklet's count raised
+together, so two receptionists registering at once can never use the 41st registration. A batch is
+many such transactions: a bad row is reported and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ztl.models import Application, ApplicationPlate, Category, HotelBooklet, Permit, User
+from ztl.models.enums import ApplicationStatus
+from ztl.rules.results import Outcome
+from ztl.services.applications import assess
+from ztl.services.events import record_event
+from ztl.services.issuance import approve_locked_application
+from ztl.services.payments import payment_provider
+from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.values import InvalidValue
+from ztl.values.fiscal import parse_partita_iva
+from ztl.values.plates import normalise_plate
+from ztl.values.times import parse_instant
+
+GUEST_CATEGORY = "8A"
+BOOKLET_SIZE = 40
+BOOKLET_PRICE_CENTS = 4500
+MAX_NIGHTS = 7
+MAX_BATCH_ROWS = 500
+
+
+class GuestRefused(ServiceError):
+    """The checks refused a registration; nothing was stored and the booklet is unchanged."""
+
+    def __init__(self, message: str, failing: list[str]) -> None:
+        super().__init__(message, code="not_eligible")
+        self.failing = failing
+
+
+@dataclass(frozen=True)
+class GuestRegistration:
+    plate: str
+    arrival: dt.datetime  # the first transit, or the expected arrival
+    nights: int = 1
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    line: int
+    plate: str
+    permit_number: str | None
+    problem: str | None
+
+
+def _hotel_id(raw: str) -> str:
+    try:
+        return parse_partita_iva(raw)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="hotel_invalid") from exc
+
+
+def buy_booklet(user: User, hotel: str) -> HotelBooklet:
+    """A booklet with its payment notice; usable once paid."""
+    holder = _hotel_id(hotel)
+    notice = payment_provider().create_notice(BOOKLET_PRICE_CENTS, "ZTL 8A booklet")
+    with unit_of_work() as session:
+        booklet = HotelBooklet(
+            holder_id=holder,
+            user_id=user.id,
+            size=BOOKLET_SIZE,
+            price_cents=BOOKLET_PRICE_CENTS,
+            payment_reference=notice.iuv,
+        )
+        session.add(booklet)
+        session.flush()
+        record_event(session, Actor.of_user(user), "booklet", booklet.id, "requested")
+    return booklet
+
+
+def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> None:
+    """The payer's confirmation with the built-in provider; repeating it changes nothing."""
+    with unit_of_work() as session:
+        booklet = session.execute(
+            select(HotelBooklet).where(HotelBooklet.id == booklet_id).with_for_update()
+        ).scalar_one_or_none()
+        if booklet is None or booklet.user_id != user.id:
+            raise ServiceError(f"no booklet {booklet_id}", code="not_found")
+        if booklet.paid_at is not None:
+            return
+        if not payment_provider().is_paid(booklet.payment_reference or ""):
+            raise ServiceError("the provider has no payment for this notice", code="not_paid")
+        booklet.paid_at = at or dt.datetime.now(dt.UTC)
+        record_event(session, Actor.of_user(user), "booklet", booklet.id, "paid")
+
+
+def booklets_of(user: User) -> list[HotelBooklet]:
+    with unit_of_work() as session:
+        rows = session.scalars(
+            select(HotelBooklet)
+            .where(HotelBooklet.user_id == user.id)
+            .order_by(HotelBooklet.id.desc())
+        ).all()
+    return list(rows)
+
+
+def guest_permits(user: User, limit: int = 100) -> list[Permit]:
+    with unit_of_work() as session:
+        category = select(Category.id).where(Category.code == GUEST_CATEGORY).scalar_subquery()
+        rows = session.scalars(
+            select(Permit)
+            .where(Permit.holder_user_id == user.id, Permit.category_id == category)
+            .order_by(Permit.id.desc())
+            .limit(limit)
+        ).all()
+    return list(rows)
+
+
+def register_guest(
+    user: User, hotel: str, guest: GuestRegistration, at: dt.datetime | None = None
+) -> str:
+    """Issue a guest's permit against a paid booklet with registrations left; the permit number."""
+    now = at or dt.datetime.now(dt.UTC)
+    holder = _hotel_id(hotel)
+    try:
+        plate = normalise_plate(guest.plate)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="plate_invalid") from exc
+    if not 1 <= guest.nights <= MAX_NIGHTS:
+        raise ServiceError(f"from 1 to {MAX_NIGHTS} days", code="nights")
+    if guest.arrival.tzinfo is None:
+        raise ServiceError("the arrival needs a time zone", code="time_without_offset")
+    actor = Actor.of_user(user)
+    with unit_of_work() as session:
+        booklet = session.execute(
+            select(HotelBooklet)
+            .where(
+                HotelBooklet.user_id == user.id,
+                HotelBooklet.holder_id == holder,
+                HotelBooklet.paid_at.is_not(None),
+                HotelBooklet.used < HotelBooklet.size,
+            )
+            .order_by(HotelBooklet.id)
+            .limit(1)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if booklet is None:
+            raise ServiceError("no paid booklet with registrations left", code="no_booklet")
+        category = session.scalars(select(Category).where(Category.code == GUEST_CATEGORY)).one()
+        application = Application(
+            user_id=user.id,
+            applicant_id=holder,
+            category=category,
+            status=ApplicationStatus.SUBMITTED.value,
+            submitted_at=now,
+            paid_at=booklet.paid_at,
+            zones=list(category.zones),
+            details={
+                "validity": f"P{MAX_NIGHTS}D",
+                "days": str(guest.nights),
+                "transit_at": guest.arrival.astimezone(dt.UTC).isoformat(),
+                "booklet": booklet.id,
+            },
+            plates=[ApplicationPlate(plate=plate, country="IT", position=0)],
+        )
+        session.add(application)
+        session.flush()
+        result = assess(application, now)
+        if result.verdict.outcome is not Outcome.ELIGIBLE:
+            failing = [r.check_id for r in result.verdict.results if r.status.value != "pass"]
+            raise GuestRefused("the registration does not pass: " + ", ".join(failing), failing)
+        record_event(session, actor, "application", application.id, "submitted")
+        permit, _ = approve_locked_application(session, application, actor, now, None)
+        booklet.used += 1
+        record_event(
+            session,
+            actor,
+            "booklet",
+            booklet.id,
+            "used",
+            data={"permit": permit.number, "used": booklet.used},
+        )
+        number = permit.number
+    return number
+
+
+def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
+    """Rows "plate,arrival,nights" (a header line is allowed): (line, plate, arrival, nights)."""
+    rows: list[tuple[int, str, str, str]] = []
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or not "".join(row).strip():
+            continue
+        if line_no == 1 and row[0].strip().lower() in {"plate", "targa"}:
+            continue
+        cells = [*row, "", "", ""][:3]
+        rows.append((line_no, cells[0].strip(), cells[1].strip(), cells[2].strip() or "1"))
+        if len(rows) > MAX_BATCH_ROWS:
+            raise ServiceError(f"at most {MAX_BATCH_ROWS} rows a file", code="too_many_rows")
+    return rows
+
+
+def register_guest_batch(
+    user: User, hotel: str, text: str, at: dt.datetime | None = None
+) -> list[BatchLine]:
+    """Every row registered on its own; the report says, per line, the permit or the problem."""
+    report: list[BatchLine] = []
+    for line, plate, arrival, nights in parse_guest_csv(text):
+        try:
+            guest = GuestRegistration(plate, parse_instant(arrival), int(nights))
+            number = register_guest(user, hotel, guest, at)
+            report.append(BatchLine(line, plate, number, None))
+        except (InvalidValue, ValueError, ServiceError) as exc:
+            report.append(BatchLine(line, plate, None, str(exc)))
+    return report
