@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ bench-eligibility: install
 
 bench-seals: install
 	$(BIN)/python bench/seals.py
+
+bench-pages: install translations
+	$(BIN)/python bench/pages.py
+
+# Refreshes docs/screenshots/ from the browser audit (CI keeps its copies in artifacts/ instead).
+screenshots: install translations
+	ZTL_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_page_audit.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

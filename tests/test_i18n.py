@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 POT = ROOT / "ztl" / "translations" / "messages.pot"
 PO = ROOT / "ztl" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
-METHODS = [("ztl/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [
+    ("ztl/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),
+]
 HINT = "run tools/update_translations.py, then translate the new msgstr in the English .po"
 
 

@@ -7,8 +7,6 @@ what the applicant owes, what is issued, and that refusals leave nothing half-wr
 from __future__ import annotations
 
 import datetime as dt
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit, StreetSegment
 from ztl.models.enums import ApplicationStatus, PermitStatus
-from ztl.services import applications, decisions, documents, hotel_guests
+from ztl.services import applications, decisions, documents, hotel_guests, notifications
 from ztl.services.clerk_queue import QueueQuery, queue_page
 from ztl.services.payments import iuv_is_well_formed
 from ztl.services.resident_portal import dashboard
@@ -41,13 +39,8 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, object]]]:
         "notify_decision",
         "notify_permit_issued",
     )
-    fake = types.SimpleNamespace(
-        **{name: (lambda *a, _n=name: calls.append((_n, a[0]))) for name in names}
-    )
-    monkeypatch.setitem(sys.modules, "ztl.services.notifications", fake)
-    import ztl.services as package
-
-    monkeypatch.setattr(package, "notifications", fake, raising=False)
+    for name in names:
+        monkeypatch.setattr(notifications, name, lambda *a, _n=name: calls.append((_n, a[0])))
     yield calls
 
 
@@ -86,6 +79,8 @@ def test_resident_applies_pays_and_gets_the_permit_at_once(
     again = applications.pay_own_application(app_id, user)
     assert again.permit_number == paid.permit_number
     assert db.session.scalar(select(func.count()).select_from(Permit)) == 1
+    assert ("notify_permit_issued", permit.id) in sent
+    assert ("notify_application_submitted", app_id) in sent
 
 
 def test_nobody_else_can_touch_an_application(city: Flask) -> None:

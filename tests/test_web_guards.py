@@ -47,6 +47,66 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/polizia/sigillo/sw.js": POLICE,
     "/amministrazione/": ADMIN,
 }
+# The applicant's pages (their objects are checked for ownership by test_resident_pages).
+EXPECTED.update(
+    dict.fromkeys(
+        (
+            "/area-personale/albergo",
+            "/area-personale/albergo/blocchetti",
+            "/area-personale/albergo/blocchetti/<int:booklet_id>/paga",
+            "/area-personale/albergo/ospiti",
+            "/area-personale/albergo/ospiti/file",
+            "/area-personale/documenti/<int:document_id>",
+            "/area-personale/documenti/<int:document_id>/elimina",
+            "/area-personale/domande/<int:application_id>",
+            "/area-personale/domande/<int:application_id>/documenti",
+            "/area-personale/domande/<int:application_id>/invia",
+            "/area-personale/domande/<int:application_id>/modifica",
+            "/area-personale/domande/<int:application_id>/paga",
+            "/area-personale/domande/<int:application_id>/ritira",
+            "/area-personale/domande/nuova",
+            "/area-personale/domande/nuova/<path:code>",
+            "/area-personale/permessi/<number>",
+            "/area-personale/permessi/<number>/pdf",
+            "/area-personale/permessi/<number>/rinnova",
+            "/area-personale/permessi/<number>/rinuncia",
+            "/area-personale/permessi/<number>/targa",
+        ),
+        RESIDENT,
+    )
+)
+# The supervisors' back office.
+EXPECTED.update(
+    dict.fromkeys(
+        (
+            "/supervisione/categorie",
+            "/supervisione/importazioni",
+            "/supervisione/token",
+            "/supervisione/token/<name>/revoca",
+            "/supervisione/utenti",
+            "/supervisione/utenti/<int:user_id>/disattiva",
+            "/supervisione/utenti/<int:user_id>/riattiva",
+            "/supervisione/utenti/nuovo",
+        ),
+        SUPERVISION,
+    )
+)
+# The clerks' back office (supervisors and administrators work there too).
+EXPECTED.update(
+    dict.fromkeys(
+        (
+            "/ufficio/documenti/<int:document_id>",
+            "/ufficio/domande/<int:application_id>",
+            "/ufficio/domande/<int:application_id>/approva",
+            "/ufficio/domande/<int:application_id>/chiedi-documenti",
+            "/ufficio/domande/<int:application_id>/respingi",
+            "/ufficio/permessi/<number>",
+            "/ufficio/permessi/<number>/pdf",
+            "/ufficio/permessi/<number>/revoca",
+        ),
+        OFFICE,
+    )
+)
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.
 PUBLIC = {"/", "/accedi", "/registrazione", "/lingua", "/esci", "/static/<path:filename>"}
 API_PREFIXES = ("/api/", "/.well-known/")
@@ -145,7 +205,11 @@ def test_role_matrix(app: Flask, client: FlaskClient, viewer: str) -> None:
         for method in sorted((rule.methods or set()) - IGNORED_METHODS):
             data = {"csrf_token": token} if method != "GET" else None
             response = client.open(path, method=method, data=data)
-            got[(method, rule.rule)] = _outcome(response, path)
+            outcome = _outcome(response, path)
+            if outcome == "400" and method != "GET":
+                # Past the guard with a valid token, an empty form is bad input: still "allowed".
+                outcome = "allowed"
+            got[(method, rule.rule)] = outcome
             want[(method, rule.rule)] = _expected_outcome(viewer, allowed)
             if want[(method, rule.rule)] == "allowed" and method == "GET" and not rule.arguments:
                 assert response.status_code == 200, (viewer, rule.rule)

@@ -350,15 +350,14 @@ def test_home_pages_show_the_citys_data(app: Flask, client: FlaskClient) -> None
     assert "Via Ricasoli" in police and "A6" in police
 
 
-def test_features_not_built_yet_say_so_and_link_nowhere(client: FlaskClient) -> None:
+def test_resident_dashboard_leads_to_the_services(client: FlaskClient) -> None:
     make_user("resident", "r@comune.example.org", codice_fiscale=CF_MARIO)
     login(client, "r@comune.example.org", PASSWORD)
     page = client.get("/area-personale/").get_data(as_text=True)
     assert "Ti diamo il benvenuto, Test resident." in page
-    cards = re.findall(r'<article class="it-card.*?</article>', page, re.S)
-    assert cards
-    for card in cards:
-        assert "Non ancora disponibile" in card and "<a " not in card
+    assert 'href="/area-personale/domande/nuova"' in page
+    assert 'href="/area-personale/albergo"' in page
+    assert "Non hai nulla da fare." in page
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,17 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
         "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        "ZTL_MAX_DOCUMENT_BYTES": _env_int("MAX_DOCUMENT_BYTES", 5 * 1024 * 1024),
+        # E-mail to applicants: SMTP when a host is set, else .eml files in the outbox folder.
+        "ZTL_SMTP_HOST": os.environ.get(ENV_PREFIX + "SMTP_HOST") or None,
+        "ZTL_SMTP_PORT": _env_int("SMTP_PORT", 25),
+        "ZTL_SMTP_STARTTLS": _env_bool("SMTP_STARTTLS", False),
+        "ZTL_SMTP_USER": os.environ.get(ENV_PREFIX + "SMTP_USER") or None,
+        "ZTL_SMTP_PASSWORD": os.environ.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
+        "ZTL_MAIL_FROM": os.environ.get(ENV_PREFIX + "MAIL_FROM", "permessi-ztl@comune.example"),
+        "ZTL_MAIL_OUTBOX": os.environ.get(
+            ENV_PREFIX + "MAIL_OUTBOX", str(instance_path / "outbox")
+        ),
         "BABEL_DEFAULT_LOCALE": "it",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
         "ZTL_LANGUAGES": ("it", "en"),

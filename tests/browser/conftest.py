@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,23 +76,9 @@ class LiveServer:
     police_password: str = PASSWORD
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The app served over HTTP on 127.0.0.1:<free port> in a thread, for the module's tests."""
-    from flask_migrate import upgrade
-
-    from ztl.services.catalogue import sync_catalogue
-    from ztl.services.rules_config import current_rules
-
-    folder = tmp_path_factory.mktemp("browser")
-    app = make_app(f"sqlite:///{folder / 'ztl.sqlite3'}", folder / "instance")
-    with app.app_context():
-        upgrade()
-        keys = KeyStore(Path(app.config["ZTL_KEYS_DIR"]))
-        keys.init()
-        sync_catalogue(current_rules())
-        make_user("police", POLICE_EMAIL)
-        db.session.remove()
+@contextmanager
+def serving(app: Flask, keys: KeyStore) -> Iterator[LiveServer]:
+    """The app served over HTTP on 127.0.0.1:<free port> in a thread, until the block ends."""
     log = RequestLog()
     server: BaseWSGIServer = make_server(
         "127.0.0.1", 0, log.middleware(app.wsgi_app), threaded=True
@@ -105,6 +92,51 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+def _migrated_app(folder: Path) -> Flask:
+    from flask_migrate import upgrade
+
+    instance = folder / "instance"
+    app = make_app(
+        f"sqlite:///{folder / 'ztl.sqlite3'}", instance, ZTL_MAIL_OUTBOX=str(instance / "outbox")
+    )
+    with app.app_context():
+        upgrade()
+    return app
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Zones, categories, keys and a police user: enough for the police pages."""
+    from ztl.services.catalogue import sync_catalogue
+    from ztl.services.rules_config import current_rules
+
+    app = _migrated_app(tmp_path_factory.mktemp("browser"))
+    with app.app_context():
+        keys = KeyStore(Path(app.config["ZTL_KEYS_DIR"]))
+        keys.init()
+        sync_catalogue(current_rules())
+        make_user("police", POLICE_EMAIL)
+        db.session.remove()
+    with serving(app, keys) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The demo city (`ztl demo load`: registers, zones, categories, one user per role) and keys."""
+    from ztl.demo.loader import load_demo
+
+    app = _migrated_app(tmp_path_factory.mktemp("city"))
+    with app.app_context():
+        keys = KeyStore(Path(app.config["ZTL_KEYS_DIR"]))
+        keys.init()
+        load_demo()
+        make_user("police", POLICE_EMAIL)
+        db.session.remove()
+    with serving(app, keys) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
+    from ztl.cli import jobs  # noqa: F401 (adds expire and remind to permits)
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
     from ztl.cli.keys import keys

@@ -30,6 +30,7 @@ from ztl.models.enums import ApplicationStatus, Decider, PermitStatus
 from ztl.models.permit import Permit
 from ztl.rules.municipality import CategoryRules
 from ztl.rules.results import Outcome
+from ztl.services import notifications
 from ztl.services.eligibility import (
     EligibilityRequest,
     EligibilityResult,
@@ -321,6 +322,7 @@ def submit_application(
         outcome = SubmitOutcome(
             application.status, due if due > 0 else 0, permit.number if permit else None
         )
+    _notify_submitted(application_id, permit)
     return outcome
 
 
@@ -350,6 +352,7 @@ def confirm_payment(
         )
         permit = _route_after_payment(session, application, actor, now)
         outcome = SubmitOutcome(application.status, 0, permit.number if permit else None)
+    _notify_after_routing(application_id, permit)
     return outcome
 
 
@@ -455,6 +458,16 @@ def _permit_number(session: AnySession, application: Application) -> str | None:
 
 def _actor(user: User) -> Actor:
     return Actor.of_user(user)
+
+
+def _notify_submitted(application_id: int, permit: Permit | None) -> None:
+    notifications.notify_application_submitted(application_id)
+    _notify_after_routing(application_id, permit)
+
+
+def _notify_after_routing(application_id: int, permit: Permit | None) -> None:
+    if permit is not None:
+        notifications.notify_permit_issued(permit.id)
 
 
 def subject_of(user: User) -> str | None:

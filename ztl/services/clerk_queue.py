@@ -67,13 +67,9 @@ def _search_clause(statement: Select[Any], text: str) -> Select[Any]:
         plate = normalise_plate(raw)
     except InvalidValue:
         return statement.where(Application.id == -1)  # nothing matches unreadable text
-    has_plate = (
-        select(ApplicationPlate.application_id)
-        .where(ApplicationPlate.plate == plate)
-        .where(ApplicationPlate.application_id == Application.id)
-        .exists()
-    )
-    return statement.where(has_plate)
+    # IN over the plate index, not a correlated EXISTS: SQLite would probe it once per application.
+    with_plate = select(ApplicationPlate.application_id).where(ApplicationPlate.plate == plate)
+    return statement.where(Application.id.in_(with_plate.scalar_subquery()))
 
 
 def _filtered(query: QueueQuery, now: dt.datetime) -> Select[Any]:

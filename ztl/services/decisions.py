@@ -1,7 +1,8 @@
 """A clerk's decisions on an application: approve (and issue), reject, ask for documents.
 
 Each is one transaction with its event (who and why): the history a clerk reads and the audit trail
-are the same rows. A reason is required to reject and a message to ask for documents: the applicant must
+are the same rows. The applicant is told by e-mail after the commit; a failed e-mail never undoes a
+decision. A reason is required to reject and a message to ask for documents: the applicant must
 know what to do.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from ztl.models.enums import ApplicationStatus
+from ztl.services import notifications
 from ztl.services.events import record_event
 from ztl.services.issuance import IssueResult, approve_application, locked_application
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
@@ -34,6 +36,9 @@ def approve(
 ) -> IssueResult:
     """Approve and issue in one transaction; an approval retried returns the same permit."""
     result = approve_application(application_id, actor, (reason or "").strip() or None, at)
+    if result.created:
+        notifications.notify_decision(application_id)
+        notifications.notify_permit_issued(result.permit_id)
     return result
 
 
@@ -51,6 +56,7 @@ def reject(application_id: int, actor: Actor, reason: str, at: dt.datetime | Non
         application.decided_by_id = actor.user_id
         application.decision_reason = text
         record_event(session, actor, "application", application.id, "rejected", reason=text)
+    notifications.notify_decision(application_id)
 
 
 def request_documents(
@@ -67,3 +73,4 @@ def request_documents(
         record_event(
             session, actor, "application", application.id, "documents_requested", reason=text
         )
+    notifications.notify_documents_requested(application_id, text)

@@ -78,6 +78,12 @@ def document_kinds(category_code: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((*asked, *GENERAL_KINDS)))
 
 
+def document_kinds_all() -> tuple[str, ...]:
+    """Every kind some category asks for, and the general ones (what an upload form may send)."""
+    asked = [k for category in current_rules().categories for k in category.documents]
+    return tuple(dict.fromkeys((*asked, *GENERAL_KINDS)))
+
+
 def upload_folder() -> Path:
     return Path(current_app.config["ZTL_UPLOAD_DIR"])
 

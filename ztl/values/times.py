@@ -26,3 +26,19 @@ def parse_instant(raw: str) -> dt.datetime:
             f"ora senza fuso orario / time without an offset: {raw!r} (add Z or +01:00)"
         )
     return value
+
+
+def from_local(value: dt.datetime, timezone: str) -> dt.datetime:
+    """A wall-clock time typed in a form (the municipality's local time) as an aware instant.
+
+    Forms show local time because people think in it; a time that does not exist (the hour skipped
+    when DST starts) moves forward, an ambiguous one (the repeated hour) takes the first.
+    """
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(timezone)
+    local = value.replace(tzinfo=zone, fold=0)
+    round_trip = local.astimezone(dt.UTC).astimezone(zone)
+    if round_trip.replace(tzinfo=None) != value:  # in the gap: keep the instant zoneinfo chose
+        return round_trip
+    return local

@@ -52,6 +52,52 @@ REGISTRY_LABELS: dict[str, Any] = {
 }
 
 
+EVENT_LABELS: dict[str, Any] = {
+    "drafted": _l("Bozza creata"),
+    "edited": _l("Bozza modificata"),
+    "checked": _l("Controlli eseguiti"),
+    "submitted": _l("Domanda inviata"),
+    "payment_requested": _l("Avviso di pagamento emesso"),
+    "paid": _l("Pagamento registrato"),
+    "queued": _l("Passata all'ufficio permessi"),
+    "documents_requested": _l("L'ufficio chiede documenti"),
+    "document_attached": _l("Documento allegato"),
+    "document_removed": _l("Documento tolto"),
+    "documents_sent": _l("Documenti inviati all'ufficio"),
+    "approved": _l("Approvata"),
+    "rejected": _l("Respinta"),
+    "issued": _l("Permesso rilasciato"),
+    "withdrawn": _l("Ritirata"),
+    "recheck_failed": _l("Segnalato dal controllo sui registri"),
+    "recheck_passed": _l("Controllo sui registri di nuovo superato"),
+    "revoked": _l("Revocato"),
+    "replaced": _l("Sostituito"),
+    "surrendered": _l("Restituito"),
+    "expired": _l("Scaduto"),
+}
+
+DOCUMENT_KINDS: dict[str, Any] = {
+    "lease_or_deed": _l("Contratto di locazione o atto di proprietà"),
+    "garage_deed_or_lease": _l("Atto o contratto del posto auto"),
+    "medical_registration": _l("Iscrizione all'albo dei medici"),
+    "works_contract": _l("Contratto di lavori o servizio"),
+    "identity_document": _l("Documento di identità"),
+    "other": _l("Altro documento"),
+}
+
+CHECK_STATUS: dict[str, Any] = {
+    "pass": _l("superato"),
+    "fail": _l("non superato"),
+    "needs_review": _l("da verificare"),
+}
+
+OUTCOMES: dict[str, Any] = {
+    "eligible": _l("requisiti soddisfatti"),
+    "not_eligible": _l("requisiti non soddisfatti"),
+    "needs_review": _l("serve l'esame di un operatore"),
+}
+
+
 def label(labels: dict[str, Any], code: str | None) -> str:
     """The translated name of a code, or the code itself when it has none yet."""
     if code is None:

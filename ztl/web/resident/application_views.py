@@ -1,0 +1,285 @@
+"""The applicant's application pages: choose a category, fill in, attach, submit, pay, withdraw.
+
+Views parse the form, call one service, and redirect (303) with a message; the rules about what may
+be done when live in ztl/services/applications.py and documents.py. Another person's application
+is "not found" (404), never "forbidden": ids are guessable, their existence is nobody's business.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ztl.services import applications, documents
+from ztl.services.overview import categories_in_force
+from ztl.services.resident_portal import application_events, own_application
+from ztl.services.rules_config import current_rules
+from ztl.services.unit_of_work import ServiceError
+from ztl.values.times import from_local
+from ztl.web.downloads import document_download
+from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
+from ztl.web.resident.forms import PLATE_HELP, ActionForm, ApplicationForm, DocumentForm
+from ztl.web.resident.messages import refusal_text
+from ztl.web.resident.views import bp
+
+
+def _refused(error: ServiceError) -> None:
+    if error.code == "not_found":
+        abort(404)
+    flash(refusal_text(error), "danger")
+
+
+def _category_or_404(code: str) -> Any:
+    try:
+        return current_rules().category(code)
+    except KeyError:
+        abort(404)
+
+
+def _prepare(form: ApplicationForm, category: Any) -> None:
+    form.zones.choices = [(z, z) for z in category.zones]
+    form.validity.choices = [(v, v) for v in category.validity]
+    if not form.is_submitted():
+        form.zones.data = form.zones.data or list(category.zones)
+        form.validity.data = form.validity.data or category.validity[0]
+
+
+def _input(form: ApplicationForm, category: Any) -> applications.ApplicationInput:
+    timezone = current_rules().timezone
+    details = {
+        "registration_number": form.registration_number.data or "",
+        "parking_spaces": str(form.parking_spaces.data or ""),
+        "notes": form.notes.data or "",
+    }
+    return applications.ApplicationInput(
+        category=category.code,
+        applicant_id=form.applicant_id.data or "",
+        plates=tuple(p for p in (form.plate_1.data, form.plate_2.data, form.plate_3.data) if p)[
+            : category.max_plates
+        ],
+        zones=tuple(form.zones.data or ()),
+        validity=form.validity.data or None,
+        requested_from=form.requested_from.data,
+        starts_at=from_local(form.starts_at.data, timezone) if form.starts_at.data else None,
+        transit_at=from_local(form.transit_at.data, timezone) if form.transit_at.data else None,
+        details=details,
+    )
+
+
+def _form_field(form: ApplicationForm, name: str) -> Any:
+    return getattr(form, {"plates": "plate_1"}.get(name, name), form.plate_1)
+
+
+@bp.get("/domande/nuova")
+def choose_category() -> str:
+    rules = {c.code: c for c in current_rules().categories}
+    return render_template(
+        "resident/categories.html",
+        categories=[c for c in categories_in_force() if c.code in rules],
+        rules=rules,
+        document_kinds=DOCUMENT_KINDS,
+    )
+
+
+@bp.route("/domande/nuova/<path:code>", methods=["GET", "POST"])
+def new_application(code: str) -> Any:
+    category = _category_or_404(code)
+    form = ApplicationForm()
+    _prepare(form, category)
+    if form.validate_on_submit():
+        try:
+            application_id = applications.create_draft(current_user, _input(form, category))
+        except applications.ApplicationInputError as exc:
+            _form_field(form, exc.field).errors = [refusal_text(exc)]
+        else:
+            flash(
+                _("Bozza salvata. Controlla l'esito dei controlli, poi invia la domanda."),
+                "success",
+            )
+            return redirect(url_for("resident.application", application_id=application_id), 303)
+    return _form_page(form, category)
+
+
+@bp.route("/domande/<int:application_id>/modifica", methods=["GET", "POST"])
+def edit_application(application_id: int) -> Any:
+    try:
+        application = own_application(application_id, current_user)
+    except ServiceError:
+        abort(404)
+    category = _category_or_404(application.category.code)
+    form = ApplicationForm()
+    _prepare(form, category)
+    if not form.is_submitted():
+        _fill_form(form, application)
+    elif form.validate():
+        try:
+            applications.update_draft(application_id, current_user, _input(form, category))
+        except applications.ApplicationInputError as exc:
+            _form_field(form, exc.field).errors = [refusal_text(exc)]
+        except ServiceError as exc:
+            _refused(exc)
+            return redirect(url_for("resident.application", application_id=application_id), 303)
+        else:
+            flash(_("Bozza aggiornata."), "success")
+            return redirect(url_for("resident.application", application_id=application_id), 303)
+    return _form_page(form, category, application)
+
+
+def _form_page(form: ApplicationForm, category: Any, application: Any = None) -> Any:
+    """The form, with what the category needs; 400 when a submitted form comes back with errors."""
+    page = render_template(
+        "resident/application_form.html",
+        form=form,
+        category=category,
+        application=application,
+        firm=applications.is_firm_category(category),
+        hourly=any(v.startswith("PT") for v in category.validity),
+        retroactive=category.check("retroactive_window") is not None,
+        plate_help=PLATE_HELP,
+    )
+    return page, (400 if form.is_submitted() else 200)
+
+
+def _fill_form(form: ApplicationForm, application: Any) -> None:
+    plates = [
+        p.plate if p.country == "IT" else f"{p.country}:{p.plate}" for p in application.plates
+    ]
+    for field, plate in zip((form.plate_1, form.plate_2, form.plate_3), plates, strict=False):
+        field.data = plate
+    details = application.details or {}
+    form.applicant_id.data = application.applicant_id if len(application.applicant_id) == 11 else ""
+    form.zones.data = [z.code for z in application.zones]
+    form.validity.data = details.get("validity")
+    form.requested_from.data = application.requested_from
+    form.registration_number.data = details.get("registration_number", "")
+    form.notes.data = details.get("notes", "")
+
+
+@bp.get("/domande/<int:application_id>")
+def application(application_id: int) -> str:
+    try:
+        found = own_application(application_id, current_user)
+    except ServiceError:
+        abort(404)
+    upload = DocumentForm()
+    upload.kind.choices = [
+        (k, str(DOCUMENT_KINDS.get(k, k))) for k in documents.document_kinds(found.category.code)
+    ]
+    return render_template(
+        "resident/application.html",
+        application=found,
+        events=application_events(application_id),
+        upload=upload,
+        action=ActionForm(),
+        document_kinds=DOCUMENT_KINDS,
+        event_labels=EVENT_LABELS,
+        outcomes=OUTCOMES,
+        check_status=CHECK_STATUS,
+        total=applications.total_due(found),
+        attachable=found.status in documents.ATTACHABLE,
+        withdrawable=found.status in applications.WITHDRAWABLE,
+        max_bytes=documents.max_document_bytes(),
+    )
+
+
+def _back(application_id: int) -> Response:
+    return redirect(url_for("resident.application", application_id=application_id), 303)
+
+
+@bp.post("/domande/<int:application_id>/invia")
+def submit_application(application_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = applications.submit_application(application_id, current_user)
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(application_id)
+    if outcome.permit_number:
+        flash(
+            _("Domanda inviata e permesso rilasciato: %(n)s.", n=outcome.permit_number), "success"
+        )
+    elif outcome.payment_due_cents:
+        flash(_("Domanda inviata. Ora paga l'avviso pagoPA indicato qui sotto."), "success")
+    else:
+        flash(_("Domanda inviata all'ufficio permessi."), "success")
+    return _back(application_id)
+
+
+@bp.post("/domande/<int:application_id>/paga")
+def pay_application(application_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        outcome = applications.pay_own_application(application_id, current_user)
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(application_id)
+    if outcome.permit_number:
+        flash(
+            _("Pagamento registrato e permesso rilasciato: %(n)s.", n=outcome.permit_number),
+            "success",
+        )
+    else:
+        flash(_("Pagamento registrato: la domanda passa all'ufficio permessi."), "success")
+    return _back(application_id)
+
+
+@bp.post("/domande/<int:application_id>/ritira")
+def withdraw_application(application_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        applications.withdraw_application(application_id, current_user)
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(application_id)
+    flash(_("Domanda ritirata."), "success")
+    return _back(application_id)
+
+
+@bp.post("/domande/<int:application_id>/documenti")
+def attach_document(application_id: int) -> Response:
+    form = DocumentForm()
+    form.kind.choices = [(k, k) for k in documents.document_kinds_all()]
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Scegli il tipo di documento e il file da allegare."), "danger")
+        return _back(application_id)
+    upload = form.file.data
+    data = upload.read(documents.max_document_bytes() + 1)
+    try:
+        documents.attach_document(
+            application_id, current_user, form.kind.data, upload.filename or "", data
+        )
+    except ServiceError as exc:
+        _refused(exc)
+        return _back(application_id)
+    flash(_("Documento allegato."), "success")
+    return _back(application_id)
+
+
+@bp.post("/documenti/<int:document_id>/elimina")
+def remove_document(document_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    application_id = request.args.get("domanda", type=int) or 0
+    try:
+        documents.remove_document(document_id, current_user)
+    except ServiceError as exc:
+        _refused(exc)
+    else:
+        flash(_("Documento tolto."), "success")
+    if application_id:
+        return _back(application_id)
+    return redirect(url_for("resident.home"), 303)
+
+
+@bp.get("/documenti/<int:document_id>")
+def download_document(document_id: int) -> Response:
+    return document_download(document_id, current_user)

@@ -1,0 +1,107 @@
+"""The applicant's forms: shape only (lengths, formats); the category's rules live in services.
+
+One application form serves every category: the page shows only the fields the chosen category
+needs (a firm's partita IVA, as many plates as it allows, zones or validity when there is a choice,
+the start time of a two-hour permit), and the service ignores the rest.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+PLATE_HELP = _l(
+    "Senza spazi o con spazi, come preferisci. Per una targa estera scrivi prima il codice del "
+    "paese e i due punti, per esempio DE:MAB1234."
+)
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ApplicationForm(FlaskForm):
+    applicant_id = StringField(
+        _l("Partita IVA dell'impresa"), validators=[Optional(), Length(max=20)]
+    )
+    plate_1 = StringField(_l("Targa"), validators=[DataRequired(), Length(max=20)])
+    plate_2 = StringField(_l("Seconda targa"), validators=[Optional(), Length(max=20)])
+    plate_3 = StringField(_l("Terza targa"), validators=[Optional(), Length(max=20)])
+    zones = CheckboxesField(_l("Zone"), choices=[], validate_choice=False)
+    validity = SelectField(_l("Durata"), choices=[], validate_choice=False)
+    requested_from = DateField(_l("Valido dal giorno"), validators=[Optional()])
+    starts_at = DateTimeLocalField(
+        _l("Inizio (ora di Prato)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    transit_at = DateTimeLocalField(
+        _l("Primo transito già avvenuto (ora di Prato)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    registration_number = StringField(
+        _l("Numero di iscrizione all'albo"), validators=[Optional(), Length(max=40)]
+    )
+    parking_spaces = IntegerField(
+        _l("Posti auto dichiarati"), validators=[Optional(), NumberRange(1, 50)]
+    )
+    notes = TextAreaField(_l("Note per l'ufficio"), validators=[Optional(), Length(max=1000)])
+    submit = SubmitField(_l("Salva la bozza"))
+
+
+class DocumentForm(FlaskForm):
+    kind = SelectField(_l("Tipo di documento"), choices=[], validate_choice=True)
+    file = FileField(_l("File (PDF, JPEG o PNG)"), validators=[FileRequired()])
+    submit = SubmitField(_l("Allega"))
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state (submit, pay, withdraw, renew...): only its CSRF token."""
+
+    submit = SubmitField(_l("Conferma"))
+
+
+class PlateChangeForm(FlaskForm):
+    old_plate = SelectField(_l("Targa da sostituire"), choices=[], validate_choice=True)
+    new_plate = StringField(_l("Nuova targa"), validators=[DataRequired(), Length(max=20)])
+    submit = SubmitField(_l("Cambia la targa"))
+
+
+class BookletForm(FlaskForm):
+    hotel = StringField(_l("Partita IVA dell'albergo"), validators=[DataRequired(), Length(max=20)])
+    submit = SubmitField(_l("Richiedi un blocchetto"))
+
+
+class GuestForm(FlaskForm):
+    hotel = SelectField(_l("Albergo"), choices=[], validate_choice=True)
+    plate = StringField(_l("Targa dell'ospite"), validators=[DataRequired(), Length(max=20)])
+    arrival = DateTimeLocalField(
+        _l("Arrivo o primo transito (ora di Prato)"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired()],
+    )
+    nights = IntegerField(
+        _l("Giorni di permanenza"), default=1, validators=[DataRequired(), NumberRange(1, 7)]
+    )
+    submit = SubmitField(_l("Registra l'ospite"))
+
+
+class GuestBatchForm(FlaskForm):
+    hotel = SelectField(_l("Albergo"), choices=[], validate_choice=True)
+    file = FileField(
+        _l("File CSV: targa, arrivo (con fuso orario), giorni"), validators=[FileRequired()]
+    )
+    submit = SubmitField(_l("Registra gli ospiti del file"))

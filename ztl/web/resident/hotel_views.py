@@ -1,0 +1,129 @@
+"""A hotel's page: its booklets (40 registrations each), and guest registration, one or a file.
+
+The hotel's receptionist signs in with their own account; each booklet names the hotel's partita
+IVA, and registrations are made only against a paid booklet of that hotel (services/hotel_guests).
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from ztl.services import hotel_guests
+from ztl.services.rules_config import current_rules
+from ztl.services.unit_of_work import ServiceError
+from ztl.values.times import from_local
+from ztl.web.resident.forms import ActionForm, BookletForm, GuestBatchForm, GuestForm
+from ztl.web.resident.messages import refusal_text
+from ztl.web.resident.views import bp
+
+MAX_CSV_BYTES = 256 * 1024
+
+
+def _forms() -> tuple[GuestForm, GuestBatchForm]:
+    hotels = sorted({b.holder_id for b in hotel_guests.booklets_of(current_user) if b.paid_at})
+    guest, batch = GuestForm(prefix="guest"), GuestBatchForm(prefix="batch")
+    guest.hotel.choices = batch.hotel.choices = [(h, h) for h in hotels]
+    return guest, batch
+
+
+def _page(report: list[hotel_guests.BatchLine] | None = None, status: int = 200) -> tuple[str, int]:
+    guest, batch = _forms()
+    return render_template(
+        "resident/hotel.html",
+        booklets=hotel_guests.booklets_of(current_user),
+        permits=hotel_guests.guest_permits(current_user),
+        booklet_form=BookletForm(prefix="booklet"),
+        guest_form=guest,
+        batch_form=batch,
+        action=ActionForm(),
+        report=report,
+    ), status
+
+
+@bp.get("/albergo")
+def hotel() -> tuple[str, int]:
+    return _page()
+
+
+def _back() -> Response:
+    return redirect(url_for("resident.hotel"), 303)
+
+
+@bp.post("/albergo/blocchetti")
+def buy_booklet() -> Response:
+    form = BookletForm(prefix="booklet")
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Scrivi la partita IVA dell'albergo."), "danger")
+        return _back()
+    try:
+        hotel_guests.buy_booklet(current_user, form.hotel.data or "")
+    except ServiceError as exc:
+        flash(refusal_text(exc), "danger")
+        return _back()
+    flash(_("Blocchetto richiesto: paga l'avviso pagoPA per usarlo."), "success")
+    return _back()
+
+
+@bp.post("/albergo/blocchetti/<int:booklet_id>/paga")
+def pay_booklet(booklet_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        hotel_guests.pay_booklet(booklet_id, current_user)
+    except ServiceError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        flash(refusal_text(exc), "danger")
+        return _back()
+    flash(_("Pagamento del blocchetto registrato."), "success")
+    return _back()
+
+
+@bp.post("/albergo/ospiti")
+def register_guest() -> Response | tuple[str, int]:
+    form, _batch = _forms()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Controlla i dati dell'ospite."), "danger")
+        return _page(status=400)
+    arrival = from_local(form.arrival.data, current_rules().timezone)
+    guest = hotel_guests.GuestRegistration(form.plate.data or "", arrival, form.nights.data or 1)
+    try:
+        number = hotel_guests.register_guest(current_user, form.hotel.data or "", guest)
+    except hotel_guests.GuestRefused as exc:
+        flash(_("Registrazione non ammessa: %(checks)s.", checks=", ".join(exc.failing)), "danger")
+        return _back()
+    except ServiceError as exc:
+        flash(refusal_text(exc), "danger")
+        return _back()
+    flash(_("Ospite registrato: permesso %(n)s.", n=number), "success")
+    return _back()
+
+
+@bp.post("/albergo/ospiti/file")
+def register_guest_file() -> Response | tuple[str, int]:
+    _guest, form = _forms()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Scegli l'albergo e il file CSV."), "danger")
+        return _page(status=400)
+    raw = form.file.data.read(MAX_CSV_BYTES + 1)
+    try:
+        if len(raw) > MAX_CSV_BYTES:
+            raise ServiceError("file too large", code="too_large")
+        text = raw.decode("utf-8-sig")
+        report = hotel_guests.register_guest_batch(current_user, form.hotel.data or "", text)
+    except UnicodeDecodeError:
+        flash(_("Il file non è un CSV in UTF-8."), "danger")
+        return _page(status=400)
+    except ServiceError as exc:
+        flash(refusal_text(exc), "danger")
+        return _page(status=400)
+    return _page(report)

@@ -1,0 +1,110 @@
+"""The municipality's categories and fees as a person reads them (durations, hours, deciders).
+
+Why here and not in the rules package: the rules are pure data and logic without a language; how a
+duration or a daily window is written in Italian or English is the page's business.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from babel.dates import get_day_names
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ztl.rules.municipality import CategoryRules, Municipality
+from ztl.rules.windows import EVERY_DAY, DailyWindow
+
+_CALENDAR = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
+_HOURS = re.compile(r"PT(\d+)H")
+
+
+@dataclass(frozen=True)
+class ValidityFee:
+    label: str
+    fee_cents: int | None  # None: no fee set for this validity
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    code: str
+    name: str
+    zones: str
+    options: tuple[ValidityFee, ...]
+    stamp_duty: bool
+    decided_by: str
+    windows: str
+    free_fuels: tuple[str, ...]
+
+
+def _amount(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many % {"n": count}
+
+
+def duration_text(duration: str) -> str:
+    """ "P2Y" -> "2 anni", "PT2H" -> "2 ore"; a form not understood is shown as written."""
+    hours = _HOURS.fullmatch(duration)
+    if hours:
+        return _amount(int(hours.group(1)), _("1 ora"), _("%(n)s ore"))
+    match = _CALENDAR.fullmatch(duration)
+    if not match or duration == "P":
+        return duration
+    years, months, days = (int(g or 0) for g in match.groups())
+    parts = [
+        _amount(n, one, many)
+        for n, one, many in (
+            (years, _("1 anno"), _("%(n)s anni")),
+            (months, _("1 mese"), _("%(n)s mesi")),
+            (days, _("1 giorno"), _("%(n)s giorni")),
+        )
+        if n
+    ]
+    return ", ".join(parts)
+
+
+def _minutes(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def window_text(window: DailyWindow) -> str:
+    """ "07:00–10:00", "sempre", with the weekdays when the window is not every day."""
+    hours = (
+        _("sempre")
+        if window.whole_day
+        else (f"{_minutes(window.start_minute)}–{_minutes(window.end_minute)}")
+    )
+    if window.weekdays == EVERY_DAY:
+        return hours
+    names = get_day_names("abbreviated", locale=str(get_locale() or "it"))
+    days = ", ".join(str(names[d]) for d in range(7) if window.weekdays >> d & 1)
+    return f"{hours} ({days})"
+
+
+def decided_by_text(decider: str) -> str:
+    names = {
+        "automatic": _("Rilascio automatico"),
+        "automatic_if_registered": _("Rilascio automatico se i dati risultano nei registri"),
+        "clerk": _("Ufficio permessi"),
+    }
+    return names.get(decider, decider)
+
+
+def category_row(category: CategoryRules) -> CategoryRow:
+    english = str(get_locale() or "it") == "en"
+    return CategoryRow(
+        code=category.code,
+        name=category.name_en if english and category.name_en else category.name_it,
+        zones=", ".join(category.zones),
+        options=tuple(
+            ValidityFee(duration_text(v), category.fees_cents.get(v)) for v in category.validity
+        ),
+        stamp_duty=category.stamp_duty,
+        decided_by=decided_by_text(category.decided_by),
+        windows=", ".join(window_text(w) for w in category.windows) or _("sempre"),
+        free_fuels=category.free_fuels,
+    )
+
+
+def category_rows(municipality: Municipality) -> list[CategoryRow]:
+    return [category_row(c) for c in municipality.categories]

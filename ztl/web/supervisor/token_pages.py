@@ -1,0 +1,65 @@
+"""Supervisors' API token pages: list, create (the secret shown once), revoke.
+
+The plaintext of a new token is put in the page that answers the creation and nowhere else: not in
+the session, not in a flash message, not in a log line; only its hash is stored (ztl.services.tokens).
+The answer is marked no-store so that no cache keeps it either.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
+from ztl.web.supervisor.blueprint import acting_user, bp
+from ztl.web.supervisor.forms import ActionForm, TokenForm
+
+TOKEN_MESSAGES = {
+    "name_taken": _l("Esiste già un token con questo nome: scegline un altro."),
+    "name_invalid": _l("Usa lettere, cifre, punto, trattino o trattino basso, senza spazi."),
+}
+
+
+def _page(form: TokenForm, status: int = 200, created: tuple[str, str] | None = None) -> Response:
+    html = render_template(
+        "supervisor/tokens.html",
+        form=form,
+        tokens=list_tokens(),
+        action=ActionForm(),
+        created=created,
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/token", methods=["GET", "POST"])
+def tokens() -> Response:
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(form, 400 if request.method == "POST" else 200)
+    try:
+        token, plaintext = create_token(form.name.data or "", form.role.data or "", acting_user())
+    except TokenError as exc:
+        message = TOKEN_MESSAGES.get(exc.code)
+        if message is None:
+            raise
+        form.name.errors = [str(message)]
+        return _page(form, 422)
+    return _page(TokenForm(formdata=None), 201, created=(token.name, plaintext))
+
+
+@bp.post("/token/<name>/revoca")
+def revoke_api_token(name: str) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        revoke_token(name, acting_user())
+    except TokenError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        raise
+    flash(_("Il token %(name)s è revocato: non è più accettato.", name=name), "success")
+    return redirect(url_for("supervisor.tokens"), 303)

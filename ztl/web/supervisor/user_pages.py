@@ -1,0 +1,95 @@
+"""Supervisors' user pages: the list with its filters, a new staff account, (de)activation."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response
+
+from ztl.services.accounts import AccountError, create_user
+from ztl.services.passwords import password_problem
+from ztl.services.user_admin import UserAdminError, list_users, set_active
+from ztl.web.supervisor.blueprint import acting_user, bp
+from ztl.web.supervisor.forms import ActionForm, CreateUserForm, UserFilterForm
+
+PASSWORD_MESSAGES = {
+    "too_short": _l("La password deve avere almeno 10 caratteri."),
+    "too_simple": _l("La password deve contenere lettere e cifre o simboli."),
+}
+ACCOUNT_MESSAGES = {
+    "email_taken": _l("Esiste già un account con questo indirizzo e-mail."),
+    "email_invalid": _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it."),
+}
+STATUS_MESSAGES = {
+    "self": _l("Non puoi disattivare il tuo stesso account."),
+    "admin_only": _l("Solo un amministratore può modificare l'account di un amministratore."),
+}
+
+
+@bp.get("/utenti")
+def users() -> str:
+    filters = UserFilterForm(request.args)
+    filters.validate()
+    role = filters.role.data if not filters.role.errors else None
+    search = filters.q.data if not filters.q.errors else None
+    page = list_users(role=role or None, search=search or None)
+    return render_template("supervisor/users.html", filters=filters, page=page, action=ActionForm())
+
+
+@bp.route("/utenti/nuovo", methods=["GET", "POST"])
+def new_user() -> str | Response | tuple[str, int]:
+    form = CreateUserForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("supervisor/user_new.html", form=form), status
+    problem = password_problem(form.password.data or "")
+    if problem:
+        form.password.errors = [str(PASSWORD_MESSAGES.get(problem, problem))]
+        return render_template("supervisor/user_new.html", form=form), 422
+    try:
+        user = create_user(
+            form.role.data or "",
+            form.email.data or "",
+            form.password.data or "",
+            form.full_name.data or "",
+            actor=acting_user(),
+        )
+    except AccountError as exc:
+        message = ACCOUNT_MESSAGES.get(exc.code)
+        if message is None:
+            raise
+        form.email.errors = [str(message)]
+        return render_template("supervisor/user_new.html", form=form), 422
+    flash(_("Account creato per %(email)s.", email=user.email), "success")
+    return redirect(url_for("supervisor.users"))
+
+
+def _change_status(user_id: int, active: bool) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        user = set_active(user_id, active, acting_user())
+    except UserAdminError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        flash(str(STATUS_MESSAGES.get(exc.code, exc)), "danger")
+        return redirect(url_for("supervisor.users"), 303)
+    if active:
+        flash(_("L'account di %(email)s è di nuovo attivo.", email=user.email), "success")
+    else:
+        flash(
+            _("L'account di %(email)s è disattivato: non può più accedere.", email=user.email),
+            "success",
+        )
+    return redirect(url_for("supervisor.users"), 303)
+
+
+@bp.post("/utenti/<int:user_id>/disattiva")
+def deactivate_user(user_id: int) -> Response:
+    return _change_status(user_id, active=False)
+
+
+@bp.post("/utenti/<int:user_id>/riattiva")
+def reactivate_user(user_id: int) -> Response:
+    return _change_status(user_id, active=True)
