@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages screenshots clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-seals: install
 
 bench-pages: install translations
 	$(BIN)/python bench/pages.py
+
+# Needs wrk (apt-get install wrk) for the HTTP part; BENCH_DB=postgresql://... to run on PostgreSQL.
+bench-enforcement: install translations
+	$(BIN)/python bench/enforcement.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # Refreshes docs/screenshots/ from the browser audit (CI keeps its copies in artifacts/ instead).
 screenshots: install translations

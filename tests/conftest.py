@@ -83,6 +83,9 @@ def make_app(database_url: str, instance: Path, **extra: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_PATH": str(instance),
         "ZTL_UPLOAD_DIR": str(instance / "uploads"),
+        # Plate lookups written in the request, so a test reads them at once (the batched writer
+        # has its own test in test_enforcement_api).
+        "ZTL_LOOKUP_FLUSH_SECONDS": 0,
         **extra,
     }
     app = create_app(config)

@@ -45,6 +45,20 @@ def test_bad_integer_setting_is_a_clear_error(
         build_settings(tmp_path, {"SECRET_KEY": "x"})
 
 
+@pytest.mark.parametrize("raw", ["soon", "-1", "4000"])
+def test_bad_seconds_setting_is_a_clear_error(
+    raw: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZTL_ENFORCEMENT_REFRESH_SECONDS", raw)
+    with pytest.raises(ConfigurationError, match="ZTL_ENFORCEMENT_REFRESH_SECONDS"):
+        build_settings(tmp_path, {"SECRET_KEY": "x"})
+
+
+def test_seconds_setting_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZTL_LOOKUP_FLUSH_SECONDS", "0.5")
+    assert build_settings(tmp_path, {"SECRET_KEY": "x"})["ZTL_LOOKUP_FLUSH_SECONDS"] == 0.5
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [

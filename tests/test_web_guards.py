@@ -45,6 +45,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/polizia/": POLICE,
     "/polizia/sigillo/": POLICE,
     "/polizia/sigillo/sw.js": POLICE,
+    "/polizia/targa": POLICE,
     "/amministrazione/": ADMIN,
 }
 # The applicant's pages (their objects are checked for ownership by test_resident_pages).
@@ -80,6 +81,7 @@ EXPECTED.update(
     dict.fromkeys(
         (
             "/supervisione/categorie",
+            "/supervisione/consultazioni",
             "/supervisione/importazioni",
             "/supervisione/token",
             "/supervisione/token/<name>/revoca",

@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ztl.services.rules_config import init_rules
 
     init_rules(app)
+    from ztl.enforcement.changes import install_change_tracking
+
+    install_change_tracking()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -32,6 +32,23 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(ENV_PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{name} must be a number of seconds, got {raw!r}"
+        ) from exc
+    if not 0 <= value <= 3600:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{name} must be between 0 and 3600 seconds, got {raw!r}"
+        )
+    return value
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(ENV_PREFIX + name)
     if raw is None or raw.strip() == "":
@@ -63,6 +80,11 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "ZTL_MAX_DOCUMENT_BYTES": _env_int("MAX_DOCUMENT_BYTES", 5 * 1024 * 1024),
+        "ZTL_API_RATE_PER_MINUTE": _env_int("API_RATE_PER_MINUTE", 1200),
+        "ZTL_ENFORCEMENT_LOOKBACK_DAYS": _env_int("ENFORCEMENT_LOOKBACK_DAYS", 30),
+        "ZTL_ENFORCEMENT_REFRESH_SECONDS": _env_seconds("ENFORCEMENT_REFRESH_SECONDS", 0.1),
+        "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
+        "ZTL_TOKEN_CACHE_SECONDS": _env_seconds("TOKEN_CACHE_SECONDS", 10),
         # E-mail to applicants: SMTP when a host is set, else .eml files in the outbox folder.
         "ZTL_SMTP_HOST": os.environ.get(ENV_PREFIX + "SMTP_HOST") or None,
         "ZTL_SMTP_PORT": _env_int("SMTP_PORT", 25),

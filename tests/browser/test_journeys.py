@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import POLICE_EMAIL, LiveServer
 from tests.browser.journeys import (
     PDF,
+    PHONE,
     account,
     eligible_resident,
     in_app,
@@ -316,3 +317,28 @@ def test_daily_permit_bought_with_the_keyboard_alone(page: Any, demo_server: Liv
     assert status == "issued"
     assert permit.status == "active" and permit.plates == [DEMO_OWN_CAR]
     assert permit.valid_to - permit.valid_from <= dt.timedelta(days=1, hours=1)  # one local day
+
+
+def test_police_officer_checks_a_plate_on_a_phone(browser: Any, demo_server: LiveServer) -> None:
+    def resident_with_permit() -> str:
+        cf, plate = eligible_resident("1")
+        holder = account("resident", "targa.verificata@posta.example.org", cf)
+        paid_application(holder, "1", plate)
+        return plate
+
+    plate = in_app(demo_server, resident_with_permit)
+    context = browser.new_context(locale="it-IT", viewport=PHONE, is_mobile=True, has_touch=True)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        sign_in(page, demo_server, POLICE_EMAIL)
+        page.goto(f"{demo_server.base_url}/polizia/targa")
+        page.get_by_role("textbox", name="Targa").fill(plate.lower())
+        page.get_by_role("button", name="Verifica").click()
+        page.get_by_text("Autorizzato", exact=True).wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        page.get_by_role("textbox", name="Targa").fill("ZZ 999 ZZ")
+        page.get_by_role("button", name="Verifica").click()
+        page.get_by_text("NON autorizzato").wait_for()
+    finally:
+        context.close()

@@ -89,9 +89,12 @@ def pages(demo_server: LiveServer) -> dict[str, Pages]:
                     "supervisor-tokens": "/supervisione/token",
                     "supervisor-imports": "/supervisione/importazioni",
                     "supervisor-categories": "/supervisione/categorie",
+                    "supervisor-lookups": "/supervisione/consultazioni",
                 },
             ),
-            "police": Pages(POLICE_EMAIL, {"police-seal": "/polizia/sigillo/"}),
+            "police": Pages(
+                POLICE_EMAIL, {"police-seal": "/polizia/sigillo/", "police-plate": "/polizia/targa"}
+            ),
         }
 
     return in_app(demo_server, city_in_use)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import g, jsonify, request
 from werkzeug.wrappers import Response
 
-from ztl.models import ApiToken
-from ztl.services.tokens import authenticate_token
+from ztl.api.rate_limit import retry_after
+from ztl.services.tokens import TokenIdentity, authenticate_token
 
 
 def api_error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -17,7 +19,7 @@ def api_error(status: int, code: str, message: str) -> tuple[Response, int]:
     return response, status
 
 
-def bearer_token() -> ApiToken | None:
+def bearer_token() -> TokenIdentity | None:
     """The token named by the Authorization header, or None."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -33,5 +35,10 @@ def require_token(roles: frozenset[str]) -> tuple[Response, int] | None:
         return api_error(401, "unauthorized", "A valid bearer token is required.")
     if token.role not in roles:
         return api_error(403, "forbidden", "This token's role may not use this endpoint.")
+    wait = retry_after(token.token_hash)
+    if wait is not None:
+        response, status = api_error(429, "rate_limited", "Too many requests for this token.")
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response, status
     g.api_token = token
     return None

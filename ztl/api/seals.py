@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error, require_token
 from ztl.models.enums import TokenRole
+from ztl.services.authorizations import require_in_range
 from ztl.services.seal_verification import seal_result_json, verify_on_server
 from ztl.signing.keys import KeyStoreError
 from ztl.signing.seal import MAX_TEXT
@@ -52,6 +53,8 @@ def verify() -> tuple[Response, int] | Response:
     try:
         raw_at = _optional_text(body, "at")
         at = parse_instant(raw_at) if raw_at else None
+        if at is not None:
+            require_in_range(at)  # year 9999 would overflow the clock tolerance: a 400, not a 500
         raw_plate = _optional_text(body, "plate")
         plate = normalise_plate(raw_plate) if raw_plate else None
         zone = _optional_text(body, "zone", limit=10)

@@ -12,12 +12,28 @@ def register_commands(app: Flask) -> None:
     from ztl.cli import jobs  # noqa: F401 (adds expire and remind to permits)
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
+    from ztl.cli.enforcement import gates, transits
     from ztl.cli.keys import keys
     from ztl.cli.permits import permits
     from ztl.cli.registry import registry
+    from ztl.cli.retention import retention
     from ztl.cli.tokens import tokens
     from ztl.cli.users import users
     from ztl.cli.verify import lists, verify
 
-    for group in (demo, eligibility, keys, lists, permits, registry, tokens, users, verify):
+    groups = (
+        demo,
+        eligibility,
+        gates,
+        keys,
+        lists,
+        permits,
+        registry,
+        retention,
+        tokens,
+        transits,
+        users,
+        verify,
+    )
+    for group in groups:
         app.cli.add_command(group)

@@ -4,6 +4,7 @@ from ztl.models.account import ApiToken, ExternalIdentity, User
 from ztl.models.application import Application, ApplicationPlate, ApplicationZone, Document
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
+from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
 from ztl.models.event import Event, RegistryImport
 from ztl.models.hotel import HotelBooklet
 from ztl.models.notification import Notification
@@ -29,6 +30,8 @@ __all__ = [
     "CategoryWindow",
     "CategoryZone",
     "Document",
+    "EnforcementChange",
+    "EnforcementState",
     "Event",
     "ExternalIdentity",
     "Gate",
@@ -39,6 +42,7 @@ __all__ = [
     "PermitPlate",
     "PermitWindow",
     "PermitZone",
+    "PlateLookup",
     "RegistryImport",
     "Resident",
     "RevocationListState",

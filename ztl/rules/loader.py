@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ztl.rules.municipality import (
     CHECK_PARAMETERS,
     DECIDERS,
+    DEFAULT_LOOKUP_RETENTION_DAYS,
     TIED_TO,
     CategoryRules,
     CheckSpec,
@@ -62,14 +63,14 @@ class _Locator:
         header = f"[[{table}]]" if index is not None else f"[{table}]"
         seen = -1
         for number, raw in enumerate(self.lines):
-            if raw.strip() == header:
+            if _header(raw) == header:
                 seen += 1
                 if index is None or seen == index:
                     end = next(
                         (
                             n
                             for n in range(number + 1, len(self.lines))
-                            if self.lines[n].strip() == header
+                            if _header(self.lines[n]) == header
                         ),
                         len(self.lines),
                     )
@@ -79,6 +80,11 @@ class _Locator:
     def _key_line(self, key: str, start: int, end: int) -> int | None:
         pattern = re.compile(rf"^\s*(\[[^\]]*\.)?{re.escape(key)}(\]|\s*=)")
         return next((n for n in range(start, end) if pattern.match(self.lines[n])), None)
+
+
+def _header(line: str) -> str:
+    """A line without its comment (`[emission_floor]   # ...` is the header `[emission_floor]`)."""
+    return line.split("#", 1)[0].strip()
 
 
 class _Reader:
@@ -166,6 +172,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
     zones = _zones(reader, data)
     zone_codes = {z.code for z in zones}
     categories = _categories(reader, data, zone_codes)
+    lookup_days = _retention(reader, data)
     return Municipality(
         code=reader.take(head, "code", str, "municipality"),
         name=reader.take(head, "name", str, "municipality"),
@@ -175,7 +182,42 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         retroactive_hours=retro,
         zones=zones,
         categories=categories,
+        lookup_retention_days=lookup_days,
     )
+
+
+RETENTION_KEYS = ("lookups_days",)
+MAX_RETENTION_DAYS = 36_500  # a century: beyond it the date arithmetic overflows, not a policy
+
+
+def _retention(reader: _Reader, data: Mapping[str, Any]) -> int:
+    """Days plate lookups keep their plate: `[retention] lookups_days`, 7 when absent.
+
+    A misspelt key is refused rather than ignored: a retention period silently left at its default
+    is personal data kept longer (or shorter) than the municipality decided.
+    """
+    raw = data.get("retention", {})
+    if not isinstance(raw, dict):
+        raise reader.fail("retention", None, (), "must be a table: [retention]")
+    for key in raw:
+        if key not in RETENTION_KEYS:
+            raise reader.fail(
+                "retention",
+                None,
+                (key,),
+                f"unknown setting {key!r}; known: {', '.join(RETENTION_KEYS)}",
+            )
+    if "lookups_days" not in raw:
+        return DEFAULT_LOOKUP_RETENTION_DAYS
+    days: int = reader.take(raw, "lookups_days", int, "retention")
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise reader.fail(
+            "retention",
+            None,
+            ("lookups_days",),
+            f"must be a number of days from 0 to {MAX_RETENTION_DAYS}, got {days}",
+        )
+    return days
 
 
 def _zones(reader: _Reader, data: Mapping[str, Any]) -> tuple[ZoneRules, ...]:

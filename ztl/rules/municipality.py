@@ -35,6 +35,8 @@ CHECK_PARAMETERS: Mapping[str, Mapping[str, type]] = MappingProxyType(
 )
 TIED_TO = ("applicant", "household", "firm")
 DECIDERS = ("automatic", "automatic_if_registered", "clerk")
+# Days a plate lookup keeps its plate when the rules file does not say ([retention] lookups_days).
+DEFAULT_LOOKUP_RETENTION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,9 @@ class Municipality:
     retroactive_hours: int
     zones: tuple[ZoneRules, ...]
     categories: tuple[CategoryRules, ...]
+    # Plate lookups are anonymised this many days after the answer (a violation: after it is
+    # closed); ztl.services.retention applies it.
+    lookup_retention_days: int = DEFAULT_LOOKUP_RETENTION_DAYS
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:

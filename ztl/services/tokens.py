@@ -9,7 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import select
 
 from ztl.extensions import db
@@ -72,6 +76,7 @@ def revoke_token(name: str, actor: Actor | None = None) -> ApiToken:
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             record_event(session, actor, "token", token.id, "revoked", data={"name": name})
+    _CACHE.forget(token.token_hash)
     return token
 
 
@@ -79,11 +84,64 @@ def list_tokens() -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).order_by(ApiToken.name)))
 
 
-def authenticate_token(plaintext: str) -> ApiToken | None:
+@dataclass(frozen=True)
+class TokenIdentity:
+    """Who is calling: what a request needs of its token, detached from any database session."""
+
+    id: int
+    name: str
+    role: str
+    token_hash: str
+
+
+class _TokenCache:
+    """Recent answers to "which token is this?", so a gate's every request is not a query.
+
+    A revocation is seen at once by the process that made it and by the others within
+    ZTL_TOKEN_CACHE_SECONDS (default 10). Unknown tokens are remembered too (a client retrying a
+    bad token must not cost a query each time); the cache is bounded and simply emptied when full.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, TokenIdentity | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> tuple[bool, TokenIdentity | None]:
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, token_hash: str, identity: TokenIdentity | None, seconds: float) -> None:
+        with self._lock:
+            if len(self._entries) >= self.LIMIT:
+                self._entries.clear()
+            self._entries[token_hash] = (time.monotonic() + seconds, identity)
+
+    def forget(self, token_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(token_hash, None)
+
+
+_CACHE = _TokenCache()
+
+
+def authenticate_token(plaintext: str) -> TokenIdentity | None:
     """The active token with this plaintext, or None (unknown or revoked)."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-    if token is None or token.revoked_at is not None:
-        return None
-    return token
+    token_hash = hash_token(plaintext)
+    seconds = float(current_app.config.get("ZTL_TOKEN_CACHE_SECONDS", 10))
+    if seconds > 0:
+        known, identity = _CACHE.get(token_hash)
+        if known:
+            return identity
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    identity = None
+    if token is not None and token.revoked_at is None:
+        identity = TokenIdentity(token.id, token.name, token.role, token.token_hash)
+    if seconds > 0:
+        _CACHE.put(token_hash, identity, seconds)
+    return identity

@@ -16,5 +16,6 @@ def home() -> str:
     return render_template("police/home.html", zones=zones_with_hours(), gates=gates())
 
 
-# The seal verifier's routes live in their own module, on this blueprint (and so behind its guard).
-from ztl.web.police import seal_views  # noqa: E402, F401
+# The seal verifier's and the plate lookup's routes live in their own modules, on this blueprint
+# (and so behind its guard).
+from ztl.web.police import plate_views, seal_views  # noqa: E402, F401

@@ -14,12 +14,12 @@ from ztl.services.rules_config import current_rules
 from ztl.services.statistics import AGE_GROUPS, dashboard
 from ztl.web.context import category_name
 from ztl.web.labels import STATUS_LABELS, label
-from ztl.web.supervisor import import_pages, token_pages, user_pages
+from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages
 from ztl.web.supervisor.blueprint import bp
 from ztl.web.supervisor.charts import BarChart, bar_chart
 from ztl.web.supervisor.rules_text import category_rows
 
-__all__ = ["bp", "import_pages", "token_pages", "user_pages"]
+__all__ = ["bp", "import_pages", "lookup_pages", "token_pages", "user_pages"]
 
 
 def _age_label(key: str) -> str:

@@ -1,0 +1,245 @@
+"""The process's enforcement index, loaded from the database and kept in step with it.
+
+A question first reads the one-row enforcement_state (epoch and version: a primary-key read), at
+most every ZTL_ENFORCEMENT_REFRESH_SECONDS (default 0.1 s) and at once after a change committed
+by this process. When it differs from what this process applied, the permits logged in
+enforcement_change since that version are reloaded, and only those; a first load, a database that
+went backwards (restored, emptied) or a long absence rebuilds everything. So a plate check never
+queries the database per plate; a change is seen at once by the process that committed it and
+within the refresh interval by every other one (the price of not reading the version per request,
+which halved the API's throughput; 0 reads it every time).
+
+The index keeps permits that ended recently (ZTL_ENFORCEMENT_LOOKBACK_DAYS, default 30) because
+transits are often checked after the fact: a permit revoked today still covered yesterday's transit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from ztl.enforcement.changes import local_commits
+from ztl.enforcement.index import EnforcementIndex, Grant, ZonePolicy
+from ztl.models import (
+    Category,
+    EnforcementChange,
+    EnforcementState,
+    Permit,
+    PermitPlate,
+    PermitWindow,
+    PermitZone,
+    Zone,
+    ZoneWindow,
+)
+from ztl.models.enums import PermitStatus
+from ztl.rules.municipality import Municipality
+from ztl.rules.windows import DailyWindow
+from ztl.services.rules_config import current_rules
+from ztl.services.unit_of_work import AnySession
+
+EXTENSION_KEY = "ztl_enforcement_index"
+FULL_RELOAD_ABOVE = 5_000  # changed permits beyond which one full load is cheaper
+STILL_COUNTING = {PermitStatus.ACTIVE.value, PermitStatus.EXPIRED.value}
+
+
+class IndexHolder:
+    """One index per app (per database); safe to share between a process's threads."""
+
+    def __init__(self) -> None:
+        self._index: EnforcementIndex | None = None
+        self._seen: tuple[str, int] | None = None
+        self._lock = threading.Lock()
+        self._next_check = 0.0
+        self._local = -1
+
+    def current(self, session: AnySession) -> EnforcementIndex:
+        index = self._index
+        moment = time.monotonic()
+        if index is not None and moment < self._next_check and self._local == local_commits():
+            return index
+        self._local = local_commits()
+        self._next_check = moment + float(
+            current_app.config.get("ZTL_ENFORCEMENT_REFRESH_SECONDS", 0.1)
+        )
+        state = session.execute(
+            select(EnforcementState.epoch, EnforcementState.version).where(EnforcementState.id == 1)
+        ).first()
+        seen = (state[0], state[1]) if state else ("", 0)
+        if index is not None and seen == self._seen:
+            return index
+        with self._lock:
+            if self._index is None or self._seen != seen:
+                self._index = self._refresh(session, self._index, seen)
+                self._seen = seen
+            return self._index
+
+    def _refresh(
+        self,
+        session: AnySession,
+        index: EnforcementIndex | None,
+        seen: tuple[str, int],
+    ) -> EnforcementIndex:
+        epoch, version = seen
+        same_database = self._seen is not None and self._seen[0] == epoch
+        if index is not None and same_database and version > index.version:
+            changed = list(
+                session.scalars(
+                    select(EnforcementChange.permit_id)
+                    .where(EnforcementChange.version > index.version)
+                    .where(EnforcementChange.version <= version)
+                    .distinct()
+                )
+            )
+            if len(changed) <= FULL_RELOAD_ABOVE:
+                for permit_id in changed:
+                    index.drop(permit_id)
+                for grant, plates in load_grants(session, changed):
+                    index.put(grant, plates)
+                index.version = version
+                return index
+        fresh = EnforcementIndex(_timezone(), zone_policies(session, current_rules()))
+        for grant, plates in load_grants(session, None):
+            fresh.put(grant, plates)
+        fresh.version = version
+        return fresh
+
+
+def holder_for(app: Flask | None = None) -> IndexHolder:
+    target = app or current_app
+    holder = target.extensions.get(EXTENSION_KEY)
+    if holder is None:
+        holder = target.extensions.setdefault(EXTENSION_KEY, IndexHolder())
+    return holder
+
+
+def current_index(session: AnySession) -> EnforcementIndex:
+    """The index, up to date with every committed permit change."""
+    return holder_for().current(session)
+
+
+def _timezone() -> ZoneInfo:
+    return ZoneInfo(current_rules().timezone)
+
+
+def zone_policies(session: AnySession, rules: Municipality) -> dict[str, ZonePolicy]:
+    """Each zone's active hours (from the database) and retroactive allowance (from the rules)."""
+    windows: dict[str, list[DailyWindow]] = defaultdict(list)
+    rows = session.execute(
+        select(Zone.code, ZoneWindow.start_minute, ZoneWindow.end_minute, ZoneWindow.weekdays)
+        .join(ZoneWindow, ZoneWindow.zone_id == Zone.id, isouter=True)
+        .order_by(Zone.code, ZoneWindow.start_minute)
+    )
+    codes: list[str] = []
+    for code, start, end, weekdays in rows:
+        if code not in codes:
+            codes.append(code)
+        if start is not None:
+            windows[code].append(DailyWindow(start, end, weekdays))
+    return {
+        code: ZonePolicy(tuple(windows[code]), retroactive_hours(rules, code) * 3600.0)
+        for code in codes
+    }
+
+
+def retroactive_hours(rules: Municipality, zone: str) -> int:
+    """The longest time after a transit in which a registration may still authorize it there."""
+    hours = [
+        int(spec.params.get("hours", rules.retroactive_hours))
+        for category in rules.categories
+        if zone in category.zones
+        for spec in category.checks
+        if spec.check_id == "retroactive_window"
+    ]
+    return max(hours, default=0)
+
+
+def lookback() -> dt.timedelta:
+    return dt.timedelta(days=int(current_app.config.get("ZTL_ENFORCEMENT_LOOKBACK_DAYS", 30)))
+
+
+def load_grants(
+    session: AnySession, permit_ids: Iterable[int] | None
+) -> list[tuple[Grant, tuple[str, ...]]]:
+    """Grants of the permits that count (active, or ended within the look-back), with plates."""
+    cutoff = dt.datetime.now(dt.UTC) - lookback()
+    statement = (
+        select(
+            Permit.id,
+            Permit.number,
+            Category.code,
+            Permit.status,
+            Permit.valid_from,
+            Permit.valid_to,
+            Permit.ended_at,
+        )
+        .join(Category, Category.id == Permit.category_id)
+        .where(Permit.valid_to > cutoff)
+    )
+    wanted = None if permit_ids is None else sorted(set(permit_ids))
+    if wanted is not None:
+        if not wanted:
+            return []
+        statement = statement.where(Permit.id.in_(wanted))
+    permits = session.execute(statement).all()
+    if not permits:
+        return []
+    scope = [p[0] for p in permits] if wanted is not None else None
+    plates = _children(session, select(PermitPlate.permit_id, PermitPlate.plate), scope)
+    zones = _children(
+        session,
+        select(PermitZone.permit_id, Zone.code).join(Zone, Zone.id == PermitZone.zone_id),
+        scope,
+    )
+    windows = _children(
+        session,
+        select(
+            PermitWindow.permit_id,
+            PermitWindow.start_minute,
+            PermitWindow.end_minute,
+            PermitWindow.weekdays,
+        ),
+        scope,
+    )
+    grants = []
+    for permit_id, number, category, status, valid_from, valid_to, ended_at in permits:
+        end = valid_to
+        if status not in STILL_COUNTING:
+            if ended_at is None:
+                continue
+            end = min(valid_to, ended_at)
+        if end <= cutoff or end <= valid_from:
+            continue
+        grant = Grant(
+            permit_id=permit_id,
+            number=number,
+            category=category,
+            zones=frozenset(z[0] for z in zones.get(permit_id, ())),
+            start=valid_from.timestamp(),
+            end=end.timestamp(),
+            windows=tuple(DailyWindow(*w) for w in windows.get(permit_id, ())),
+        )
+        grants.append((grant, tuple(p[0] for p in plates.get(permit_id, ()))))
+    return grants
+
+
+def _children(
+    session: AnySession, statement: object, scope: list[int] | None
+) -> dict[int, list[tuple[Any, ...]]]:
+    """Rows of a permit's child table grouped by permit id (all of them, or those of `scope`)."""
+    found: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    chunks = [scope[i : i + 500] for i in range(0, len(scope), 500)] if scope else [None]
+    for chunk in chunks:
+        query = statement
+        if chunk is not None:
+            query = query.where(query.selected_columns[0].in_(chunk))  # type: ignore[attr-defined]
+        for row in session.execute(query):  # type: ignore[call-overload]
+            found[row[0]].append(tuple(row[1:]))
+    return found
