@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement screenshots clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-pages: install translations
 # Needs wrk (apt-get install wrk) for the HTTP part; BENCH_DB=postgresql://... to run on PostgreSQL.
 bench-enforcement: install translations
 	$(BIN)/python bench/enforcement.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
+
+# A 2-minute mixed load (residents, clerks, police) on gunicorn + PostgreSQL; needs wrk.
+bench-load: install translations
+	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test)
 
 # Refreshes docs/screenshots/ from the browser audit (CI keeps its copies in artifacts/ instead).
 screenshots: install translations

@@ -279,3 +279,19 @@ def test_a_city_without_zones_answers_503_not_500(
         f"/api/v1/authorizations/{STRANGER}", headers={"Authorization": f"Bearer {plaintext}"}
     )
     assert response.status_code == 503 and response.get_json()["error"] == "no_zones"
+
+
+def test_new_zone_hours_reach_the_index(
+    city: Flask, client: FlaskClient, gate: dict[str, str]
+) -> None:
+    """Zone hours live in the index too: changing them is a change every process must see."""
+    from ztl.models import Zone, ZoneWindow
+
+    day = dt.datetime.now(ROME).date() - dt.timedelta(days=1)
+    early = dt.datetime.combine(day, dt.time(6, 30), ROME)
+    assert _ask(client, gate, STRANGER, zone="B", at=_z(early))["authorized"] is True  # B asleep
+    zone_b = db.session.scalars(select(Zone).where(Zone.code == "B")).one()
+    window = db.session.scalars(select(ZoneWindow).where(ZoneWindow.zone_id == zone_b.id)).one()
+    window.start_minute = 6 * 60
+    db.session.commit()
+    assert _ask(client, gate, STRANGER, zone="B", at=_z(early))["authorized"] is False

@@ -58,6 +58,7 @@ EXPECTED.update(
             "/area-personale/albergo/ospiti",
             "/area-personale/albergo/ospiti/file",
             "/area-personale/documenti/<int:document_id>",
+            "/area-personale/i-miei-dati.json",
             "/area-personale/documenti/<int:document_id>/elimina",
             "/area-personale/domande/<int:application_id>",
             "/area-personale/domande/<int:application_id>/documenti",
@@ -227,3 +228,71 @@ def test_deactivated_user_loses_access_at_once(app: Flask, client: FlaskClient) 
     user.active = False
     db.session.commit()
     assert client.get("/ufficio/").status_code in {302, 403}
+
+
+# --- The API and the published lists: who may call each rule -------------------------------------
+# "public": anyone; "token": a bearer token of role police or gate (the only token roles);
+# "session": a signed-in resident or clerk (the eligibility check the portal's pages call).
+API_EXPECTED: dict[str, str] = {
+    "/api/v1/openapi.json": "public",
+    "/.well-known/ztl/trust-list": "public",
+    "/.well-known/ztl/revocations": "public",
+    "/api/v1/whoami": "token",
+    "/api/v1/authorizations/<plate>": "token",
+    "/api/v1/transits/check": "token",
+    "/api/v1/whitelist": "token",
+    "/api/v1/seals/verify": "token",
+    "/api/v1/eligibility": "session",
+}
+TOKEN_ROLES = ("police", "gate")
+
+
+def _api_rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.rule.startswith(API_PREFIXES)]
+
+
+def test_every_api_rule_has_an_expectation(app: Flask) -> None:
+    rules = {r.rule for r in _api_rules(app)}
+    assert sorted(rules - API_EXPECTED.keys()) == [], "add these API rules to API_EXPECTED"
+    assert sorted(API_EXPECTED.keys() - rules) == [], "these API_EXPECTED rules no longer exist"
+
+
+def _api_call(client: FlaskClient, app: Flask, rule: Rule, headers: dict[str, str]) -> list[int]:
+    path = _example_url(app, rule)
+    statuses = []
+    for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+        response = client.open(path, method=method, headers=headers, json={})
+        statuses.append(response.status_code)
+    return statuses
+
+
+@pytest.mark.parametrize("caller", ["nobody", "revoked", "clerk session", *TOKEN_ROLES])
+def test_api_matrix(app: Flask, client: FlaskClient, caller: str) -> None:
+    """Token rules refuse anyone without a live token (401), including a signed-in clerk; public
+    rules answer everyone; the session rule refuses callers without a session."""
+    from ztl.services.tokens import create_token, revoke_token
+
+    headers: dict[str, str] = {}
+    if caller in TOKEN_ROLES or caller == "revoked":
+        _token, plaintext = create_token(
+            f"matrix-{caller}", "gate" if caller == "revoked" else caller
+        )
+        headers = {"Authorization": f"Bearer {plaintext}"}
+        if caller == "revoked":
+            revoke_token("matrix-revoked")
+    if caller == "clerk session":
+        make_user("clerk", "matrix.clerk@comune.example.org")
+        assert login(client, "matrix.clerk@comune.example.org", PASSWORD).status_code == 302
+    refused: dict[str, list[int]] = {}
+    for rule in _api_rules(app):
+        kind = API_EXPECTED.get(rule.rule)
+        statuses = _api_call(client, app, rule, headers)
+        if kind == "public":
+            ok = all(s not in (401, 403) for s in statuses)  # 503 here: no keys, so no lists yet
+        elif kind == "token":
+            ok = all((s == 401) == (caller not in TOKEN_ROLES) and s != 403 for s in statuses)
+        else:  # session
+            ok = all((s == 401) == (caller != "clerk session") for s in statuses)
+        if not ok:
+            refused[rule.rule] = statuses
+    assert refused == {}, (caller, refused)

@@ -21,16 +21,25 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from ztl.models import (
+    Category,
+    CategoryWindow,
+    CategoryZone,
     EnforcementChange,
     EnforcementState,
     Permit,
     PermitPlate,
     PermitWindow,
     PermitZone,
+    Zone,
+    ZoneWindow,
     utcnow,
 )
 
 PENDING_KEY = "ztl_enforcement_changed_permits"
+# Logged instead of a permit id when zones, their hours or categories change: every process then
+# rebuilds its whole index (zone hours and retroactive windows live in it too).
+CONFIGURATION = 0
+CONFIGURATION_TYPES = (Zone, ZoneWindow, Category, CategoryWindow, CategoryZone)
 BUMPED_KEY = "ztl_enforcement_bumped"
 STATE_ID = 1
 
@@ -57,6 +66,8 @@ def _collect(session: Session, _flush_context: Any) -> None:
             ids.add(obj.id)
         elif isinstance(obj, PermitPlate | PermitZone | PermitWindow):
             ids.add(obj.permit_id)
+        elif isinstance(obj, CONFIGURATION_TYPES):
+            ids.add(CONFIGURATION)
     ids.discard(None)
     if ids:
         mark_changed(session, ids)

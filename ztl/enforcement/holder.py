@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from ztl.enforcement.changes import local_commits
+from ztl.enforcement.changes import CONFIGURATION, local_commits
 from ztl.enforcement.index import EnforcementIndex, Grant, ZonePolicy
 from ztl.models import (
     Category,
@@ -57,22 +57,26 @@ class IndexHolder:
         self._index: EnforcementIndex | None = None
         self._seen: tuple[str, int] | None = None
         self._lock = threading.Lock()
-        self._next_check = 0.0
+        self._checked_at = float("-inf")
         self._local = -1
 
     def current(self, session: AnySession) -> EnforcementIndex:
         index = self._index
         moment = time.monotonic()
-        if index is not None and moment < self._next_check and self._local == local_commits():
+        interval = float(current_app.config.get("ZTL_ENFORCEMENT_REFRESH_SECONDS", 0.1))
+        fresh_enough = moment - self._checked_at < interval and self._local == local_commits()
+        if index is not None and fresh_enough:
             return index
         self._local = local_commits()
-        self._next_check = moment + float(
-            current_app.config.get("ZTL_ENFORCEMENT_REFRESH_SECONDS", 0.1)
-        )
+        self._checked_at = moment
         state = session.execute(
             select(EnforcementState.epoch, EnforcementState.version).where(EnforcementState.id == 1)
         ).first()
-        seen = (state[0], state[1]) if state else ("", 0)
+        if state is None:  # no version row (an emptied database): nothing can be trusted
+            with self._lock:
+                self._index, self._seen = self._refresh(session, None, ("", 0)), None
+                return self._index
+        seen = (state[0], state[1])
         if index is not None and seen == self._seen:
             return index
         with self._lock:
@@ -98,7 +102,7 @@ class IndexHolder:
                     .distinct()
                 )
             )
-            if len(changed) <= FULL_RELOAD_ABOVE:
+            if CONFIGURATION not in changed and len(changed) <= FULL_RELOAD_ABOVE:
                 for permit_id in changed:
                     index.drop(permit_id)
                 for grant, plates in load_grants(session, changed):

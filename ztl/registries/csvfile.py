@@ -77,7 +77,10 @@ def read_header(stream: TextIO) -> Header:
     if not first.strip():
         raise CsvFileError("file vuoto / the file is empty: no header row")
     delimiter = ";" if ";" in first and "," not in first else ","
-    names = next(csv.reader([first], delimiter=delimiter), [])
+    try:
+        names = next(csv.reader([first], delimiter=delimiter), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the header line
+        raise CsvFileError(f"intestazione illeggibile / unreadable header row: {exc}") from exc
     return Header(tuple(name.strip().lower() for name in names), delimiter)
 
 

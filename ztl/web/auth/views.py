@@ -24,6 +24,7 @@ from ztl.services.accounts import (
     sign_in_with_password,
 )
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
+from ztl.web.auth.throttle import too_many
 from ztl.web.redirects import safe_next
 
 bp = Blueprint("auth", __name__)
@@ -69,6 +70,9 @@ def home_for(user: User) -> str:
 def login() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
+    limited = too_many("login", "ZTL_LOGIN_RATE_PER_MINUTE", 20)
+    if limited is not None:
+        return limited
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -112,6 +116,9 @@ def logout() -> Response:
 def register() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
+    limited = too_many("registration", "ZTL_REGISTRATION_RATE_PER_MINUTE", 5)
+    if limited is not None:
+        return limited
     form = RegistrationForm()
     if form.validate_on_submit():
         try:

@@ -6,10 +6,13 @@ this blueprint (and so behind its guard).
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+
+from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
 from ztl.permissions import RESIDENTS, guard_blueprint
+from ztl.services.personal_data import personal_data
 from ztl.services.resident_portal import dashboard
 
 bp = Blueprint("resident", __name__, url_prefix="/area-personale")
@@ -19,6 +22,19 @@ guard_blueprint(bp, RESIDENTS)
 @bp.get("/")
 def home() -> str:
     return render_template("resident/home.html", board=dashboard(current_user))
+
+
+@bp.get("/i-miei-dati.json")
+def personal_data_export() -> Response:
+    """Everything held about the signed-in person, as a JSON download (GDPR access and portability).
+
+    Never cached: it is the most complete picture of a person the service holds.
+    """
+    body = json.dumps(personal_data(current_user), ensure_ascii=False, indent=2)
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="i-miei-dati-ztl.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 from ztl.web.resident import application_views, hotel_views, permit_views  # noqa: E402, F401

@@ -1,0 +1,227 @@
+"""A mixed load against gunicorn and PostgreSQL: residents, clerks and police at the same time.
+
+Usage: .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/test
+       [--seconds 120] [--permits 100000] [--applications 20000]
+
+The demo city plus generated permits and applications in a schema of its own; gunicorn with 2
+workers; then three `wrk` processes at once on loopback, one per kind of request, each with its own
+connections for the whole run:
+  resident  GET /area-personale/            (a signed-in resident's dashboard)
+  clerk     GET /ufficio/                   (a signed-in clerk's queue)
+  police    GET /api/v1/authorizations/...  (a gate token's plate checks)
+Prints, per kind, requests per second, errors (non-2xx answers and socket errors) and p99 latency.
+Rate limits are off (the load is one client per kind, which a limit would rightly throttle).
+Needs wrk (Debian package wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from enforcement import BIN, ROOT, _free_port, build_city
+
+PASSWORD = "load-password-1"  # noqa: S105 (a throw-away benchmark account)
+
+
+def add_applications(app: object, count: int) -> None:
+    """Applications in every status, bulk-inserted after the demo city's rows."""
+    import sqlalchemy as sa
+    from sqlalchemy import select
+
+    from ztl.demo.generator import car_plate, codice_fiscale
+    from ztl.extensions import db
+    from ztl.models import Application, ApplicationPlate, Category
+
+    with app.app_context():  # type: ignore[attr-defined]
+        categories = [c.id for c in db.session.scalars(select(Category))]
+        start = (db.session.scalar(select(sa.func.max(Application.id))) or 0) + 1
+        rng = random.Random(9)
+        now = dt.datetime.now(dt.UTC)
+        statuses = ["under_review", "submitted", "documents_requested", "issued", "rejected"]
+        apps, plates = [], []
+        for i in range(start, start + count):
+            when = now - dt.timedelta(days=rng.randrange(0, 400))
+            apps.append(
+                {
+                    "id": i,
+                    "applicant_id": codice_fiscale(i % 5000),
+                    "category_id": rng.choice(categories),
+                    "status": rng.choice(statuses),
+                    "details": {"validity": "P1Y"},
+                    "outcome": "needs_review",
+                    "fee_cents": 1500,
+                    "stamp_duty_cents": 1600,
+                    "created_at": when,
+                    "updated_at": when,
+                    "submitted_at": when,
+                }
+            )
+            plates.append(
+                {"application_id": i, "plate": car_plate(7_000_000 + i), "country": "IT", "position": 0}
+            )  # fmt: skip
+        for table, rows in ((Application.__table__, apps), (ApplicationPlate.__table__, plates)):
+            for first in range(0, len(rows), 10_000):
+                db.session.execute(sa.insert(table), rows[first : first + 10_000])
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(
+                sa.text("SELECT setval('application_id_seq', :n)"), {"n": start + count}
+            )
+        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+
+
+def sign_in(port: int, email: str) -> str:
+    """The session cookie of a signed-in user, obtained through the real sign-in form."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/accedi")
+    page = connection.getresponse()
+    html = page.read().decode()
+    cookie = page.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert token, "no CSRF token on the sign-in page"
+    body = urlencode(
+        {"csrf_token": token.group(1), "email": email, "password": PASSWORD, "next": ""}
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+    connection.request("POST", "/accedi", body=body, headers=headers)
+    answer = connection.getresponse()
+    answer.read()
+    assert answer.status == 302, f"sign-in of {email} answered {answer.status}"
+    return answer.getheader("Set-Cookie", "").split(";")[0]
+
+
+def _wrk(url: str, header: str, seconds: int) -> subprocess.Popen[str]:
+    command = ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-H", header, url]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _figures(output: str) -> tuple[float, int, str]:
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if sockets:
+        errors += sum(int(g) for g in sockets.groups())
+    p99 = re.search(r"99%\s+([\d.]+\w+)", output)
+    return rate, errors, p99.group(1) if p99 else "?"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="postgresql://... (a schema is made)")
+    parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument("--permits", type=int, default=100_000)
+    parser.add_argument("--applications", type=int, default=20_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is needed: apt-get install wrk")
+
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from ztl import create_app
+
+    workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-load-"))
+    schema = f"bench_load_{random.randrange(10**8)}"
+    engine = sa.create_engine(args.database_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    separator = "&" if "?" in args.database_url else "?"
+    url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ZTL_INSTANCE_PATH": str(workdir),
+        "ZTL_SECRET_KEY": "bench-secret",
+        "ZTL_API_RATE_PER_MINUTE": "0",
+        "ZTL_LOGIN_RATE_PER_MINUTE": "0",
+        "FLASK_APP": "ztl:create_app()",
+    }
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(workdir)}
+    )
+    server = None
+    try:
+        with app.app_context():
+            upgrade()
+            from ztl.demo.loader import load_demo
+            from ztl.services.accounts import create_user
+
+            load_demo()
+            create_user("resident", "resident@load.example.org", PASSWORD, "Resident")
+            create_user("clerk", "clerk@load.example.org", PASSWORD, "Clerk")
+        plates = build_city(app, args.permits)
+        add_applications(app, args.applications)
+        token = subprocess.run(
+            [str(BIN / "ztl"), "tokens", "create", "--role", "gate", "load-gate"],
+            env=env, capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        secret = re.search(r"(ztl_\S+)", token).group(1)  # type: ignore[union-attr]
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+             "--chdir", str(ROOT), "ztl:create_app()"],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        base = f"http://127.0.0.1:{port}"
+        kinds = {
+            "resident dashboard": (f"{base}/area-personale/", f"Cookie: {sign_in(port, 'resident@load.example.org')}"),
+            "clerk queue": (f"{base}/ufficio/", f"Cookie: {sign_in(port, 'clerk@load.example.org')}"),
+            "police plate check": (
+                f"{base}/api/v1/authorizations/{plates[len(plates) // 3]}?zone=A",
+                f"Authorization: Bearer {secret}",
+            ),
+        }  # fmt: skip
+        print(
+            f"python {sys.version.split()[0]}, PostgreSQL, gunicorn 2 workers; {args.permits:,} "
+            f"permits, {args.applications:,} generated applications; 3 x wrk (1 thread, 8 "
+            f"connections) for {args.seconds} s at once on loopback"
+        )
+        running = {name: _wrk(u, h, args.seconds) for name, (u, h) in kinds.items()}
+        total_rate, total_errors = 0.0, 0
+        for name, process in running.items():
+            output, _ = process.communicate(timeout=args.seconds + 60)
+            rate, errors, p99 = _figures(output)
+            total_rate += rate
+            total_errors += errors
+            print(f"  {name:<20} {rate:8,.0f} req/s   errors {errors:>4}   p99 {p99}")
+        print(f"  {'all':<20} {total_rate:8,.0f} req/s   errors {total_errors:>4}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=20)
+        with app.app_context():
+            from ztl.extensions import db
+
+            db.engine.dispose()
+        engine = sa.create_engine(args.database_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
