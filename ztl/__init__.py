@@ -48,8 +48,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     init_rules(app)
     from ztl.enforcement.changes import install_change_tracking
+    from ztl.services.audit_chain import install_audit_chain
 
     install_change_tracking()
+    install_audit_chain()  # after: its lock is taken after the enforcement one, in every transaction
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -10,6 +10,7 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     from ztl.cli import jobs  # noqa: F401 (adds expire and remind to permits)
+    from ztl.cli.audit import audit
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
     from ztl.cli.enforcement import gates, transits
@@ -22,6 +23,7 @@ def register_commands(app: Flask) -> None:
     from ztl.cli.verify import lists, verify
 
     groups = (
+        audit,
         demo,
         eligibility,
         gates,

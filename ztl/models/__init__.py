@@ -5,7 +5,7 @@ from ztl.models.application import Application, ApplicationPlate, ApplicationZon
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
 from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
-from ztl.models.event import Event, RegistryImport
+from ztl.models.event import AuditChainHead, Event, RegistryImport
 from ztl.models.hotel import HotelBooklet
 from ztl.models.notification import Notification
 from ztl.models.permit import (
@@ -23,6 +23,7 @@ __all__ = [
     "Application",
     "ApplicationPlate",
     "ApplicationZone",
+    "AuditChainHead",
     "Badge",
     "Base",
     "Business",

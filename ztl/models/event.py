@@ -2,6 +2,12 @@
 
 Why one table: what a clerk sees as "history" and what an auditor checks must be the same data,
 so every state change writes exactly one row here, in the same transaction as the change.
+
+The rows are chained by hash (ztl.services.audit_chain): each committed event has a position
+(`chain_seq`, in commit order), the hash of the event before it and its own hash, and the one row
+of `audit_chain_head` holds the last position and hash. `ztl audit verify` recomputes the chain, so
+a row edited or deleted behind the application's back shows. Events are therefore append-only:
+never update or delete one (a correction is a new event).
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ztl.models.base import Base, utcnow
@@ -17,7 +23,18 @@ from ztl.models.base import Base, utcnow
 
 class Event(Base):
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_subject", "subject_type", "subject_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_event_subject", "subject_type", "subject_id", "occurred_at"),
+        # Unique among chained rows only: a row is inserted at flush with chain_seq 0 and gets its
+        # position just before its transaction commits (positions follow commit order, ids don't).
+        Index(
+            "uq_event_chain_seq",
+            "chain_seq",
+            unique=True,
+            sqlite_where=text("chain_seq > 0"),
+            postgresql_where=text("chain_seq > 0"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -32,6 +49,27 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The hash chain, filled in by the before_commit hook of ztl.services.audit_chain: 0 and ""
+    # only while the writing transaction is open (a committed row with 0 was written around it).
+    chain_seq: Mapped[int] = mapped_column(default=0)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AuditChainHead(Base):
+    """The single row (id 1) naming the last chained event: its position and its hash.
+
+    Every transaction that writes events locks this row just before commit (after the enforcement
+    lock) and holds it until commit, so chain positions follow commit order across processes. It
+    also catches the deletion of the last events, which no later row would miss.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(default=0)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class RegistryImport(Base):

@@ -39,7 +39,11 @@ from ztl.services.eligibility import (
     store_verdict,
 )
 from ztl.services.events import record_event
-from ztl.services.issuance import approve_locked_application, locked_application
+from ztl.services.issuance import (
+    approve_locked_application,
+    checked_under_limit_locks,
+    locked_application,
+)
 from ztl.services.payments import payment_provider
 from ztl.services.permit_changes import renewable, renewal_opens
 from ztl.services.rules_config import current_rules
@@ -432,10 +436,18 @@ def withdraw_application(application_id: int, user: User, at: dt.datetime | None
 def _route_after_payment(
     session: AnySession, application: Application, actor: Actor, now: dt.datetime
 ) -> Permit | None:
-    """Issue at once where the category decides automatically and every check passes."""
+    """Issue at once where the category decides automatically and every check passes.
+
+    Before issuing, the checks run again under the locks of the limits they count (household,
+    plate): several members of a family paying at the same moment would otherwise all pass the
+    household limit. A renewal needs none: it replaces one permit by one, no count grows.
+    """
     result = assess(application, now)
     decider = application.category.decided_by
     automatic = decider in {Decider.AUTOMATIC.value, Decider.AUTOMATIC_IF_REGISTERED.value}
+    renewal = bool((application.details or {}).get("renews"))
+    if automatic and result.verdict.outcome is Outcome.ELIGIBLE and not renewal:
+        result = checked_under_limit_locks(session, result, lambda: assess(application, now))
     if automatic and result.verdict.outcome is Outcome.ELIGIBLE:
         return approve_locked_application(session, application, Actor.system(), now, None)[0]
     application.status = ApplicationStatus.UNDER_REVIEW.value

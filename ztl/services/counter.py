@@ -4,6 +4,10 @@ The same checks and the same issuance as the online path: an application is stor
 and verdict, approved by the clerk, and issued in one transaction. A "no" stores nothing and says
 which checks failed; a verdict that needs a person to look is issued only when the clerk states why
 (the reason is kept with the decision and in the audit trail).
+
+The checks run twice: once to refuse at once without locking anything, and again in the issuing
+transaction under the locks of the limits they count (household, plate), so that two counters
+issuing for one family at the same moment cannot both pass the household limit.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ from ztl.services.eligibility import (
     store_verdict,
 )
 from ztl.services.events import record_event
-from ztl.services.issuance import IssueResult, issue_locked_application
+from ztl.services.issuance import (
+    IssueResult,
+    checked_under_limit_locks,
+    issue_locked_application,
+)
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 
@@ -72,22 +80,25 @@ def issue_at_counter(
     at: dt.datetime | None = None,
 ) -> IssueResult:
     now = at or utcnow()
-    result = check_eligibility(
-        EligibilityRequest(
-            category=request.category,
-            applicant_id=request.applicant_id,
-            plates=request.plates,
-            at=now,
-            zones=request.zones,
-            valid_from=request.valid_from,
-            validity=request.validity,
-            documents=request.documents,
-        )
+    question = EligibilityRequest(
+        category=request.category,
+        applicant_id=request.applicant_id,
+        plates=request.plates,
+        at=now,
+        zones=request.zones,
+        valid_from=request.valid_from,
+        validity=request.validity,
+        documents=request.documents,
     )
+    result = check_eligibility(question)
     refusal = _refusal(result, review_reason)
     if refusal is not None:
         raise refusal
     with unit_of_work() as session:
+        result = checked_under_limit_locks(session, result, lambda: check_eligibility(question))
+        refusal = _refusal(result, review_reason)
+        if refusal is not None:
+            raise refusal
         category = session.scalars(select(Category).where(Category.code == request.category)).one()
         details: dict[str, str] = {"validity": result.validity, "channel": "counter"}
         if request.starts_at is not None:

@@ -6,17 +6,23 @@ counter, the permit with its plates, zones and windows, the seal, the signed PDF
 new status and the events commit together or not at all (a signing failure also gives the number
 back, so numbers stay without gaps). Retrying an issuance that already committed returns the
 permit that exists instead of issuing a second one.
+
+Limits that count what was already issued (household limit, one permit per plate and category, the
+monthly limit of daily permits) are re-checked under a lock on what they count (see
+`checked_under_limit_locks`): otherwise two transactions could both count before either commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -48,6 +54,10 @@ from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import subject_key
+
+if TYPE_CHECKING:
+    from ztl.rules.facts import ApplicationFacts
+    from ztl.services.eligibility import EligibilityResult
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,66 @@ def next_serial(session: AnySession, year: int, count: int = 1) -> int:
     first = counter.last_serial + 1
     counter.last_serial += count
     return first
+
+
+# --- limits that count issued permits, under concurrency -------------------------------------------
+
+
+def plate_lock_key(plate: str) -> str:
+    return f"plate:{plate}"
+
+
+def limit_lock_keys(facts: ApplicationFacts) -> set[str]:
+    """What a new permit on these facts is counted against, as lock names: every member of the
+    household (household limit) and every plate (one permit per plate and category; the monthly
+    limit of daily permits, which counts both daily categories, hence the plate alone)."""
+    category = current_rules().category(facts.category)
+    keys: set[str] = set()
+    if category.check("household_limit") is not None:
+        holders = set(facts.residence.household_keys) if facts.residence else set()
+        keys |= {f"holder:{key}" for key in holders | {facts.applicant.subject_key}}
+    if any(category.check(c) is not None for c in ("one_permit_per_plate", "daily_monthly_limit")):
+        keys |= {plate_lock_key(vehicle.plate) for vehicle in facts.vehicles}
+    return keys
+
+
+def _advisory_id(key: str) -> int:
+    digest = hashlib.blake2b(f"ztl-limit:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_limit_keys(session: AnySession, keys: Iterable[str]) -> None:
+    """Transaction-scoped PostgreSQL advisory locks on the keys, taken in one global order (no
+    deadlock between two takers) and held until commit or rollback. They need no table: a household
+    or a plate that has no permit yet has no row to lock. PostgreSQL only: SQLite has no such locks
+    (nor row locks: it ignores FOR UPDATE), so nothing is taken there."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for advisory_id in sorted({_advisory_id(key) for key in keys}):
+        session.execute(select(func.pg_advisory_xact_lock(advisory_id)))
+
+
+def checked_under_limit_locks(
+    session: AnySession, result: EligibilityResult, check: Callable[[], EligibilityResult]
+) -> EligibilityResult:
+    """The verdict again, taken while holding the locks of what its limits count.
+
+    Why: the checks count active permits with plain reads; two transactions issuing for the same
+    household or plate (three family members paying at once, two counters) both counted before
+    either committed, and both issued past the limit. With the locks held until commit, the second
+    waits for the first, and its re-check (a new statement, so a new snapshot under READ COMMITTED)
+    sees the permit the first issued. `result` (a check already made in this transaction) names
+    the keys; if the re-check finds other ones (a register changed meanwhile), they are locked and
+    the check runs again. The locks are taken before the number counter's row lock, always.
+    """
+    held: set[str] = set()
+    while True:
+        wanted = limit_lock_keys(result.facts)
+        if wanted <= held:
+            return result
+        lock_limit_keys(session, wanted - held)
+        held |= wanted
+        result = check()
 
 
 def create_permit(session: AnySession, spec: PermitSpec, actor: Actor, now: dt.datetime) -> Permit:

@@ -24,7 +24,13 @@ from ztl.rules.results import Outcome
 from ztl.rules.validity import Period, permit_period
 from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
 from ztl.services.events import record_event
-from ztl.services.issuance import IssueResult, PermitSpec, create_permit
+from ztl.services.issuance import (
+    IssueResult,
+    PermitSpec,
+    create_permit,
+    lock_limit_keys,
+    plate_lock_key,
+)
 from ztl.services.rules_config import current_rules
 from ztl.services.trust_lists import bump_revocation_sequence
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
@@ -172,6 +178,12 @@ def change_plate(
         if new_norm in [p for p, _ in current]:
             raise ServiceError(f"{new_norm} is already on permit {number}", code="plate_unchanged")
         plates = tuple((new_norm, "IT") if p == old_norm else (p, c) for p, c in current)
+        # Two permits changed to the same plate at once (or a change and a new permit for it) both
+        # found the plate free: the check runs under the plate's lock, as issuance does. Only the
+        # new plate is locked: the household count does not change (one permit replaces another)
+        # and the permit's other plates are already its own. Taken after the permit's row lock;
+        # nothing takes a permit's row lock while holding a limit lock.
+        lock_limit_keys(session, [plate_lock_key(new_norm)])
         recheck_for_replacement(permit, plates, now)
         period = Period(max(now, permit.valid_from), permit.valid_to)
         result = _replace(

@@ -1,0 +1,430 @@
+"""Races on PostgreSQL: many threads, released together, try to break a limit or a uniqueness.
+
+Every test starts 8-12 threads, each with its own app context and so its own session and connection,
+waiting on a barrier and then calling the same service at the same moment. What must hold afterwards
+is checked on what was committed: one permit per approval, household and monthly limits, numbers
+without gaps, one end per permit. PostgreSQL only: SQLite has neither row locks (it ignores FOR
+UPDATE) nor advisory locks, so the services' protections are PostgreSQL's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from tests.factories import CF_MARIO, make_user
+from ztl.extensions import db
+from ztl.models import (
+    Application,
+    Category,
+    Event,
+    Permit,
+    PermitNumberCounter,
+    PermitPlate,
+    Resident,
+    RevocationListState,
+    User,
+    Vehicle,
+)
+from ztl.models.enums import PermitStatus
+from ztl.rules.results import Outcome
+from ztl.services import applications, decisions, notifications
+from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
+from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
+from ztl.services.issuance import IssueResult, approve_application
+from ztl.services.permit_changes import change_plate, revoke_permit, surrender_permit
+from ztl.services.unit_of_work import Actor, ServiceError
+from ztl.values.fiscal import subject_key
+
+pytestmark = pytest.mark.postgres
+
+SQLITE_SKIP = "PostgreSQL only: SQLite has no row or advisory locks (FOR UPDATE is ignored there)"
+THREADS = 12  # below the engine's pool (5 + 10 overflow), with room for the test's own session
+ROME = ZoneInfo("Europe/Rome")
+T = TypeVar("T")
+
+
+@pytest.fixture
+def pg_city(request: pytest.FixtureRequest, database_url: str) -> Flask:
+    """The demo city with keys, on PostgreSQL only (decided before anything is loaded)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip(SQLITE_SKIP)
+    city: Flask = request.getfixturevalue("city")
+    return city
+
+
+@pytest.fixture(autouse=True)
+def no_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The e-mails after a commit are another test's subject (test_notifications)."""
+    for name in ("notify_application_submitted", "notify_decision", "notify_permit_issued"):
+        monkeypatch.setattr(notifications, name, lambda *_args: None)
+
+
+def race(app: Flask, calls: Sequence[Callable[[], T]]) -> list[T | Exception]:
+    """Run the calls in threads released together; each result, or the exception it raised.
+
+    Each thread has its own app context (so its own scoped session and connection) and removes its
+    session at the end, as a request would. The test's own session is committed first, so it holds
+    no snapshot or lock while the threads run, and expired so that it reads what they committed.
+    """
+    db.session.commit()
+    barrier = threading.Barrier(len(calls), timeout=60)
+    unset = object()
+    results: list[Any] = [unset] * len(calls)
+
+    def run(index: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                results[index] = calls[index]()
+            except Exception as exc:  # kept and judged by the test
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"race-{i}") for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not any(t.is_alive() for t in threads), "a racing thread hangs (a lock never released?)"
+    assert not any(r is unset for r in results)
+    db.session.expire_all()
+    return results
+
+
+def split(results: Sequence[T | Exception]) -> tuple[list[T], list[Exception]]:
+    done = [r for r in results if not isinstance(r, Exception)]
+    failed = [r for r in results if isinstance(r, Exception)]
+    return done, failed
+
+
+def assert_refusals(failed: Sequence[Exception], codes: set[str]) -> None:
+    """Losers get a clear refusal, never a database error (deadlock, unique violation)."""
+    for exc in failed:
+        assert isinstance(exc, ServiceError), f"{type(exc).__name__}: {exc}"
+        assert exc.code in codes, f"{exc.code}: {exc}"
+
+
+@dataclass(frozen=True)
+class Member:
+    codice_fiscale: str
+    plate: str
+
+
+def household_with_cars(category: str = "1", at_least: int = 3) -> list[Member]:
+    """Members of one demo household, each with a car of their own that passes the category alone."""
+    now = dt.datetime.now(dt.UTC)
+    rows = db.session.execute(
+        select(Resident.household_id, Resident.codice_fiscale, Vehicle.plate)
+        .join(Vehicle, Vehicle.owner_id == Resident.person_key)
+        .where(Resident.status == "resident", Vehicle.status == "active")
+        .order_by(Resident.household_id, Resident.codice_fiscale, Vehicle.plate)
+    ).all()
+    households: dict[str, list[Member]] = {}
+    for household, cf, plate in rows:
+        request = EligibilityRequest(category, cf, (PlateInput(plate),), now)
+        if check_eligibility(request).verdict.outcome is Outcome.ELIGIBLE:
+            households.setdefault(household, []).append(Member(cf, plate))
+    for members in households.values():
+        if len(members) >= at_least:
+            return members
+    raise AssertionError(f"the demo city has no household with {at_least} eligible cars")
+
+
+def daily_plates(count: int) -> list[str]:
+    """Registered plates that may buy daily permits in both zones."""
+    now = dt.datetime.now(dt.UTC)
+    found = []
+    for plate in db.session.scalars(
+        select(Vehicle.plate).where(Vehicle.status == "active").order_by(Vehicle.plate)
+    ):
+        if all(
+            check_eligibility(
+                EligibilityRequest(code, CF_MARIO, (PlateInput(plate),), now)
+            ).verdict.outcome
+            is Outcome.ELIGIBLE
+            for code in ("G/A", "G/B")
+        ):
+            found.append(plate)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"the demo city has fewer than {count} plates for daily permits")
+
+
+def active_permits(category: str, holders: set[str] | None = None) -> list[Permit]:
+    query = (
+        select(Permit)
+        .join(Category)
+        .where(Category.code == category, Permit.status == PermitStatus.ACTIVE.value)
+    )
+    if holders is not None:
+        query = query.where(Permit.holder_id.in_(holders))
+    return list(db.session.scalars(query.order_by(Permit.id)))
+
+
+def plates_of(permits: Sequence[Permit]) -> list[str]:
+    return [p.plate for permit in permits for p in permit.plates]
+
+
+def events(subject_type: str, subject_id: int, action: str | None = None) -> list[Event]:
+    query = select(Event).where(
+        Event.subject_type == subject_type, Event.subject_id == str(subject_id)
+    )
+    if action is not None:
+        query = query.where(Event.action == action)
+    return list(db.session.scalars(query.order_by(Event.id)))
+
+
+def counter_issue(category: str, applicant: str, plate: str, **extra: Any) -> Callable[[], Any]:
+    request = CounterRequest(category, applicant, (PlateInput(plate),), **extra)
+    return lambda: issue_at_counter(request, Actor.cli())
+
+
+# --- 1. one approval, one permit -------------------------------------------------------------------
+
+
+def test_one_application_approved_at_once_by_many_gives_one_permit(pg_city: Flask) -> None:
+    member = household_with_cars()[0]
+    user = make_user("resident", "mario@example.test", codice_fiscale=member.codice_fiscale)
+    # Domiciled (15) is decided by a clerk: paid, it waits in the queue.
+    app_id = applications.create_draft(
+        user, applications.ApplicationInput(category="15", applicant_id="", plates=(member.plate,))
+    )
+    applications.submit_application(app_id, user)
+    applications.pay_own_application(app_id, user)
+    assert db.session.get(Application, app_id).status == "under_review"  # type: ignore[union-attr]
+
+    def approve_as(index: int) -> Callable[[], IssueResult]:
+        actor = Actor(label=f"clerk-{index}")
+        if index % 2:
+            return lambda: decisions.approve(app_id, actor, "contratto verificato")
+        return lambda: approve_application(app_id, actor, "contratto verificato")
+
+    results = race(pg_city, [approve_as(i) for i in range(THREADS)])
+
+    done, failed = split(results)
+    assert_refusals(failed, set())  # a retried approval is not an error: it returns the permit
+    assert len(done) == THREADS
+    assert len({r.number for r in done}) == 1, "everyone is told the same number"
+    assert sum(r.created for r in done) == 1
+    permits = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).all()
+    assert [p.number for p in permits] == [done[0].number]
+    assert len(events("application", app_id, "approved")) == 1
+    assert len(events("application", app_id, "issued")) == 1
+    assert len(events("permit", permits[0].id, "issued")) == 1
+    assert db.session.get(Application, app_id).status == "issued"  # type: ignore[union-attr]
+
+
+# --- 2. the household limit ----------------------------------------------------------------------
+
+
+def _household_keys(members: Sequence[Member]) -> set[str]:
+    resident = db.session.scalars(
+        select(Resident).where(Resident.codice_fiscale == members[0].codice_fiscale)
+    ).one()
+    return set(
+        db.session.scalars(
+            select(Resident.person_key).where(Resident.household_id == resident.household_id)
+        )
+    )
+
+
+def test_household_limit_holds_when_many_are_issued_at_the_counter_at_once(
+    pg_city: Flask,
+) -> None:
+    members = household_with_cars()
+    calls = [
+        counter_issue(
+            "1", members[i % len(members)].codice_fiscale, members[i % len(members)].plate
+        )
+        for i in range(THREADS)
+    ]
+
+    results = race(pg_city, calls)
+
+    done, failed = split(results)
+    assert_refusals(failed, {"not_eligible"})
+    household = active_permits("1", _household_keys(members))
+    assert len(household) == 2, [p.number for p in household]  # the limit, and reached
+    assert len(done) == 2
+    assert len(set(plates_of(household))) == 2  # never one plate twice
+    for exc in failed:
+        assert isinstance(exc, RefusedAtCounter)
+        assert "household_limit" in str(exc) or "one_permit_per_plate" in str(exc)
+
+
+def test_household_limit_holds_when_many_applications_are_paid_at_once(pg_city: Flask) -> None:
+    members = household_with_cars()
+    users = [
+        make_user("resident", f"member{i}@example.test", codice_fiscale=m.codice_fiscale)
+        for i, m in enumerate(members)
+    ]
+    # Each member applies for every car of the household (tied to the household: allowed), so
+    # more applications than cars, and each car asked for several times.
+    pending: list[tuple[int, int]] = []  # (application, user)
+    for i in range(THREADS):
+        user = users[i % len(users)]
+        plate = members[(i // len(users)) % len(members)].plate
+        app_id = applications.create_draft(
+            user, applications.ApplicationInput(category="1", applicant_id="", plates=(plate,))
+        )
+        applications.submit_application(app_id, user)
+        pending.append((app_id, user.id))
+
+    def pay(app_id: int, user_id: int) -> Callable[[], applications.SubmitOutcome]:
+        def call() -> applications.SubmitOutcome:
+            user = db.session.get(User, user_id)
+            assert user is not None
+            return applications.pay_own_application(app_id, user)
+
+        return call
+
+    results = race(pg_city, [pay(a, u) for a, u in pending])
+
+    done, failed = split(results)
+    assert_refusals(failed, set())
+    assert Counter(r.status for r in done) == {"issued": 2, "under_review": THREADS - 2}
+    household = active_permits("1", _household_keys(members))
+    assert len(household) == 2
+    assert len(set(plates_of(household))) == 2
+    statuses = db.session.scalars(
+        select(Application.status).where(Application.id.in_([a for a, _ in pending]))
+    ).all()
+    assert Counter(statuses) == {"issued": 2, "under_review": THREADS - 2}
+
+
+# --- 3. numbers ------------------------------------------------------------------------------------
+
+
+def test_numbers_are_one_to_n_without_gaps_under_parallel_issuance(pg_city: Flask) -> None:
+    plates = daily_plates(THREADS)
+    day = dt.datetime.now(ROME).date() + dt.timedelta(days=1)
+    calls = [counter_issue("G/A", CF_MARIO, plate, valid_from=day) for plate in plates]
+
+    results = race(pg_city, calls)
+
+    done, failed = split(results)
+    assert not failed, failed
+    year = dt.datetime.now(ROME).year  # the year of issue (not of validity) numbers the permit
+    serials = sorted(int(r.number.rsplit("-", 1)[1]) for r in done)
+    assert serials == list(range(1, THREADS + 1))
+    assert all(r.number.startswith(f"PO-{year}-") for r in done)
+    stored = db.session.scalars(select(Permit.serial).where(Permit.year == year)).all()
+    assert sorted(stored) == serials
+    counter = db.session.get(PermitNumberCounter, year)
+    assert counter is not None and counter.last_serial == THREADS
+
+
+# --- 4. the monthly limit of daily permits ---------------------------------------------------------
+
+
+def test_monthly_limit_of_daily_permits_holds_under_parallel_purchases(pg_city: Flask) -> None:
+    plate = daily_plates(1)[0]
+    today = dt.datetime.now(ROME).date()
+    month = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)  # next month: all free
+    # Two daily permits already this month, given up by the holder: they still count (only a
+    # revocation gives a day back) but no longer block a new permit of the same category.
+    for code, day in (("G/A", 1), ("G/B", 2)):
+        result = counter_issue(code, CF_MARIO, plate, valid_from=month.replace(day=day))()
+        surrender_permit(result.number, Actor.cli())
+    calls = [
+        counter_issue(("G/A", "G/B")[i % 2], CF_MARIO, plate, valid_from=month.replace(day=3 + i))
+        for i in range(THREADS)
+    ]
+
+    results = race(pg_city, calls)
+
+    done, failed = split(results)
+    assert_refusals(failed, {"not_eligible"})
+    in_month = db.session.scalar(
+        select(func.count())
+        .select_from(Permit)
+        .join(PermitPlate)
+        .join(Category)
+        .where(
+            PermitPlate.plate == plate,
+            Category.code.in_(("G/A", "G/B")),
+            Permit.status != PermitStatus.REVOKED.value,
+        )
+    )
+    assert in_month == 3
+    assert len(done) == 1
+    for exc in failed:
+        assert isinstance(exc, RefusedAtCounter) and "daily_monthly_limit" in str(exc)
+
+
+# --- 5. plate change against revocation ------------------------------------------------------------
+
+
+def _end_events(permit_id: int) -> list[Event]:
+    return [e for e in events("permit", permit_id) if e.action != "issued"]
+
+
+def test_plate_change_racing_revocation_ends_the_permit_once(pg_city: Flask) -> None:
+    members = household_with_cars()
+    first = counter_issue("1", members[0].codice_fiscale, members[0].plate)()
+    sequence_before = db.session.scalar(select(RevocationListState.sequence)) or 0
+
+    def change() -> IssueResult:
+        return change_plate(first.number, members[0].plate, members[1].plate, Actor.cli())
+
+    def revoke() -> None:
+        revoke_permit(first.number, Actor(label="clerk"), "veicolo venduto")
+
+    results = race(pg_city, [change if i % 2 else revoke for i in range(THREADS)])
+
+    done, failed = split(results)
+    assert_refusals(failed, {"not_active"})
+    assert len(done) == 1, "exactly one of the changes and revocations ends the permit"
+    old = db.session.scalars(select(Permit).where(Permit.number == first.number)).one()
+    assert old.status in {PermitStatus.REVOKED.value, PermitStatus.REPLACED.value}
+    # One end, one event, one step of the revocation list, and they agree.
+    ended = _end_events(old.id)
+    assert [e.action for e in ended] == [old.status]
+    sequence = db.session.scalar(select(RevocationListState.sequence))
+    assert sequence == sequence_before + 1
+    assert ended[0].data["revocation_list"] == sequence
+    successors = db.session.scalars(select(Permit).where(Permit.id != old.id)).all()
+    if old.status == PermitStatus.REPLACED.value:
+        assert isinstance(done[0], IssueResult)
+        assert [p.number for p in successors] == [done[0].number]
+        assert successors[0].status == PermitStatus.ACTIVE.value
+        assert plates_of(successors) == [members[1].plate]
+        assert old.replaced_by_id == successors[0].id
+        assert ended[0].data["replaced_by"] == done[0].number
+    else:
+        assert done == [None] and successors == [] and old.replaced_by_id is None
+    # Never two active permits coming from the same original.
+    holders = {subject_key(members[0].codice_fiscale)}
+    assert len(active_permits("1", holders)) == (1 if old.status == "replaced" else 0)
+
+
+def test_two_permits_changed_to_the_same_plate_at_once_give_it_one_permit(
+    pg_city: Flask,
+) -> None:
+    members = household_with_cars()
+    ours = [counter_issue("1", m.codice_fiscale, m.plate)() for m in members[:2]]
+    target = members[2].plate  # a third car of the household, free
+
+    def change(index: int) -> Callable[[], IssueResult]:
+        number, plate = ours[index % 2].number, members[index % 2].plate
+        return lambda: change_plate(number, plate, target, Actor.cli())
+
+    results = race(pg_city, [change(i) for i in range(THREADS)])
+
+    done, failed = split(results)
+    assert_refusals(failed, {"not_active", "not_eligible"})
+    assert len(done) == 1
+    on_target = [p for p in active_permits("1") if target in plates_of([p])]
+    assert [p.number for p in on_target] == [done[0].number]
+    assert len(active_permits("1", _household_keys(members))) == 2
