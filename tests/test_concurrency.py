@@ -225,6 +225,34 @@ def test_one_application_approved_at_once_by_many_gives_one_permit(pg_city: Flas
     assert db.session.get(Application, app_id).status == "issued"  # type: ignore[union-attr]
 
 
+def test_one_payment_confirmed_at_once_by_many_issues_once(pg_city: Flask) -> None:
+    """A provider calling back several times, a payer double-clicking: the notice (IUV) is the key."""
+    member = household_with_cars(at_least=1)[0]
+    user = make_user("resident", "pagante@example.test", codice_fiscale=member.codice_fiscale)
+    # Residents (1) are decided automatically: the payment itself issues the permit.
+    app_id = applications.create_draft(
+        user, applications.ApplicationInput(category="1", applicant_id="", plates=(member.plate,))
+    )
+    applications.submit_application(app_id, user)
+    iuv = db.session.get(Application, app_id).payment_reference  # type: ignore[union-attr]
+    assert iuv
+
+    def confirm(index: int) -> Callable[[], applications.SubmitOutcome]:
+        return lambda: applications.confirm_payment(app_id, iuv, Actor(label=f"provider-{index}"))
+
+    results = race(pg_city, [confirm(i) for i in range(THREADS)])
+
+    done, failed = split(results)
+    assert_refusals(failed, set())
+    assert len(done) == THREADS
+    assert {r.status for r in done} == {"issued"}
+    assert len({r.permit_number for r in done}) == 1, "every caller is told the same permit"
+    permits = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).all()
+    assert len(permits) == 1
+    assert len(events("application", app_id, "paid")) == 1
+    assert len(events("application", app_id, "issued")) == 1
+
+
 # --- 2. the household limit ----------------------------------------------------------------------
 
 

@@ -136,3 +136,75 @@ def test_mislabelled_and_oversized_uploads_are_refused(
     with pytest.raises(ServiceError) as refused:
         documents.attach_document(application_id, resident, "lease_or_deed", name, content)
     assert refused.value.code in {"type", "too_large"}, refused.value.code
+
+
+TIME_CELL = st.sampled_from(
+    [
+        "2026-06-01T10:00:00+02:00",
+        "2026-06-01T10:00:00",  # no offset
+        "0001-01-01T00:00:00+14:00",  # before the epoch's range once converted
+        "9999-12-31T23:59:59-14:00",
+        "2026-13-01T00:00:00Z",
+        "",
+        "yesterday",
+    ]
+) | st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat())
+TRANSIT_ROW = st.lists(
+    st.sampled_from(["AB123CD", "ab 123 cd", "ZZ999ZZ", "", "A1", "X" * 40]) | CELL, max_size=2
+).map(lambda cells: cells[:2]) | st.tuples(
+    st.sampled_from(["AB123CD", "FX456GH", "", "<b>", "A" * 20]),
+    st.sampled_from(["A1", "a2", "B1", "Z9", ""]),
+    TIME_CELL,
+).map(list)
+
+
+@FUZZ
+@given(rows=st.lists(TRANSIT_ROW, max_size=15))
+def test_random_transit_rows_are_judged_or_reported(city: Flask, rows: list[list[str]]) -> None:
+    """`ztl transits check` and the CSV API body: every row is judged or reported, none escapes."""
+    from ztl.services.transit_files import TransitSummary, check_rows
+
+    summary = TransitSummary()
+    violations = list(check_rows(iter(rows), summary))
+    judged = summary.authorized + summary.pending + summary.violations
+    assert summary.read == judged + len(summary.unreadable)
+    assert len(violations) == summary.violations
+    assert all(u.message for u in summary.unreadable)
+
+
+@FUZZ
+@given(text=st.text(max_size=400))
+def test_hotel_guest_file_parser_refuses_only_with_a_service_error(text: str) -> None:
+    from ztl.services.hotel_guests import parse_guest_csv
+    from ztl.services.unit_of_work import ServiceError
+
+    try:
+        rows = parse_guest_csv(text)
+    except ServiceError as exc:
+        assert exc.code in {"too_many_rows", "unreadable_file"}
+        return
+    assert all(isinstance(line, int) and line >= 1 for line, *_rest in rows)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["' OR '1'='1", "'; DROP TABLE application; --", '" OR 1=1 --', "%", "_", "\\", "PO-2026-%"],
+)
+def test_sql_in_the_clerk_search_is_only_text(city: Flask, query: str) -> None:
+    """Every query is bound, never spliced: SQL finds nothing and breaks nothing."""
+    from ztl.models import Application
+
+    resident = make_user("resident", "r@posta.example.org", codice_fiscale=DEMO_RESIDENT)
+    data = applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
+    application_id = applications.create_draft(resident, data)
+    applications.submit_application(application_id, resident)
+    applications.pay_own_application(application_id, resident)
+    make_user("clerk", "impiegato@comune.example.org")
+    office: FlaskClient = city.test_client()
+    assert login(office, "impiegato@comune.example.org", PASSWORD).status_code == 302
+    assert f"/ufficio/domande/{application_id}" in office.get("/ufficio/").get_data(as_text=True)
+
+    response = office.get("/ufficio/", query_string={"q": query, "stato": "all"})
+    assert response.status_code in (200, 400)
+    assert f"/ufficio/domande/{application_id}" not in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 1

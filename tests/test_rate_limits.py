@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, make_app
 from ztl.rate_limit import SlidingWindow
 
 
@@ -41,3 +43,25 @@ def test_too_many_attempts_from_one_address_get_a_429(
     elsewhere = client.post(path, data=data, environ_base={"REMOTE_ADDR": "198.51.100.9"})
     assert elsewhere.status_code != 429
     assert client.get(path, environ_base=here).status_code == 200  # reading the page is not limited
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(app: Flask, tmp_path: Path) -> None:
+    """With ZTL_TRUSTED_PROXIES=1 the limit follows X-Forwarded-For, not the proxy's address."""
+    proxied = make_app(
+        str(app.config["SQLALCHEMY_DATABASE_URI"]),
+        tmp_path / "instance",
+        ZTL_TRUSTED_PROXIES=1,
+        ZTL_LOGIN_RATE_PER_MINUTE=2,
+        WTF_CSRF_ENABLED=False,
+    )
+    visitor = proxied.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}  # the reverse proxy, the same for every client
+    data = {"email": "nobody@example.org", "password": "wrong-password-1"}
+
+    def attempt(client_address: str) -> int:
+        headers = {"X-Forwarded-For": client_address}
+        return visitor.post("/accedi", data=data, environ_base=proxy, headers=headers).status_code
+
+    assert [attempt("192.0.2.44") for _ in range(2)] == [401, 401]
+    assert attempt("192.0.2.44") == 429
+    assert attempt("192.0.2.45") == 401  # another client behind the same proxy is not blocked

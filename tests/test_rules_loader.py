@@ -110,6 +110,41 @@ def test_broken_file_names_line_and_field(old: str, new: str, field: str, proble
     assert str(error).startswith(f"prato.toml, line {error.line}, {field}: ")
 
 
+def test_the_records_retention_is_read_with_its_default() -> None:
+    assert load_rules().record_retention_years == 10
+    assert load_rules(ESEMPIO).record_retention_years == 5
+    assert parse_rules(PRATO.replace("records_years = 10\n", ""), "x").record_retention_years == 10
+    assert parse_rules(PRATO.replace("[retention]\n", "[old]\n"), "x").record_retention_years == 10
+    one = PRATO.replace("records_years = 10", "records_years = 1")
+    assert parse_rules(one, "x").record_retention_years == 1
+    assert parse_rules(one, "x").lookup_retention_days == 7  # the other setting is untouched
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "problem"),
+    [
+        ("records_years = 0", "retention.records_years", "number of years from 1 to 100, got 0"),
+        ("records_years = -3", "retention.records_years", "from 1 to 100, got -3"),
+        ("records_years = 101", "retention.records_years", "from 1 to 100, got 101"),
+        ("records_years = 9.5", "retention.records_years", "must be a whole number, got 9.5"),
+        ('records_years = "10"', "retention.records_years", "must be a whole number, got '10'"),
+        ("records_years = false", "retention.records_years", "must be a whole number, got False"),
+        ("record_years = 10", "retention.record_years", "unknown setting 'record_years'"),
+    ],
+)
+def test_a_bad_records_retention_is_refused_with_line_and_field(
+    value: str, field: str, problem: str
+) -> None:
+    broken = PRATO.replace("records_years = 10", value, 1)
+    with pytest.raises(RulesFileError) as info:
+        parse_rules(broken, "prato.toml")
+    error = info.value
+    assert error.field == field and problem in error.problem, str(error)
+    assert error.line is not None and broken.splitlines()[error.line - 1] == value
+    assert str(error).startswith(f"prato.toml, line {error.line}, {field}: ")
+    assert "known: lookups_days, records_years" in error.problem or "unknown" not in problem
+
+
 def test_syntax_error_and_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(RulesFileError, match=r"line \d+, syntax"):
         parse_rules(PRATO.replace('code = "IT-PO"', 'code = "IT-PO'), "prato.toml")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -127,6 +128,52 @@ def test_session_is_renewed_on_login(client: FlaskClient) -> None:
     with client.session_transaction() as session:
         assert "planted" not in session
         assert session.get("_user_id")
+
+
+def test_session_cookie_is_secure_httponly_and_samesite_in_production(
+    app: Flask, client: FlaskClient
+) -> None:
+    """What a browser receives on sign-in: no script can read it, it never travels over HTTP."""
+    make_user("clerk", "clerk@comune.example.org")
+    app.config["SESSION_COOKIE_SECURE"] = True  # what ZTL_ENV=production sets (test_config)
+    try:
+        site = "https://ztl.example.org"
+        form = client.get("/accedi", base_url=site).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+        assert token is not None
+        response = client.post(
+            "/accedi",
+            data={
+                "email": "clerk@comune.example.org",
+                "password": PASSWORD,
+                "csrf_token": token[1],
+            },
+            base_url=site,
+            headers={"Referer": f"{site}/accedi"},  # Flask-WTF checks it over HTTPS
+        )
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
+    assert response.status_code == 302
+    cookies = [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
+    session_cookie = next(c for c in cookies if c.startswith("session="))
+    attributes = {part.strip().split("=")[0].lower() for part in session_cookie.split(";")[1:]}
+    assert {"secure", "httponly"} <= attributes
+    assert "samesite=lax" in session_cookie.lower()
+
+
+def test_a_session_ends_a_working_day_after_sign_in(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copied session cookie stops working: its signature's age is checked on every request."""
+    from itsdangerous.timed import TimestampSigner
+
+    make_user("clerk", "clerk@comune.example.org")
+    login(client, "clerk@comune.example.org", PASSWORD)
+    assert client.get("/ufficio/").status_code == 200
+    signed_at = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at(self) + 13 * 3600)
+    response = client.get("/ufficio/")
+    assert response.status_code == 302 and "/accedi" in response.headers["Location"]
 
 
 def test_resident_registers_through_the_form(client: FlaskClient) -> None:

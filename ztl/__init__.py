@@ -69,4 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_web(app)
     register_api(app)
     register_commands(app)
+    proxies = int(app.config.get("ZTL_TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     return app

@@ -8,6 +8,7 @@ folder, created with mode 0600 on first start outside production.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -106,6 +107,13 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", env == "production"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # A signed-in session lasts a working day from sign-in: a copied cookie stops working
+        # then (Flask checks the signature's age against this on every request).
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=_env_int("SESSION_HOURS", 12)),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+        # (werkzeug's ProxyFix): without it, behind a proxy every client has the proxy's address
+        # and shares one sign-in limit. 0: the app faces the clients directly.
+        "ZTL_TRUSTED_PROXIES": _env_int("TRUSTED_PROXIES", 0),
     }
 
 

@@ -1,8 +1,11 @@
-"""`ztl retention purge`: blank the plates of lookups past the municipality's retention.
+"""`ztl retention purge`: anonymise what is past the municipality's retention.
 
-Run it once a day (cron or a systemd timer), like `ztl permits expire`. What is kept and for how
-long is decided in ztl.services.retention and the rules file (`[retention] lookups_days`).
-Exit status: 0 done (whatever the count), 2 bad input (a time without an offset).
+Two purges, each its own transaction: plate lookups lose their plate (ztl.services.retention,
+`[retention] lookups_days`), then ended permits and closed applications lose the person's data
+(ztl.services.record_retention, `[retention] records_years`). They are independent: the lookups
+done stay done if the records fail, and the next run finishes the rest.
+Run it once a day (cron or a systemd timer), like `ztl permits expire`.
+Exit status: 0 done (whatever the counts), 2 bad input (a time without an offset).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import click
 
 from ztl.cli.permits import BadInput
 from ztl.models import utcnow
+from ztl.services.record_retention import anonymise_ended_records
 from ztl.services.retention import purge_lookups
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
@@ -30,7 +34,7 @@ def retention() -> None:
     help="Judge ages as of this instant, ISO 8601 with offset (default now), e.g. 2026-01-01T03:00Z.",
 )
 def purge(now_text: str | None) -> None:
-    """Blank the plate of each lookup older than the retention (open violations are kept)."""
+    """Blank old lookups' plates (open violations kept), then anonymise long-ended records."""
     try:
         now = parse_instant(now_text) if now_text else utcnow()
     except InvalidValue as exc:
@@ -39,4 +43,10 @@ def purge(now_text: str | None) -> None:
     click.echo(
         f"{result.anonymised} plate lookups anonymised "
         f"(retention {result.days} days: answers before {result.cutoff.isoformat()})"
+    )
+    records = anonymise_ended_records(now)
+    click.echo(
+        f"{records.permits} permits and {records.applications} applications anonymised, "
+        f"{records.documents} documents deleted "
+        f"(retention {records.years} years: ended before {records.cutoff.isoformat()})"
     )

@@ -76,6 +76,9 @@ class Permit(Base):
     # revoked silently. Cleared when a clerk decides or a later re-check passes.
     flagged_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     flag_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Set when the retention (ztl.services.record_retention) removed the holder's data years after
+    # the end: the row stays for the numbering, statistics and the event history it anchors.
+    anonymised_at: Mapped[dt.datetime | None]
 
     category: Mapped[Category] = relationship()
     plates: Mapped[list[PermitPlate]] = relationship(

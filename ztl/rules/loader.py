@@ -20,6 +20,7 @@ from ztl.rules.municipality import (
     CHECK_PARAMETERS,
     DECIDERS,
     DEFAULT_LOOKUP_RETENTION_DAYS,
+    DEFAULT_RECORD_RETENTION_YEARS,
     TIED_TO,
     CategoryRules,
     CheckSpec,
@@ -172,7 +173,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
     zones = _zones(reader, data)
     zone_codes = {z.code for z in zones}
     categories = _categories(reader, data, zone_codes)
-    lookup_days = _retention(reader, data)
+    lookup_days, record_years = _retention(reader, data)
     return Municipality(
         code=reader.take(head, "code", str, "municipality"),
         name=reader.take(head, "name", str, "municipality"),
@@ -183,16 +184,21 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         zones=zones,
         categories=categories,
         lookup_retention_days=lookup_days,
+        record_retention_years=record_years,
     )
 
 
-RETENTION_KEYS = ("lookups_days",)
+RETENTION_KEYS = ("lookups_days", "records_years")
 MAX_RETENTION_DAYS = 36_500  # a century: beyond it the date arithmetic overflows, not a policy
+MAX_RETENTION_YEARS = 100  # the same century, counted in years
 
 
-def _retention(reader: _Reader, data: Mapping[str, Any]) -> int:
-    """Days plate lookups keep their plate: `[retention] lookups_days`, 7 when absent.
+def _retention(reader: _Reader, data: Mapping[str, Any]) -> tuple[int, int]:
+    """The `[retention]` table: (lookups_days, records_years), 7 and 10 when absent.
 
+    `lookups_days`: days plate lookups keep their plate (0 or more). `records_years`: years an
+    ended permit or closed application keeps the person's data (1 or more: 0 would anonymise a
+    permit the day it ends, before any appeal against a revocation could be heard).
     A misspelt key is refused rather than ignored: a retention period silently left at its default
     is personal data kept longer (or shorter) than the municipality decided.
     """
@@ -207,17 +213,41 @@ def _retention(reader: _Reader, data: Mapping[str, Any]) -> int:
                 (key,),
                 f"unknown setting {key!r}; known: {', '.join(RETENTION_KEYS)}",
             )
-    if "lookups_days" not in raw:
-        return DEFAULT_LOOKUP_RETENTION_DAYS
-    days: int = reader.take(raw, "lookups_days", int, "retention")
-    if not 0 <= days <= MAX_RETENTION_DAYS:
+    days = _retention_number(
+        reader, raw, "lookups_days", DEFAULT_LOOKUP_RETENTION_DAYS, 0, MAX_RETENTION_DAYS, "days"
+    )
+    years = _retention_number(
+        reader,
+        raw,
+        "records_years",
+        DEFAULT_RECORD_RETENTION_YEARS,
+        1,
+        MAX_RETENTION_YEARS,
+        "years",
+    )
+    return days, years
+
+
+def _retention_number(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    key: str,
+    default: int,
+    lowest: int,
+    highest: int,
+    unit: str,
+) -> int:
+    if key not in raw:
+        return default
+    value: int = reader.take(raw, key, int, "retention")
+    if not lowest <= value <= highest:
         raise reader.fail(
             "retention",
             None,
-            ("lookups_days",),
-            f"must be a number of days from 0 to {MAX_RETENTION_DAYS}, got {days}",
+            (key,),
+            f"must be a number of {unit} from {lowest} to {highest}, got {value}",
         )
-    return days
+    return value
 
 
 def _zones(reader: _Reader, data: Mapping[str, Any]) -> tuple[ZoneRules, ...]:

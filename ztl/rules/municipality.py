@@ -37,6 +37,12 @@ TIED_TO = ("applicant", "household", "firm")
 DECIDERS = ("automatic", "automatic_if_registered", "clerk")
 # Days a plate lookup keeps its plate when the rules file does not say ([retention] lookups_days).
 DEFAULT_LOOKUP_RETENTION_DAYS = 7
+# Years an ended permit or application keeps the person's data when the rules file does not say
+# ([retention] records_years). Ten because Italian administrative records are commonly kept that
+# long: the ordinary limitation period for claims (art. 2946 c.c.) and the conservation of
+# accounting records (art. 2220 c.c.) are ten years, so an appeal, an audit or a recovery of fees
+# can still need them; after that nothing justifies keeping who held the permit.
+DEFAULT_RECORD_RETENTION_YEARS = 10
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,9 @@ class Municipality:
     # Plate lookups are anonymised this many days after the answer (a violation: after it is
     # closed); ztl.services.retention applies it.
     lookup_retention_days: int = DEFAULT_LOOKUP_RETENTION_DAYS
+    # Ended permits and closed applications are anonymised this many years after their end;
+    # ztl.services.record_retention applies it.
+    record_retention_years: int = DEFAULT_RECORD_RETENTION_YEARS
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:

@@ -195,17 +195,28 @@ def register_guest(
 
 
 def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
-    """Rows "plate,arrival,nights" (a header line is allowed): (line, plate, arrival, nights)."""
+    """Rows "plate,arrival,nights" (a header line is allowed): (line, plate, arrival, nights).
+
+    Files come from spreadsheets on any system: CR, LF and CRLF line ends are all read
+    (newline="" hands them to the csv module); what the csv module still cannot read (a stray
+    CR inside an unquoted cell) is refused as a whole with a message, never a 500.
+    """
     rows: list[tuple[int, str, str, str]] = []
-    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or not "".join(row).strip():
-            continue
-        if line_no == 1 and row[0].strip().lower() in {"plate", "targa"}:
-            continue
-        cells = [*row, "", "", ""][:3]
-        rows.append((line_no, cells[0].strip(), cells[1].strip(), cells[2].strip() or "1"))
-        if len(rows) > MAX_BATCH_ROWS:
-            raise ServiceError(f"at most {MAX_BATCH_ROWS} rows a file", code="too_many_rows")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for line_no, row in enumerate(reader, start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if line_no == 1 and row[0].strip().lower() in {"plate", "targa"}:
+                continue
+            cells = [*row, "", "", ""][:3]
+            rows.append((line_no, cells[0].strip(), cells[1].strip(), cells[2].strip() or "1"))
+            if len(rows) > MAX_BATCH_ROWS:
+                raise ServiceError(f"at most {MAX_BATCH_ROWS} rows a file", code="too_many_rows")
+    except csv.Error as exc:
+        raise ServiceError(
+            f"line {reader.line_num}: not a CSV file ({exc})", code="unreadable_file"
+        ) from exc
     return rows
 
 

@@ -17,6 +17,7 @@ from ztl.extensions import db
 from ztl.services.authorizations import REASONS, gate_zones
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
+from ztl.values.times import instant_in_range
 
 HEADER = ["plate", "gate", "at"]
 
@@ -116,4 +117,6 @@ def _problem(
         return f"ora non valida / invalid time: {raw_at!r}"
     if at.tzinfo is None or at.utcoffset() is None:
         return f"ora senza fuso orario / time without an offset: {raw_at!r}"
+    if not instant_in_range(at):
+        return f"ora fuori intervallo / time out of range: {raw_at!r}"
     return None

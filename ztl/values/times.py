@@ -14,6 +14,16 @@ def parse_date(raw: str) -> dt.date:
         raise InvalidValue(f"data non valida / invalid date (YYYY-MM-DD): {raw!r}") from exc
 
 
+# Instants outside these years are refused: a transit or a question about year 1 or 9999 is a typo
+# or an attack, and at those edges the conversion to local time overflows the calendar.
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
+
+def instant_in_range(value: dt.datetime) -> bool:
+    """Whether an aware instant lies in the years the service reasons about (see MIN_YEAR)."""
+    return MIN_YEAR <= value.year <= MAX_YEAR
+
+
 def parse_instant(raw: str) -> dt.datetime:
     """An ISO 8601 date-time with an offset ("Z" or "+01:00"); a local time is refused, not guessed."""
     text = (raw or "").strip()
@@ -24,6 +34,10 @@ def parse_instant(raw: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidValue(
             f"ora senza fuso orario / time without an offset: {raw!r} (add Z or +01:00)"
+        )
+    if not instant_in_range(value):
+        raise InvalidValue(
+            f"ora fuori intervallo / time out of range (years {MIN_YEAR}-{MAX_YEAR}): {raw!r}"
         )
     return value
 

@@ -2,8 +2,8 @@
 
 The per-account lock (ZTL_LOGIN_MAX_FAILURES) protects one account; this protects all of them
 from one address trying many. ZTL_LOGIN_RATE_PER_MINUTE and ZTL_REGISTRATION_RATE_PER_MINUTE set
-the limits (0 turns a limit off). Behind a reverse proxy, configure ProxyFix (or gunicorn's
---forwarded-allow-ips) so that remote_addr is the client's and not the proxy's.
+the limits (0 turns a limit off). Behind a reverse proxy, set ZTL_TRUSTED_PROXIES (werkzeug's
+ProxyFix, installed by create_app) so that remote_addr is the client's and not the proxy's.
 """
 
 from __future__ import annotations

@@ -66,6 +66,9 @@ MESSAGES: dict[str, Any] = {
     ),
     "nights": _l("La permanenza va da 1 a 7 giorni."),
     "too_many_rows": _l("Il file ha troppe righe: al massimo 500."),
+    "unreadable_file": _l(
+        "Il file non è un CSV leggibile: salvalo come CSV (righe targa,arrivo,notti) e riprova."
+    ),
 }
 GENERIC = _l("L'operazione non è stata eseguita.")
 
