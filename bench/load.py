@@ -9,7 +9,9 @@ connections for the whole run:
   resident  GET /area-personale/            (a signed-in resident's dashboard)
   clerk     GET /ufficio/                   (a signed-in clerk's queue)
   police    GET /api/v1/authorizations/...  (a gate token's plate checks)
-Prints, per kind, requests per second, errors (non-2xx answers and socket errors) and p99 latency.
+Prints, per kind, requests per second, errors (non-2xx answers and socket errors) and p99 latency;
+exits 1 when there was any error (issue 7's target: none in a 2-minute mixed load). A 10-second
+warm-up, not measured, comes first.
 Rate limits are off (the load is one client per kind, which a limit would rightly throttle).
 Needs wrk (Debian package wrk).
 """
@@ -165,6 +167,7 @@ def main() -> None:
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(workdir)}
     )
     server = None
+    failed = True
     try:
         with app.app_context():
             upgrade()
@@ -221,6 +224,7 @@ def main() -> None:
             total_errors += errors
             print(f"  {name:<20} {rate:8,.0f} req/s   errors {errors:>4}{detail}   p99 {p99}")
         print(f"  {'all':<20} {total_rate:8,.0f} req/s   errors {total_errors:>4}")
+        failed = total_errors > 0
     finally:
         if server is not None:
             server.terminate()
@@ -234,6 +238,8 @@ def main() -> None:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
         shutil.rmtree(workdir, ignore_errors=True)
+    if failed:
+        sys.exit("errors under load (the target is none): see the figures above")
 
 
 if __name__ == "__main__":

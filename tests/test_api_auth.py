@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -52,3 +54,29 @@ def test_unknown_api_route_is_json_404(client: FlaskClient) -> None:
     response = client.get("/api/v1/nothing-here", headers=_auth(plaintext))
     assert response.status_code == 404
     assert response.is_json and response.json is not None and "error" in response.json
+
+
+def test_a_token_revoked_by_another_process_stops_working_within_the_cache_time(
+    app: Flask, client: FlaskClient, database_url: str, tmp_path: Path
+) -> None:
+    """`ztl tokens revoke` in its own process; this one trusts its cache only so long."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    app.config["ZTL_TOKEN_CACHE_SECONDS"] = 1.0
+    try:
+        _, plaintext = create_token("gate-revoked-elsewhere", "gate")
+        assert client.get("/api/v1/whoami", headers=_auth(plaintext)).status_code == 200  # cached
+        env = {**os.environ, "DATABASE_URL": database_url, "ZTL_INSTANCE_PATH": str(tmp_path)}
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "ztl:create_app()", "tokens", "revoke",
+             "gate-revoked-elsewhere"],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        time.sleep(1.1)  # this process's cache entry is older than the cache time now
+        assert client.get("/api/v1/whoami", headers=_auth(plaintext)).status_code == 401
+    finally:
+        app.config["ZTL_TOKEN_CACHE_SECONDS"] = 10

@@ -10,6 +10,7 @@ and the migration chains the events stored before it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import secrets
 import threading
@@ -32,6 +33,7 @@ from ztl.services.audit_chain import (
     GENESIS_HASH,
     canonical_event,
     event_hash,
+    personal_digest,
     verify_chain,
 )
 from ztl.services.events import record_event
@@ -76,6 +78,14 @@ def _verify(runner: FlaskCliRunner, *extra: str) -> Any:
     return runner.invoke(args=["audit", "verify", *extra])
 
 
+def _forged(row: Any, **changes: Any) -> dict[str, Any]:
+    """The row with some fields changed and its personal digest recomputed, as an attacker who
+    read the salt from the table would (the hash is then the attacker's to recompute too)."""
+    forged = {**row, **changes}
+    forged["personal_digest"] = personal_digest(row["personal_salt"], forged)
+    return forged
+
+
 def _chain() -> list[tuple[int, int, str, str]]:
     db.session.expire_all()
     rows = db.session.execute(
@@ -96,11 +106,22 @@ def test_canonical_form_is_fixed() -> None:
         "reason": "targa venduta, però",
         "data": {"z": 1, "a": {"y": [1, "x"], "b": None}},
     }
-    assert canonical_event(fields) == (
-        '{"action":"revoked","actor_label":"clerk@comune.example","actor_user_id":7,'
-        '"data":{"a":{"b":null,"y":[1,"x"]},"z":1},"occurred_at":"2026-03-28T23:30:00.000000+00:00",'
-        '"reason":"targa venduta, però","subject_id":"42","subject_type":"permit"}'
+    salt = "0123456789abcdef" * 2
+    assert (
+        personal_digest(salt, fields)
+        == hashlib.sha256(
+            (
+                salt + '{"actor_label":"clerk@comune.example","data":{"a":{"b":null,"y":[1,"x"]},'
+                '"z":1},"reason":"targa venduta, però"}'
+            ).encode()
+        ).hexdigest()
     )
+    fields["personal_digest"] = personal_digest(salt, fields)
+    assert canonical_event(fields) == (
+        '{"action":"revoked","actor_user_id":7,"occurred_at":"2026-03-28T23:30:00.000000+00:00",'
+        f'"personal":"{fields["personal_digest"]}","subject_id":"42","subject_type":"permit"}}'
+    )
+    assert personal_digest("f" * 32, fields) != fields["personal_digest"]  # the salt hides it
     assert event_hash(GENESIS_HASH, fields) == event_hash(GENESIS_HASH, dict(fields))
     assert event_hash(GENESIS_HASH, fields) != event_hash("1" * 64, fields)
     assert len(event_hash(GENESIS_HASH, fields)) == 64
@@ -144,10 +165,11 @@ def test_an_edit_with_its_hash_recomputed_breaks_the_next_link(
 ) -> None:
     ids = _record(4)
     row = db.session.execute(sa.select(*Event.__table__.c).where(Event.id == ids[1])).one()._mapping
-    forged = dict(row, data={"n": 99})
+    forged = _forged(row, data={"n": 99})
     _sql(
-        "UPDATE event SET data = :data, hash = :hash WHERE id = :id",
+        "UPDATE event SET data = :data, personal_digest = :personal, hash = :hash WHERE id = :id",
         data='{"n": 99}',
+        personal=forged["personal_digest"],
         hash=event_hash(row["prev_hash"], forged),
         id=ids[1],
     )
@@ -233,10 +255,12 @@ def test_a_rewritten_chain_is_found_only_against_an_anchor(
             .one()
             ._mapping
         )
-        digest = event_hash(prev, row)
+        forged = _forged(row)
+        digest = event_hash(prev, forged)
         _sql(
-            "UPDATE event SET prev_hash = :p, hash = :h WHERE id = :id",
+            "UPDATE event SET prev_hash = :p, personal_digest = :d, hash = :h WHERE id = :id",
             p=prev,
+            d=forged["personal_digest"],
             h=digest,
             id=event_id,
         )

@@ -151,3 +151,13 @@ def test_generate_cli_and_bad_arguments(runner: Any, tmp_path: Path) -> None:
     blocked.write_text("not a directory")
     unwritable = runner.invoke(args=["demo", "generate", "--out", str(blocked / "x")])
     assert unwritable.exit_code == 2
+
+
+def test_demo_load_is_refused_in_production(app: Flask, runner: Any) -> None:
+    app.config["ZTL_ENV"] = "production"
+    try:
+        result = runner.invoke(args=["demo", "load"])
+    finally:
+        app.config["ZTL_ENV"] = "development"
+    assert result.exit_code == 2 and "ZTL_ENV=production" in result.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

@@ -2,8 +2,9 @@
 
 A permit ended 11 years ago is anonymised, one ended 9 years ago is not, an active one never; an
 application rejected long ago loses its applicant, plates, documents (the file too) and facts; an
-issued application goes with its last permit; events are added, never edited, so the audit trail
-stays intact; a second run changes nothing; `ztl retention purge` prints both counts; the GDPR
+issued application goes with its last permit; one "anonymised" event is added per record and the
+history of each loses its personal fields, yet the audit trail stays intact (and a redaction made
+around retention, or a redacted event rewritten, is caught); a second run changes nothing; `ztl retention purge` prints both counts; the GDPR
 export still works for the person afterwards; the rules file carries `records_years`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -363,9 +365,12 @@ def test_the_command_prints_both_counts(records: Records, runner: FlaskCliRunner
     assert result.exit_code == 0, result.output
     lookups, anonymised = result.output.splitlines()
     assert lookups.startswith("0 plate lookups anonymised (retention 7 days")
-    assert anonymised.startswith(
-        "1 permits and 2 applications anonymised, 1 documents deleted (retention 10 years: "
-    )
+    assert re.match(
+        r"1 permits and 2 applications anonymised, 1 documents deleted, the personal fields of "
+        r"\d+ events erased \(retention 10 years: ",
+        anonymised,
+    ), anonymised
+    assert " of 0 events" not in anonymised
     again = runner.invoke(args=["retention", "purge", "--now", now])
     assert again.exit_code == 0 and "0 permits and 0 applications anonymised" in again.output
     bad = runner.invoke(args=["retention", "purge", "--now", "2026-06-20T03:00"])
@@ -377,3 +382,78 @@ def test_the_cutoff_counts_calendar_years() -> None:
     leap = dt.datetime(2028, 2, 29, 3, 0, tzinfo=dt.UTC)
     assert retention_cutoff(leap, 10) == dt.datetime(2018, 2, 28, 3, 0, tzinfo=dt.UTC)
     assert retention_cutoff(NOW, 10).year == NOW.year - 10
+
+
+def _history(subject_type: str, subject_id: int | str) -> list[Event]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.subject_type == subject_type, Event.subject_id == str(subject_id))
+            .order_by(Event.id)
+        )
+    )
+
+
+def test_the_history_of_an_anonymised_record_forgets_the_person_and_still_verifies(
+    records: Records,
+) -> None:
+    """The clerk's reason, the resident's e-mail as actor, the plates in the data: all erased."""
+    rejected = _history("application", records.rejected_application)
+    assert any(e.reason == REJECTION for e in rejected)
+    assert any(e.actor_label == "titolare@posta.example.org" for e in rejected)
+    recent_before = [(e.reason, e.data) for e in _history("application", records.recent_draft)]
+
+    result = anonymise_ended_records(NOW)
+
+    assert result.events > 0
+    rejected = _history("application", records.rejected_application)
+    kept = [e for e in rejected if e.action != "anonymised"]
+    assert kept and all(e.redacted_at == NOW for e in kept)
+    for event in kept:
+        assert (event.actor_label, event.reason, event.data, event.personal_salt) == (
+            "anonimizzato",
+            None,
+            {},
+            None,
+        )
+        assert event.action and event.occurred_at and event.personal_digest  # the rest stays
+    text = " ".join(f"{e.actor_label} {e.reason} {e.data}" for e in rejected)
+    assert "titolare@posta.example.org" not in text and REJECTION not in text
+    assert DEMO_OWN_CAR not in " ".join(
+        str(e.data) for e in _history("permit", _permit(records.old_permit).id)
+    )
+    # Records still open keep their history as it was.
+    assert [(e.reason, e.data) for e in _history("application", records.recent_draft)] == (
+        recent_before
+    )
+    report = verify_audit_trail()
+    assert report.intact, report.problem
+    assert report.redacted == result.events
+
+
+def test_a_history_erased_around_retention_is_reported(records: Records) -> None:
+    """Blanking a live record's events by hand looks like a redaction, and is caught as none."""
+    target = _history("application", records.recent_draft)[0]
+    db.session.execute(
+        update(Event)
+        .where(Event.id == target.id)
+        .values(
+            actor_label="anonimizzato", reason=None, data={}, personal_salt=None, redacted_at=NOW
+        )
+    )
+    db.session.commit()
+    report = verify_audit_trail()
+    assert not report.intact and report.event_id == target.id
+    assert "was redacted but its application" in (report.problem or "")
+
+
+def test_a_redacted_event_cannot_be_rewritten(records: Records) -> None:
+    anonymise_ended_records(NOW)
+    target = _history("application", records.rejected_application)[0]
+    assert target.redacted_at is not None
+    db.session.execute(update(Event).where(Event.id == target.id).values(reason="tutto in regola"))
+    db.session.commit()
+    report = verify_audit_trail()
+    assert not report.intact and report.event_id == target.id
+    assert "marked as redacted but still holds personal fields" in (report.problem or "")

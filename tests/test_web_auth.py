@@ -176,6 +176,20 @@ def test_a_session_ends_a_working_day_after_sign_in(
     assert response.status_code == 302 and "/accedi" in response.headers["Location"]
 
 
+def test_a_session_cookie_replayed_from_another_browser_is_refused(client: FlaskClient) -> None:
+    """Flask-Login's strong protection: the session is tied to the address and browser."""
+    make_user("clerk", "clerk@comune.example.org")
+    login(client, "clerk@comune.example.org", PASSWORD)
+    assert client.get("/ufficio/").status_code == 200
+    elsewhere = client.get(
+        "/ufficio/",
+        headers={"User-Agent": "Mozilla/5.0 (a thief's browser)"},
+        environ_base={"REMOTE_ADDR": "198.51.100.66"},
+    )
+    assert elsewhere.status_code == 302 and "/accedi" in elsewhere.headers["Location"]
+    assert client.get("/ufficio/").status_code == 302  # the session itself was dropped
+
+
 def test_resident_registers_through_the_form(client: FlaskClient) -> None:
     token = csrf_token(client, "/registrazione")
     form = {

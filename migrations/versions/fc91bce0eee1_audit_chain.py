@@ -5,14 +5,16 @@ Revises: 7b578601c8fd
 Create Date: 2026-11-25 11:40:03.844728
 
 Every event gets a position in the chain (chain_seq), the hash of the event before it (prev_hash)
-and its own hash; audit_chain_head holds the last position and hash (see
-ztl/services/audit_chain.py). The events already stored are chained here in id order (their commit
+and its own hash, which covers its personal fields through a salted digest (personal_salt,
+personal_digest) so that retention can erase them later (redacted_at); audit_chain_head holds the
+last position and hash (see ztl/services/audit_chain.py). The events already stored are chained here in id order (their commit
 order is not known any more), with the same canonical form as the application: the function below
 is a frozen copy, because a migration must not import application code that may change later.
 """
 import datetime as dt
 import hashlib
 import json
+import secrets
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,6 +44,8 @@ event = sa.table(
     sa.column("chain_seq", sa.Integer()),
     sa.column("prev_hash", sa.String()),
     sa.column("hash", sa.String()),
+    sa.column("personal_digest", sa.String()),
+    sa.column("personal_salt", sa.String()),
 )
 head = sa.table(
     "audit_chain_head",
@@ -52,29 +56,37 @@ head = sa.table(
 )
 
 
-def _event_hash(prev_hash, row):
+def _canonical(document):
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _personal_digest(salt, row):
+    """Frozen copy of ztl.services.audit_chain.personal_digest as of this revision."""
+    document = {"actor_label": row.actor_label, "data": row.data, "reason": row.reason}
+    return hashlib.sha256((salt + _canonical(document)).encode("utf-8")).hexdigest()
+
+
+def _event_hash(prev_hash, row, personal):
     """Frozen copy of ztl.services.audit_chain.event_hash as of this revision."""
     occurred_at = row.occurred_at
     if occurred_at.tzinfo is None:  # SQLite keeps UTC without its offset
         occurred_at = occurred_at.replace(tzinfo=dt.UTC)
     document = {
         "action": row.action,
-        "actor_label": row.actor_label,
         "actor_user_id": row.actor_user_id,
-        "data": row.data,
         "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "reason": row.reason,
+        "personal": personal,
         "subject_id": row.subject_id,
         "subject_type": row.subject_type,
     }
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + _canonical(document)).encode("utf-8")).hexdigest()
 
 
 def _backfill(bind):
     """Chain the stored events in id order, a page at a time (keyset pagination)."""
     seq, prev, last_id = 0, GENESIS_HASH, 0
-    columns = [c for c in event.c if c.name not in ("chain_seq", "prev_hash", "hash")]
+    chain = ("chain_seq", "prev_hash", "hash", "personal_digest", "personal_salt")
+    columns = [c for c in event.c if c.name not in chain]
     update = (
         event.update()
         .where(event.c.id == sa.bindparam("b_id"))
@@ -82,6 +94,8 @@ def _backfill(bind):
             chain_seq=sa.bindparam("b_seq"),
             prev_hash=sa.bindparam("b_prev"),
             hash=sa.bindparam("b_hash"),
+            personal_digest=sa.bindparam("b_personal"),
+            personal_salt=sa.bindparam("b_salt"),
         )
     )
     while True:
@@ -93,8 +107,13 @@ def _backfill(bind):
         changes = []
         for row in rows:
             seq += 1
-            digest = _event_hash(prev, row)
-            changes.append({"b_id": row.id, "b_seq": seq, "b_prev": prev, "b_hash": digest})
+            salt = secrets.token_hex(16)
+            personal = _personal_digest(salt, row)
+            digest = _event_hash(prev, row, personal)
+            changes.append(
+                {"b_id": row.id, "b_seq": seq, "b_prev": prev, "b_hash": digest,
+                 "b_personal": personal, "b_salt": salt}
+            )
             prev = digest
         bind.execute(update, changes)
         last_id = rows[-1].id
@@ -112,6 +131,9 @@ def upgrade():
         batch_op.add_column(sa.Column('chain_seq', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('personal_digest', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('personal_salt', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('redacted_at', sa.DateTime(timezone=True), nullable=True))
 
     last_seq, last_hash = _backfill(op.get_bind())
     op.bulk_insert(head, [{"id": HEAD_ID, "last_seq": last_seq, "last_hash": last_hash, "changed_at": dt.datetime.now(dt.UTC)}])
@@ -120,12 +142,16 @@ def upgrade():
         batch_op.alter_column('chain_seq', existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
+        batch_op.alter_column('personal_digest', existing_type=sa.String(length=64), nullable=False, server_default='')
         batch_op.create_index('uq_event_chain_seq', ['chain_seq'], unique=True, sqlite_where=sa.text('chain_seq > 0'), postgresql_where=sa.text('chain_seq > 0'))
 
 
 def downgrade():
     with op.batch_alter_table('event', schema=None) as batch_op:
         batch_op.drop_index('uq_event_chain_seq', sqlite_where=sa.text('chain_seq > 0'), postgresql_where=sa.text('chain_seq > 0'))
+        batch_op.drop_column('redacted_at')
+        batch_op.drop_column('personal_salt')
+        batch_op.drop_column('personal_digest')
         batch_op.drop_column('hash')
         batch_op.drop_column('prev_hash')
         batch_op.drop_column('chain_seq')

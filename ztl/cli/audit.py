@@ -70,7 +70,8 @@ def verify(anchor_texts: tuple[str, ...]) -> None:
         click.echo(f"{report.checked} events checked before the break")
         click.echo(f"chain head: {_head(report)}")
         raise Altered(f"audit trail altered: {report.problem}")
-    click.echo(f"audit trail intact: {report.checked} events checked")
+    redacted = f" ({report.redacted} redacted by retention)" if report.redacted else ""
+    click.echo(f"audit trail intact: {report.checked} events checked{redacted}")
     click.echo(f"chain head: {_head(report)}")
     if report.head_seq:
         click.echo(f"(keep it elsewhere; check it later with --anchor {_head(report)})")

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from ztl.demo.generator import CitySize, generate
 from ztl.demo.loader import load_demo
@@ -25,7 +26,16 @@ def demo() -> None:
 
 @demo.command("load")
 def load() -> None:
-    """Load the demo city (idempotent) and print one login per role."""
+    """Load the demo city (idempotent) and print one login per role.
+
+    Refused when ZTL_ENV is production: the demo makes an account for every role, administrator
+    included, with passwords printed on screen, and fills the registers with invented people.
+    """
+    if current_app.config.get("ZTL_ENV") == "production":
+        raise BadInput(
+            "ztl demo load is refused with ZTL_ENV=production: it creates demo accounts "
+            "(an administrator too) and invented registers. Use it on a demo instance only."
+        )
     summary = load_demo(progress=lambda message: click.echo(message, err=True))
     click.echo("Demo logins (kept in the instance folder, demo_logins.txt):")
     for login in summary.logins:

@@ -47,6 +47,7 @@ def purge(now_text: str | None) -> None:
     records = anonymise_ended_records(now)
     click.echo(
         f"{records.permits} permits and {records.applications} applications anonymised, "
-        f"{records.documents} documents deleted "
+        f"{records.documents} documents deleted, the personal fields of {records.events} events "
+        "erased "
         f"(retention {records.years} years: ended before {records.cutoff.isoformat()})"
     )

@@ -7,7 +7,9 @@ The rows are chained by hash (ztl.services.audit_chain): each committed event ha
 (`chain_seq`, in commit order), the hash of the event before it and its own hash, and the one row
 of `audit_chain_head` holds the last position and hash. `ztl audit verify` recomputes the chain, so
 a row edited or deleted behind the application's back shows. Events are therefore append-only:
-never update or delete one (a correction is a new event).
+never update or delete one (a correction is a new event). The one change allowed is retention's
+redaction of the personal fields of an anonymised record's events (`redact_events`), which the
+chain is built to survive.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ class Event(Base):
     chain_seq: Mapped[int] = mapped_column(default=0)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
     hash: Mapped[str] = mapped_column(String(64), default="")
+    # The personal fields (actor_label, reason, data) enter the chain through a salted digest, so
+    # that retention can erase them later without breaking the chain (ztl.services.audit_chain):
+    # the salt goes with them, and `redacted_at` says when.
+    personal_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    personal_salt: Mapped[str | None] = mapped_column(String(32))
+    redacted_at: Mapped[dt.datetime | None]
 
 
 class AuditChainHead(Base):

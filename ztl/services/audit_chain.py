@@ -2,7 +2,17 @@
 
 What it proves. Each event row carries its position in the chain (`chain_seq`, 1, 2, 3... in commit
 order), the hash of the event before it (`prev_hash`) and its own `hash`: the hex SHA-256 of
-`prev_hash` followed by a canonical form of the event (see `canonical_event`). The one row of
+`prev_hash` followed by a canonical form of the event (see `canonical_event`).
+
+Personal data and retention. An event's personal fields (who acted as a label, often an e-mail;
+the reason, a clerk's or resident's words; the data, plates and evidence) enter the hash through a
+salted digest (`personal_digest`: SHA-256 of a random per-event salt and the fields), not as they
+are. Years later, when retention anonymises a permit or an application, `redact_events` blanks
+those fields in its events and deletes the salt: the chain still verifies (the digest is still
+there and still hashed), and without the salt the digest cannot be reversed by trying every plate
+or codice fiscale. What stays verifiable for ever: when, which record, what action, which account.
+`verify_chain` accepts a redacted event only if its personal fields are blank and its record
+(permit or application) is anonymised; anything else redacted is reported as tampering. The one row of
 `audit_chain_head` names the last position and hash. `verify_chain` walks the rows in position
 order and recomputes every hash, so a row edited behind the application's back (a reason rewritten
 with SQL) no longer matches its hash, a row deleted from the middle leaves a gap in the positions
@@ -44,18 +54,19 @@ import datetime as dt
 import hashlib
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ztl.extensions import db
-from ztl.models import AuditChainHead, Event, utcnow
+from ztl.models import Application, AuditChainHead, Event, Permit, utcnow
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first event of a chain
 HEAD_ID = 1
@@ -63,41 +74,70 @@ PENDING_KEY = "ztl_audit_new_events"
 CHUNK = 500  # ids per statement when chaining a transaction's events (SQLite's variable limit)
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
-# What the hash covers, read the same way when chaining and when verifying.
+REDACTED_LABEL = "anonimizzato"  # the actor label of a redacted event
+REDACTABLE_SUBJECTS = ("permit", "application")  # records that retention anonymises
+
+# What the hash covers, read the same way when chaining and when verifying: these columns as they
+# are, and the personal ones through their salted digest.
 HASHED_COLUMNS = (
     Event.occurred_at,
     Event.actor_user_id,
-    Event.actor_label,
     Event.subject_type,
     Event.subject_id,
     Event.action,
-    Event.reason,
-    Event.data,
 )
-CHAIN_COLUMNS = (Event.id, Event.chain_seq, Event.prev_hash, Event.hash, *HASHED_COLUMNS)
+PERSONAL_COLUMNS = (Event.actor_label, Event.reason, Event.data)
+CHAIN_COLUMNS = (
+    Event.id,
+    Event.chain_seq,
+    Event.prev_hash,
+    Event.hash,
+    Event.personal_digest,
+    Event.personal_salt,
+    Event.redacted_at,
+    *HASHED_COLUMNS,
+    *PERSONAL_COLUMNS,
+)
+
+
+def _canonical_json(document: Mapping[str, Any]) -> str:
+    """Sorted keys at every level, no spaces, UTF-8 text: the same on every engine and every run."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def personal_digest(salt: str, fields: Mapping[Any, Any]) -> str:
+    """Hex SHA-256 of the event's salt and its personal fields (actor label, reason, data).
+
+    The salt (32 hex characters, random per event) makes the digest a commitment that hides what
+    it commits to: without it, a digest of "plate AB123CD" could be found by trying every plate.
+    """
+    document = {
+        "actor_label": fields["actor_label"],
+        "data": fields["data"],
+        "reason": fields["reason"],
+    }
+    return hashlib.sha256((salt + _canonical_json(document)).encode("utf-8")).hexdigest()
 
 
 def canonical_event(fields: Mapping[Any, Any]) -> str:
-    """The event as one JSON text, the same on every engine and every run.
+    """The event as one JSON text: its public fields and the digest of its personal ones.
 
-    Sorted keys at every level (the data too), no spaces, UTF-8 text, `occurred_at` in UTC ISO 8601
-    with microseconds. The fields are those of a row read back from the database (not the objects
-    in memory), so what is hashed is exactly what `ztl audit verify` reads later.
+    `occurred_at` in UTC ISO 8601 with microseconds. The fields are those of a row read back from
+    the database (not the objects in memory), so what is hashed is exactly what `ztl audit verify`
+    reads later; `personal_digest` is the stored one (see `personal_digest`).
     """
     occurred_at: dt.datetime = fields["occurred_at"]
     if occurred_at.tzinfo is None:  # defensive: the column type always returns aware UTC times
         occurred_at = occurred_at.replace(tzinfo=dt.UTC)
     document = {
         "action": fields["action"],
-        "actor_label": fields["actor_label"],
         "actor_user_id": fields["actor_user_id"],
-        "data": fields["data"],
         "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        "reason": fields["reason"],
+        "personal": fields["personal_digest"],
         "subject_id": fields["subject_id"],
         "subject_type": fields["subject_type"],
     }
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_json(document)
 
 
 def event_hash(prev_hash: str, fields: Mapping[Any, Any]) -> str:
@@ -179,8 +219,19 @@ def _chain_new_events(session: Session) -> None:
         )
         for row in rows:
             seq += 1
-            digest = event_hash(prev, row._mapping)
-            assigned.append({"b_id": row.id, "b_seq": seq, "b_prev": prev, "b_hash": digest})
+            salt = secrets.token_hex(16)
+            personal = personal_digest(salt, row._mapping)
+            digest = event_hash(prev, {**row._mapping, "personal_digest": personal})
+            assigned.append(
+                {
+                    "b_id": row.id,
+                    "b_seq": seq,
+                    "b_prev": prev,
+                    "b_hash": digest,
+                    "b_salt": salt,
+                    "b_personal": personal,
+                }
+            )
             prev = digest
     if not assigned:
         return
@@ -188,7 +239,11 @@ def _chain_new_events(session: Session) -> None:
         update(Event)
         .where(Event.id == bindparam("b_id"))
         .values(
-            chain_seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")
+            chain_seq=bindparam("b_seq"),
+            prev_hash=bindparam("b_prev"),
+            hash=bindparam("b_hash"),
+            personal_salt=bindparam("b_salt"),
+            personal_digest=bindparam("b_personal"),
         ),
         assigned,
     )
@@ -204,6 +259,8 @@ def _chain_new_events(session: Session) -> None:
             set_committed_value(obj, "chain_seq", values["b_seq"])
             set_committed_value(obj, "prev_hash", values["b_prev"])
             set_committed_value(obj, "hash", values["b_hash"])
+            set_committed_value(obj, "personal_salt", values["b_salt"])
+            set_committed_value(obj, "personal_digest", values["b_personal"])
 
 
 def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
@@ -225,6 +282,84 @@ def install_audit_chain() -> None:
     event.listen(Session, "after_soft_rollback", _forget)
 
 
+# --- redaction, by retention ------------------------------------------------------------------
+
+
+def redact_events(
+    session: Session | scoped_session[Any],
+    subject_type: str,
+    subject_ids: Iterable[int],
+    now: dt.datetime,
+) -> int:
+    """Blank the personal fields of the chained events of these records; how many were blanked.
+
+    For retention only (ztl.services.record_retention), in the transaction that anonymises the
+    records: `verify_chain` accepts a redacted event only when its record is anonymised. The salt
+    goes with the fields, so the digest left in the chain reveals nothing. Events not chained yet
+    (written in this transaction, like the "anonymised" event itself) are left as they are.
+    """
+    if subject_type not in REDACTABLE_SUBJECTS:
+        raise ValueError(f"only the events of {REDACTABLE_SUBJECTS} are redacted")
+    ordered = sorted({str(i) for i in subject_ids})
+    count = 0
+    for start in range(0, len(ordered), CHUNK):
+        result = session.execute(
+            update(Event)
+            .where(
+                Event.subject_type == subject_type,
+                Event.subject_id.in_(ordered[start : start + CHUNK]),
+                Event.chain_seq > 0,
+                Event.redacted_at.is_(None),
+            )
+            .values(
+                actor_label=REDACTED_LABEL,
+                reason=None,
+                data={},
+                personal_salt=None,
+                redacted_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        count += int(result.rowcount)  # type: ignore[attr-defined]
+    return count
+
+
+def _is_blank(row: Any) -> bool:
+    return (
+        row.actor_label == REDACTED_LABEL
+        and row.reason is None
+        and not row.data
+        and row.personal_salt is None
+    )
+
+
+def _illegitimate_redaction(
+    session: Session, redacted: list[tuple[str, str, int]]
+) -> tuple[int, str] | None:
+    """The first redacted event whose record is not anonymised (erased around retention)."""
+    anonymised: dict[str, set[int]] = {}
+    for subject_type, model in (("permit", Permit), ("application", Application)):
+        ids = sorted({int(s) for t, s, _e in redacted if t == subject_type and s.isdigit()})
+        found: set[int] = set()
+        for start in range(0, len(ids), CHUNK):
+            found.update(
+                session.scalars(
+                    select(model.id).where(
+                        model.id.in_(ids[start : start + CHUNK]), model.anonymised_at.is_not(None)
+                    )
+                )
+            )
+        anonymised[subject_type] = found
+    for subject_type, subject_id, event_id in redacted:
+        known = anonymised.get(subject_type, set())
+        if not subject_id.isdigit() or int(subject_id) not in known:
+            return event_id, (
+                f"event {event_id} was redacted but its {subject_type} {subject_id} is not "
+                "anonymised: its personal fields were erased around the application"
+            )
+    return None
+
+
 # --- verification -----------------------------------------------------------------------------
 
 
@@ -237,6 +372,7 @@ class ChainReport:
     head_hash: str | None
     problem: str | None = None  # None: the chain is intact
     event_id: int | None = None  # the event the problem is about, when there is one
+    redacted: int = 0  # events whose personal fields retention erased (still in the chain)
 
     @property
     def intact(self) -> bool:
@@ -284,6 +420,7 @@ def verify_chain(
         return ChainReport(checked, head_seq, head_hash, problem, event_id)
 
     checked = 0
+    redacted: list[tuple[str, str, int]] = []  # (subject type, subject id, event id)
     expected_seq, prev_hash, prev_id = 1, GENESIS_HASH, None
     rows = session.connection().execute(
         select(*CHAIN_COLUMNS)
@@ -313,6 +450,22 @@ def verify_chain(
                     f"event {row.id} (position {seq}): prev_hash does not match the hash of "
                     f"{before}: the previous row was altered, or rows were removed and the chain "
                     "renumbered",
+                    row.id,
+                )
+            if row.redacted_at is None:
+                salt = row.personal_salt
+                if not salt or personal_digest(salt, row._mapping) != row.personal_digest:
+                    return broken(
+                        f"event {row.id} (position {seq}) was altered: its fields no longer "
+                        "match its hash",
+                        row.id,
+                    )
+            elif _is_blank(row):
+                redacted.append((row.subject_type, row.subject_id, row.id))
+            else:
+                return broken(
+                    f"event {row.id} (position {seq}) is marked as redacted but still holds "
+                    "personal fields: it was altered",
                     row.id,
                 )
             if event_hash(prev_hash, row._mapping) != row.hash:
@@ -350,9 +503,13 @@ def verify_chain(
             "altered",
             prev_id,
         )
+    illegitimate = _illegitimate_redaction(session, redacted)
+    if illegitimate is not None:
+        return broken(illegitimate[1], illegitimate[0])
     if anchors:
         return _missing_anchor(checked, head_seq, anchors, head_hash)
-    return _outside_rows(session, checked, head_seq, head_hash)
+    report = _outside_rows(session, checked, head_seq, head_hash)
+    return replace(report, redacted=len(redacted))
 
 
 def verify_audit_trail(

@@ -43,9 +43,12 @@ anonymised permit or application lose their recipient and subject.
 Hotel guests are permits and applications of category 8A (applicant and holder the hotel, the
 plate the guest's): the same rules cover them; a hotel's booklet names only the hotel.
 
-Events are never touched: they are append-only and chained by hash (ztl.services.audit_chain), and
-editing one would break `ztl audit verify`. Each anonymised permit and application gets one new
-event instead, "anonymised", naming the retention.
+Events: the history of each anonymised permit and application loses its personal fields (who acted
+as a label, the reason, the data: plates, evidence, a clerk's words) through
+`ztl.services.audit_chain.redact_events`; when, which record, what action and which account stay.
+The hash chain is built to survive exactly this (the personal fields enter it through a salted
+digest), so `ztl audit verify` stays intact and reports the redacted events. Each anonymised
+permit and application also gets one new event, "anonymised", naming the retention.
 
 Everything happens in one transaction, with bulk statements (one UPDATE per table, deletes and
 verdict rewrites in batches): all or nothing, and a second run anonymises nothing more because
@@ -78,6 +81,7 @@ from ztl.models import (
     utcnow,
 )
 from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.services.audit_chain import redact_events
 from ztl.services.documents import upload_folder
 from ztl.services.events import record_event
 from ztl.services.rules_config import current_rules
@@ -111,6 +115,7 @@ class RecordPurgeResult:
     documents: int  # uploaded documents deleted with them
     years: int  # the retention applied
     cutoff: dt.datetime  # records that ended before this instant were due
+    events: int = 0  # events of those records whose personal fields were erased
 
 
 def retention_cutoff(now: dt.datetime, years: int) -> dt.datetime:
@@ -137,6 +142,8 @@ def anonymise_ended_records(
         application_ids = _anonymise_applications(session, cutoff, moment)
         _anonymise_notifications(session, permit_ids, application_ids)
         stored_names = _delete_documents(session, application_ids)
+        redacted = redact_events(session, "permit", permit_ids, moment)
+        redacted += redact_events(session, "application", application_ids, moment)
         for subject_type, ids in (("permit", permit_ids), ("application", application_ids)):
             for chunk in _chunks(ids):
                 for subject_id in chunk:
@@ -151,7 +158,9 @@ def anonymise_ended_records(
                     )
                 session.flush()
         _remove_files(stored_names)
-    return RecordPurgeResult(len(permit_ids), len(application_ids), len(stored_names), keep, cutoff)
+    return RecordPurgeResult(
+        len(permit_ids), len(application_ids), len(stored_names), keep, cutoff, redacted
+    )
 
 
 def _anonymise_permits(session: AnySession, cutoff: dt.datetime, moment: dt.datetime) -> list[int]:
