@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--permits", type=int, default=100_000)
     parser.add_argument("--applications", type=int, default=20_000)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -186,8 +189,8 @@ def main() -> None:
         secret = re.search(r"(ztl_\S+)", token).group(1)  # type: ignore[union-attr]
         port = _free_port()
         server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-             "--chdir", str(ROOT), "ztl:create_app()"],
+            [str(BIN / "gunicorn"), "--workers", "2", "--threads", str(args.threads),
+             "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "ztl:create_app()"],
             env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
         )  # fmt: skip
         for _ in range(100):
@@ -206,7 +209,8 @@ def main() -> None:
             ),
         }  # fmt: skip
         print(
-            f"python {sys.version.split()[0]}, PostgreSQL, gunicorn 2 workers; {args.permits:,} "
+            f"python {sys.version.split()[0]}, PostgreSQL, gunicorn 2 workers x {args.threads} "
+            f"thread{'s' if args.threads > 1 else ''}; {args.permits:,} "
             f"permits, {args.applications:,} generated applications; 3 x wrk (1 thread, 8 "
             f"connections) for {args.seconds} s at once on loopback"
         )

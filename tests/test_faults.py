@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import make_app
+from tests.conftest import csrf_token, make_app
 from tests.test_resident_pages import _apply, _post, _signed_in
 from ztl.extensions import db
 from ztl.models import Application, Event, Permit
@@ -186,3 +186,48 @@ def test_connection_lost_while_issuing_leaves_no_permit_and_no_payment(
     assert _post(client, f"{page}/paga", page).status_code == 303  # type: ignore[attr-defined]
     status, _events, permits = _counts(app_id)
     assert (status, permits) == ("issued", 1)
+
+
+def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
+    city: Flask, client: FlaskClient, quiet_mail: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up half-way through the file (ENOSPC on write): no row, no partial file."""
+    import builtins
+    import errno
+    import io
+
+    from tests.test_resident_pages import PDF
+    from ztl.models import Document
+    from ztl.services import documents
+
+    _signed_in(client)
+    app_id = _apply(client)
+    page = f"/area-personale/domande/{app_id}"
+    token = csrf_token(client, page)
+    folder = documents.upload_folder()
+    real_open = builtins.open
+
+    class FullDisk(io.BufferedWriter):
+        def write(self, data: Any) -> int:
+            super().write(bytes(data)[:10])
+            self.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def opening(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "xb" and Path(path).parent == folder:
+            return FullDisk(io.FileIO(path, "xb"))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(documents, "open", opening, raising=False)
+    response = client.post(
+        f"{page}/documenti",
+        data={"csrf_token": token, "kind": "identity_document", "file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
+    monkeypatch.undo()
+
+    assert response.status_code == 303
+    shown = client.get(page).get_data(as_text=True)
+    assert "Non è stato possibile salvare il documento: riprova più tardi." in shown
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 0
+    assert not folder.exists() or not any(folder.iterdir())  # the partial file was removed
