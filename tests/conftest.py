@@ -161,3 +161,21 @@ def login(client: FlaskClient, email: str, password: str, next_url: str | None =
     token = csrf_token(client, "/accedi")
     data = {"email": email, "password": password, "csrf_token": token, "next": next_url or ""}
     return client.post("/accedi", data=data)
+
+
+@pytest.fixture
+def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No e-mail from the services a test drives: mail has its own tests (test_notifications).
+
+    The functions are replaced on the module the services call through, so the rest of the
+    application (create_app, the CLI) keeps the real module.
+    """
+    from ztl.services import notifications
+
+    for name in (
+        "notify_application_submitted",
+        "notify_documents_requested",
+        "notify_decision",
+        "notify_permit_issued",
+    ):
+        monkeypatch.setattr(notifications, name, lambda *a, **k: None)

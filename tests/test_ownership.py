@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-import types
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -32,20 +29,7 @@ OWNED = {"application_id", "document_id", "number", "booklet_id"}
 PUBLIC_ARGUMENTS = {"code"}  # a category code: the same catalogue for everyone
 
 
-@pytest.fixture(autouse=True)
-def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """E-mail is tested in test_notifications."""
-    fake = types.SimpleNamespace(
-        notify_application_submitted=lambda *a: None,
-        notify_documents_requested=lambda *a: None,
-        notify_decision=lambda *a: None,
-        notify_permit_issued=lambda *a: None,
-    )
-    monkeypatch.setitem(sys.modules, "ztl.services.notifications", fake)
-    import ztl.services as package
-
-    monkeypatch.setattr(package, "notifications", fake, raising=False)
-    yield
+pytestmark = pytest.mark.usefixtures("quiet_mail")
 
 
 def _owned_rules(app: Flask) -> list[tuple[str, set[str], set[str]]]:

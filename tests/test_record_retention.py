@@ -38,7 +38,7 @@ from ztl.models import (
     User,
 )
 from ztl.models.enums import PermitStatus
-from ztl.services import applications, decisions, documents, notifications
+from ztl.services import applications, decisions, documents
 from ztl.services.audit_chain import verify_audit_trail
 from ztl.services.personal_data import personal_data
 from ztl.services.record_retention import (
@@ -53,16 +53,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 REJECTION = "Il sig. Rossi non ha registrato il contratto"
 
 
-@pytest.fixture(autouse=True)
-def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No e-mail for the services used to build the records (mail has its own tests)."""
-    for name in (
-        "notify_application_submitted",
-        "notify_documents_requested",
-        "notify_decision",
-        "notify_permit_issued",
-    ):
-        monkeypatch.setattr(notifications, name, lambda *a, **k: None)
+pytestmark = pytest.mark.usefixtures("quiet_mail")
 
 
 def _years_ago(years: float) -> dt.datetime:

@@ -9,9 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import sys
-import types
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -28,20 +25,7 @@ from ztl.models import Application, Permit
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-@pytest.fixture(autouse=True)
-def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """E-mail is tested in test_notifications; here the calls are only counted as made."""
-    fake = types.SimpleNamespace(
-        notify_application_submitted=lambda *a: None,
-        notify_documents_requested=lambda *a: None,
-        notify_decision=lambda *a: None,
-        notify_permit_issued=lambda *a: None,
-    )
-    monkeypatch.setitem(sys.modules, "ztl.services.notifications", fake)
-    import ztl.services as package
-
-    monkeypatch.setattr(package, "notifications", fake, raising=False)
-    yield
+pytestmark = pytest.mark.usefixtures("quiet_mail")
 
 
 def _signed_in(client: FlaskClient, email: str = "mario@example.org", cf: str = DEMO_RESIDENT):  # type: ignore[no-untyped-def]

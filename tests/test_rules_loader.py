@@ -121,21 +121,27 @@ def test_the_records_retention_is_read_with_its_default() -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "field", "problem"),
+    ("setting", "value", "field", "problem"),
     [
-        ("records_years = 0", "retention.records_years", "number of years from 1 to 100, got 0"),
-        ("records_years = -3", "retention.records_years", "from 1 to 100, got -3"),
-        ("records_years = 101", "retention.records_years", "from 1 to 100, got 101"),
-        ("records_years = 9.5", "retention.records_years", "must be a whole number, got 9.5"),
-        ('records_years = "10"', "retention.records_years", "must be a whole number, got '10'"),
-        ("records_years = false", "retention.records_years", "must be a whole number, got False"),
-        ("record_years = 10", "retention.record_years", "unknown setting 'record_years'"),
+        ("lookups_days = 7", "lookups_days = -1", "retention.lookups_days", "from 0 to 36500, got -1"),
+        ("lookups_days = 7", "lookups_days = 7.5", "retention.lookups_days", "must be a whole number, got 7.5"),
+        ("lookups_days = 7", 'lookups_days = "7"', "retention.lookups_days", "must be a whole number, got '7'"),
+        ("lookups_days = 7", "lookups_days = true", "retention.lookups_days", "must be a whole number, got True"),
+        ("lookups_days = 7", "lookups_days = 100000", "retention.lookups_days", "from 0 to 36500"),
+        ("lookups_days = 7", "lookup_days = 7", "retention.lookup_days", "unknown setting 'lookup_days'"),
+        ("records_years = 10", "records_years = 0", "retention.records_years", "number of years from 1 to 100, got 0"),
+        ("records_years = 10", "records_years = -3", "retention.records_years", "from 1 to 100, got -3"),
+        ("records_years = 10", "records_years = 101", "retention.records_years", "from 1 to 100, got 101"),
+        ("records_years = 10", "records_years = 9.5", "retention.records_years", "must be a whole number, got 9.5"),
+        ("records_years = 10", 'records_years = "10"', "retention.records_years", "must be a whole number, got '10'"),
+        ("records_years = 10", "records_years = false", "retention.records_years", "must be a whole number, got False"),
+        ("records_years = 10", "record_years = 10", "retention.record_years", "unknown setting 'record_years'"),
     ],
-)
-def test_a_bad_records_retention_is_refused_with_line_and_field(
-    value: str, field: str, problem: str
+)  # fmt: skip
+def test_a_bad_retention_setting_is_refused_with_line_and_field(
+    setting: str, value: str, field: str, problem: str
 ) -> None:
-    broken = PRATO.replace("records_years = 10", value, 1)
+    broken = PRATO.replace(setting, value, 1)
     with pytest.raises(RulesFileError) as info:
         parse_rules(broken, "prato.toml")
     error = info.value
