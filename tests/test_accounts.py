@@ -90,6 +90,35 @@ def test_unknown_email_and_wrong_password_look_the_same(app: Flask) -> None:
     assert sign_in_with_password("clerk@example.test", "nope").failure is SignInFailure.INVALID
 
 
+def test_an_unknown_email_costs_the_same_argon2_verification_as_a_wrong_password(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No timing oracle: both answers run exactly one argon2id verification of the same cost.
+
+    Counted rather than timed (a timed test would be flaky on a shared machine): the dummy hash
+    has the parameters of a real one, and an unknown e-mail verifies against it once.
+    """
+    from argon2 import extract_parameters
+
+    from ztl.services import passwords
+
+    user = make_user("clerk", "clerk@example.test")
+    assert extract_parameters(passwords._DUMMY_HASH) == extract_parameters(user.password_hash)
+    verified: list[str] = []
+    real = passwords._hasher
+
+    class Counting:
+        def verify(self, hash_: str, password: str) -> bool:
+            verified.append(hash_)
+            return real.verify(hash_, password)
+
+    monkeypatch.setattr(passwords, "_hasher", Counting())
+    sign_in_with_password("nobody@example.test", "some-password-1")
+    assert verified == [passwords._DUMMY_HASH]
+    sign_in_with_password("clerk@example.test", "some-password-1")
+    assert verified == [passwords._DUMMY_HASH, user.password_hash]
+
+
 def test_inactive_user_cannot_sign_in(app: Flask) -> None:
     user = make_user("police", "police@example.test")
     user.active = False

@@ -456,3 +456,49 @@ def test_two_permits_changed_to_the_same_plate_at_once_give_it_one_permit(
     on_target = [p for p in active_permits("1") if target in plates_of([p])]
     assert [p.number for p in on_target] == [done[0].number]
     assert len(active_permits("1", _household_keys(members))) == 2
+
+
+# --- 7. a hotel's booklet ------------------------------------------------------------------------
+
+
+def test_a_booklet_is_never_used_past_its_size_under_parallel_registrations(
+    pg_city: Flask,
+) -> None:
+    """Guests registered at once by several desks of one hotel: 40 registrations, not one more."""
+    from tests.test_portal_services import _hotel_in_zone_a
+    from ztl.models import HotelBooklet
+    from ztl.services import hotel_guests
+
+    user = make_user("resident", "albergo@example.test", codice_fiscale=CF_MARIO)
+    hotel = _hotel_in_zone_a()
+    booklet = hotel_guests.buy_booklet(user, hotel)
+    hotel_guests.pay_booklet(booklet.id, user)
+    left = 5
+    db.session.get(HotelBooklet, booklet.id).used = booklet.size - left  # type: ignore[union-attr]
+    db.session.commit()
+    arrival = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    user_id, booklet_id = user.id, booklet.id  # read here: the threads must not touch this session
+    plates = list(
+        db.session.scalars(
+            select(Vehicle.plate).where(Vehicle.status == "active").order_by(Vehicle.plate)
+        )
+    )[:THREADS]  # guests' cars are in the vehicle register
+
+    def register(index: int) -> Callable[[], str]:
+        def call() -> str:
+            desk = db.session.get(User, user_id)
+            assert desk is not None
+            guest = hotel_guests.GuestRegistration(plates[index], arrival, 1)
+            return hotel_guests.register_guest(desk, hotel, guest)
+
+        return call
+
+    results = race(pg_city, [register(i) for i in range(THREADS)])
+
+    done, failed = split(results)
+    assert_refusals(failed, {"no_booklet"})
+    assert len(done) == left and len(set(done)) == left
+    stored = db.session.get(HotelBooklet, booklet_id)
+    assert stored is not None and stored.used == stored.size
+    guests = active_permits(hotel_guests.GUEST_CATEGORY)
+    assert sorted(p.number for p in guests) == sorted(done)
