@@ -1,7 +1,7 @@
 """A mixed load against gunicorn and PostgreSQL: residents, clerks and police at the same time.
 
 Usage: .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/test
-       [--seconds 120] [--permits 100000] [--applications 20000]
+       [--seconds 120] [--permits 100000] [--applications 20000] [--threads N] [--api-workers N]
 
 The demo city plus generated permits and applications in a schema of its own; gunicorn with 2
 workers; then three `wrk` processes at once on loopback, one per kind of request, each with its own
@@ -107,6 +107,24 @@ def sign_in(port: int, email: str) -> str:
     return answer.getheader("Set-Cookie", "").split(";")[0]
 
 
+def _gunicorn(
+    port: int, workers: int, threads: int, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving the app on 127.0.0.1:port, once it accepts connections."""
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
+         "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "ztl:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),  # noqa: SIM115
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    return server
+
+
 def _wrk(url: str, header: str, seconds: int) -> subprocess.Popen[str]:
     command = ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-H", header, url]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -140,6 +158,12 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="gunicorn threads per worker (1: sync workers)"
     )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=0,
+        help="serve the police checks from a second gunicorn with this many workers (0: one server)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
@@ -169,7 +193,7 @@ def main() -> None:
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(workdir)}
     )
-    server = None
+    servers: list[subprocess.Popen[bytes]] = []
     failed = True
     try:
         with app.app_context():
@@ -188,29 +212,25 @@ def main() -> None:
         ).stdout  # fmt: skip
         secret = re.search(r"(ztl_\S+)", token).group(1)  # type: ignore[union-attr]
         port = _free_port()
-        server = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "2", "--threads", str(args.threads),
-             "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "ztl:create_app()"],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
-        )  # fmt: skip
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        base = f"http://127.0.0.1:{port}"
+        server = _gunicorn(port, 2, args.threads, env, workdir / "gunicorn.log")
+        servers.append(server)
+        base = api_base = f"http://127.0.0.1:{port}"
+        if args.api_workers:  # the API on a gunicorn of its own, as a proxy would route /api/
+            api_port = _free_port()
+            servers.append(_gunicorn(api_port, args.api_workers, 1, env, workdir / "api.log"))
+            api_base = f"http://127.0.0.1:{api_port}"
         kinds = {
             "resident dashboard": (f"{base}/area-personale/", f"Cookie: {sign_in(port, 'resident@load.example.org')}"),
             "clerk queue": (f"{base}/ufficio/", f"Cookie: {sign_in(port, 'clerk@load.example.org')}"),
             "police plate check": (
-                f"{base}/api/v1/authorizations/{plates[len(plates) // 3]}?zone=A",
+                f"{api_base}/api/v1/authorizations/{plates[len(plates) // 3]}?zone=A",
                 f"Authorization: Bearer {secret}",
             ),
         }  # fmt: skip
         print(
             f"python {sys.version.split()[0]}, PostgreSQL, gunicorn 2 workers x {args.threads} "
-            f"thread{'s' if args.threads > 1 else ''}; {args.permits:,} "
+            f"thread{'s' if args.threads > 1 else ''}"
+            f"{f' + {args.api_workers} for the API' if args.api_workers else ''}; {args.permits:,} "
             f"permits, {args.applications:,} generated applications; 3 x wrk (1 thread, 8 "
             f"connections) for {args.seconds} s at once on loopback"
         )
@@ -230,7 +250,7 @@ def main() -> None:
         print(f"  {'all':<20} {total_rate:8,.0f} req/s   errors {total_errors:>4}")
         failed = total_errors > 0
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
             server.wait(timeout=20)
         with app.app_context():
