@@ -46,6 +46,17 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_port(port: int, seconds: float = 20) -> None:
+    """Until a server accepts connections on 127.0.0.1:port (gunicorn takes a moment to boot)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def _plate(i: int) -> str:
     letters = "ABCDEFGHJKLMNPRSTVWXYZ"
     a, b, c, d = (i // 1000) % 22, (i // 22000) % 22, (i // 484000) % 22, i % 1000
@@ -249,12 +260,7 @@ def bench_http(env: dict[str, str], plates: list[str], seconds: int, workdir: Pa
         env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "gunicorn.log", "w"),  # noqa: SIM115
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         auth = {"Authorization": f"Bearer {secret}"}
         plate = plates[len(plates) // 2]
         path = f"/api/v1/authorizations/{plate}?zone=A"

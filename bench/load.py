@@ -25,16 +25,14 @@ import os
 import random
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from enforcement import BIN, ROOT, _free_port, build_city
+from enforcement import BIN, ROOT, _free_port, build_city, wait_for_port
 
 WARM_UP_SECONDS = 10
 PASSWORD = "load-password-1"  # noqa: S105 (a throw-away benchmark account)
@@ -116,12 +114,7 @@ def _gunicorn(
          "--bind", f"127.0.0.1:{port}", "--chdir", str(ROOT), "ztl:create_app()"],
         env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"),  # noqa: SIM115
     )  # fmt: skip
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_for_port(port)
     return server
 
 
