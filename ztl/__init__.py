@@ -65,7 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ztl.api import register_api
     from ztl.cli import register_commands
     from ztl.web import register_web
+    from ztl.web.sessions import BrowserSessionInterface
 
+    app.session_interface = BrowserSessionInterface()
     register_web(app)
     register_api(app)
     register_commands(app)

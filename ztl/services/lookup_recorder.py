@@ -2,16 +2,25 @@
 
 Why: every answer about a plate must be recorded, but a commit per answer (a disk flush on
 PostgreSQL) cost more than the answer itself. Answers are queued in the process and written every
-ZTL_LOOKUP_FLUSH_SECONDS (default 0.2) by a background thread, in one transaction per batch, and at
-interpreter exit. The price: a process killed without warning loses at most that interval's
-lookups (the answers themselves are unaffected). 0 writes each answer in the request, as tests do.
+ZTL_LOOKUP_FLUSH_SECONDS (default 0.2), in one transaction per batch, and at interpreter exit. The
+price: a process killed without warning loses at most that interval's lookups (the answers
+themselves are unaffected). 0 writes each answer in the request, as tests do.
+
+Who writes a batch: under load, the request that finds the interval elapsed, in its own thread
+(one request in a few hundred waits a few milliseconds more). A background thread writing the
+batches instead competed with the request thread for the GIL: every time the request thread gave
+the GIL up for a socket call it waited for the writer's slice to get it back, which cost more
+throughput than the writes themselves (bench/enforcement.py). The background thread stays for the
+quiet moments: it writes what is queued when no request has done so within the interval.
 """
 
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +41,7 @@ class LookupRecorder:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._queued_since = 0.0  # when the oldest row waiting was queued
         atexit.register(self.flush)
 
     def record(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -39,12 +49,15 @@ class LookupRecorder:
         if interval <= 0:
             _write(list(rows))
             return
+        now = time.monotonic()
         with self._lock:
+            if not self._rows:
+                self._queued_since = now
             self._rows.extend(rows)
-            backlog = len(self._rows)
+            due = now - self._queued_since >= interval or len(self._rows) > FLUSH_NOW_ABOVE
             if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
                 self._start(interval)
-        if backlog > FLUSH_NOW_ABOVE:
+        if due:
             self.flush()
 
     def _start(self, interval: float) -> None:
@@ -54,7 +67,8 @@ class LookupRecorder:
 
         def run() -> None:
             while not stop.wait(interval):
-                self.flush()
+                if self._rows and time.monotonic() - self._queued_since >= interval:
+                    self.flush()  # no request came to write it
 
         self._thread = threading.Thread(target=run, name="lookup-recorder", daemon=True)
         self._thread.start()
@@ -68,10 +82,66 @@ class LookupRecorder:
         return len(rows)
 
 
+# The columns a lookup row fills, in the order of the raw INSERT below; the instants among them.
+COLUMNS = (
+    "asked_at",
+    "token_id",
+    "user_id",
+    "actor_label",
+    "channel",
+    "plate",
+    "zone",
+    "at",
+    "authorized",
+    "pending_until",
+    "reason",
+)
+INSTANTS = frozenset({"asked_at", "at", "pending_until"})
+# Built from the constants above only (no input reaches them): the driver binds every value.
+SQLITE_INSERT = (
+    f"INSERT INTO {PlateLookup.__tablename__} ({', '.join(COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+POSTGRES_COPY = f"COPY {PlateLookup.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+
+
 def _write(rows: list[dict[str, Any]]) -> None:
-    if rows:
-        with unit_of_work() as session:
+    """One transaction per batch, written by the driver itself: COPY on PostgreSQL, executemany
+    on SQLite, without SQLAlchemy's per-value type processing. Every plate answer writes a row, so
+    the write's cost per row is part of the cost of every answer (bench/enforcement.py). The
+    instants are converted here exactly as ztl.models.base.UTCDateTime would (aware, stored in UTC;
+    naive on SQLite), and a naive one is refused as it would be there."""
+    if not rows:
+        return
+    with unit_of_work() as session:
+        connection = session.connection()
+        dialect = connection.dialect.name
+        if dialect not in ("sqlite", "postgresql"):
             session.execute(insert(PlateLookup), rows)
+            return
+        naive = dialect == "sqlite"
+        params = [
+            tuple(_instant(row[c], naive) if c in INSTANTS else row[c] for c in COLUMNS)
+            for row in rows
+        ]
+        if naive:
+            connection.exec_driver_sql(SQLITE_INSERT, params)
+            return
+        driver = connection.connection.driver_connection  # psycopg 3, inside this transaction
+        with driver.cursor() as cursor, cursor.copy(POSTGRES_COPY) as copy:  # type: ignore[union-attr]
+            for values in params:
+                copy.write_row(values)
+
+
+def _instant(value: dt.datetime | None, naive: bool) -> Any:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime: times are stored in UTC and must carry an offset")
+    utc = value.astimezone(dt.UTC)
+    if naive:  # SQLAlchemy's SQLite DATETIME text, which UTCDateTime reads back as UTC
+        return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return utc
 
 
 def recorder() -> LookupRecorder:
