@@ -1,4 +1,4 @@
-"""Plate lookups written to the database in small batches, off the request's path.
+"""Plate lookups written to the database in batches, not one commit per answer.
 
 Why: every answer about a plate must be recorded, but a commit per answer (a disk flush on
 PostgreSQL) cost more than the answer itself. Answers are queued in the process and written every
