@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import csrf_token, make_app
-from tests.test_resident_pages import _apply, _post, _signed_in
+from tests.conftest import make_app
+from tests.test_resident_pages import _apply, _post, _signed_in, _upload
 from ztl.extensions import db
 from ztl.models import Application, Event, Permit
 
@@ -178,14 +178,12 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
     import errno
     import io
 
-    from tests.test_resident_pages import PDF
     from ztl.models import Document
     from ztl.services import documents
 
     _signed_in(client)
     app_id = _apply(client)
     page = f"/area-personale/domande/{app_id}"
-    token = csrf_token(client, page)
     folder = documents.upload_folder()
     stored_before = set(folder.iterdir()) if folder.exists() else set()
     real_open = builtins.open
@@ -201,13 +199,9 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
             return FullDisk(io.FileIO(path, "xb"))
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(documents, "open", opening, raising=False)
-    response = client.post(
-        f"{page}/documenti",
-        data={"csrf_token": token, "kind": "identity_document", "file": (io.BytesIO(PDF), "a.pdf")},
-        content_type="multipart/form-data",
-    )
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(documents, "open", opening, raising=False)
+        response = _upload(client, page, "a.pdf")
 
     assert response.status_code == 303
     shown = client.get(page).get_data(as_text=True)

@@ -106,3 +106,37 @@ def test_the_token_api_neither_reads_nor_writes_the_browser_session(
     assert answer.status_code == 200
     assert "Set-Cookie" not in answer.headers
     assert client.get("/polizia/").status_code == 200  # the browser session itself is intact
+
+
+def test_a_database_refusing_the_batch_neither_fails_the_answer_nor_loses_the_rows(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import ztl.services.lookup_recorder as module
+
+    app.config["ZTL_LOOKUP_FLUSH_SECONDS"] = 0.1
+    real_write = module._write
+    refusals = []
+
+    def down_once(rows: list[dict[str, Any]]) -> None:
+        if not refusals:
+            refusals.append(len(rows))
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        real_write(rows)
+
+    monkeypatch.setattr(module, "_write", down_once)
+    try:
+        recorder = LookupRecorder(app)
+        monkeypatch.setattr(recorder, "_start", lambda interval: None)  # requests write only
+        recorder.record([_row("AB123CD")])
+        time.sleep(0.12)
+        recorder.record([_row("AB124CD")])  # due: the write fails, quietly, rows kept
+        assert refusals == [2] and _stored() == 0
+        recorder.record([_row("AB125CD")])  # within the retry pause: no new attempt
+        assert _stored() == 0
+        time.sleep(0.12)
+        recorder.record([_row("AB126CD")])  # the database is back: everything goes in
+        assert _stored() == 4
+    finally:
+        app.config["ZTL_LOOKUP_FLUSH_SECONDS"] = 0

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token
 from tests.test_portal_services import _hotel_in_zone_a
-from tests.test_resident_pages import PDF, _apply, _post, _signed_in
+from tests.test_resident_pages import PDF, _apply, _post, _signed_in, _upload
 from ztl.extensions import db
 from ztl.models import Application, Document, HotelBooklet, Permit
 
@@ -52,16 +52,7 @@ def _owners_things(client: FlaskClient) -> dict[str, str]:
     _signed_in(client)
     app_id = _apply(client)
     page = f"{PORTAL}domande/{app_id}"
-    upload = client.post(
-        f"{page}/documenti",
-        data={
-            "csrf_token": csrf_token(client, page),
-            "kind": "identity_document",
-            "file": (io.BytesIO(PDF), "carta.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
-    assert upload.status_code == 303
+    assert _upload(client, page, "carta.pdf").status_code == 303
     assert _post(client, f"{page}/invia", page).status_code == 303  # type: ignore[attr-defined]
     assert _post(client, f"{page}/paga", page).status_code == 303  # type: ignore[attr-defined]
     hotel_page = f"{PORTAL}albergo"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -42,6 +43,19 @@ def _apply(client: FlaskClient, code: str = "1", plate: str = DEMO_OWN_CAR) -> i
     return int(re.search(r"/domande/(\d+)$", response.headers["Location"]).group(1))  # type: ignore[union-attr]
 
 
+def _upload(client: FlaskClient, page: str, name: str, content: bytes = PDF) -> Any:
+    """Attach a document to the application at `page`, as the page's form does."""
+    return client.post(
+        f"{page}/documenti",
+        data={
+            "csrf_token": csrf_token(client, page),
+            "kind": "identity_document",
+            "file": (io.BytesIO(content), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
 def _post(client: FlaskClient, path: str, page: str, **data: object) -> object:
     return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
 
@@ -57,16 +71,7 @@ def test_resident_applies_pays_and_downloads_the_signed_pdf(
     assert "requisiti soddisfatti" in page and "47,00" in page
     assert problems_of(audit(page), "it") == []
 
-    upload = client.post(
-        f"{page_path}/documenti",
-        data={
-            "csrf_token": csrf_token(client, page_path),
-            "kind": "identity_document",
-            "file": (io.BytesIO(PDF), "carta identità.pdf"),
-        },
-        content_type="multipart/form-data",
-    )
-    assert upload.status_code == 303
+    assert _upload(client, page_path, "carta identità.pdf").status_code == 303
     assert "carta identità.pdf" in client.get(page_path).get_data(as_text=True)
 
     assert _post(client, f"{page_path}/invia", page_path).status_code == 303  # type: ignore[attr-defined]

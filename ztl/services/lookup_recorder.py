@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -26,12 +27,17 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import insert
+from sqlalchemy.exc import SQLAlchemyError
 
 from ztl.models import PlateLookup
 from ztl.services.unit_of_work import unit_of_work
 
 EXTENSION_KEY = "ztl_lookup_recorder"
 FLUSH_NOW_ABOVE = 5_000
+# Rows kept in memory while the database refuses them (about a minute of a busy worker's answers);
+# past this the oldest are dropped, and the log says how many.
+MAX_QUEUED = 100_000
+log = logging.getLogger(__name__)
 
 
 class LookupRecorder:
@@ -42,6 +48,7 @@ class LookupRecorder:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._queued_since = 0.0  # when the oldest row waiting was queued
+        self._retry_at = 0.0  # after a failed write: no new attempt before this
         atexit.register(self.flush)
 
     def record(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -54,7 +61,9 @@ class LookupRecorder:
             if not self._rows:
                 self._queued_since = now
             self._rows.extend(rows)
-            due = now - self._queued_since >= interval or len(self._rows) > FLUSH_NOW_ABOVE
+            due = now >= self._retry_at and (
+                now - self._queued_since >= interval or len(self._rows) > FLUSH_NOW_ABOVE
+            )
             if self._pid != os.getpid() or self._thread is None or not self._thread.is_alive():
                 self._start(interval)
         if due:
@@ -67,19 +76,45 @@ class LookupRecorder:
 
         def run() -> None:
             while not stop.wait(interval):
-                if self._rows and time.monotonic() - self._queued_since >= interval:
+                moment = time.monotonic()
+                quiet = moment - self._queued_since >= interval and moment >= self._retry_at
+                if self._rows and quiet:
                     self.flush()  # no request came to write it
 
         self._thread = threading.Thread(target=run, name="lookup-recorder", daemon=True)
         self._thread.start()
 
     def flush(self) -> int:
+        """Write what is queued; how many rows were written.
+
+        A database that refuses the batch (down, full, restarting) does not fail the answer that
+        happened to write it, nor lose the rows: they go back to the queue and the next attempt
+        comes one interval later (so that an outage does not cost every answer a failed write).
+        """
         with self._lock:
             rows, self._rows = self._rows, []
-        if rows:
+        if not rows:
+            return 0
+        try:
             with self._app.app_context():
                 _write(rows)
+        except SQLAlchemyError as exc:
+            self._requeue(rows, exc)
+            return 0
         return len(rows)
+
+    def _requeue(self, rows: list[dict[str, Any]], error: Exception) -> None:
+        interval = float(self._app.config.get("ZTL_LOOKUP_FLUSH_SECONDS", 0.2))
+        with self._lock:
+            queued = rows + self._rows
+            dropped = max(0, len(queued) - MAX_QUEUED)
+            self._rows = queued[dropped:]
+            self._retry_at = time.monotonic() + max(interval, 0.05)
+        log.error("plate lookups not written (%d queued): %s", len(queued) - dropped, error)
+        if dropped:
+            log.error(
+                "%d plate lookups dropped: the queue is full while the database is away", dropped
+            )
 
 
 # The columns a lookup row fills, in the order of the raw INSERT below; the instants among them.
