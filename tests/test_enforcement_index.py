@@ -13,10 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ztl.enforcement.index import EnforcementIndex, Grant, LocalClock, Why, ZonePolicy, covers
+from ztl.rules.calendar import CalendarEntry, ZoneCalendar
 from ztl.rules.windows import DailyWindow, parse_window
 
 ROME = ZoneInfo("Europe/Rome")
 ZONE_B_HOURS = (parse_window("07:30-18:30"),)
+ZONE_B_CALENDAR = ZoneCalendar((CalendarEntry(ZONE_B_HOURS),))
 HOURS_48 = 48 * 3600.0
 
 
@@ -26,7 +28,7 @@ def rome(*args: int) -> float:
 
 def _index() -> EnforcementIndex:
     return EnforcementIndex(
-        ROME, {"A": ZonePolicy((), HOURS_48), "B": ZonePolicy(ZONE_B_HOURS, HOURS_48)}
+        ROME, {"A": ZonePolicy(None, HOURS_48), "B": ZonePolicy(ZONE_B_CALENDAR, HOURS_48)}
     )
 
 

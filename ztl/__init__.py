@@ -71,6 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_web(app)
     register_api(app)
     register_commands(app)
+    from ztl.city import sync_on_start
+
+    sync_on_start(app)
     proxies = int(app.config.get("ZTL_TRUSTED_PROXIES") or 0)
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix

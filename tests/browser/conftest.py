@@ -27,6 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from tests.conftest import make_app
 from tests.factories import PASSWORD, make_user
 from ztl.extensions import db
+from ztl.services.keys import key_store
 from ztl.signing.keys import KeyStore
 
 CHROMIUM_ENV = "ZTL_TEST_CHROMIUM"
@@ -109,14 +110,14 @@ def _migrated_app(folder: Path) -> Flask:
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Zones, categories, keys and a police user: enough for the police pages."""
-    from ztl.services.catalogue import sync_catalogue
+    from ztl.city import sync_city
     from ztl.services.rules_config import current_rules
 
     app = _migrated_app(tmp_path_factory.mktemp("browser"))
     with app.app_context():
-        keys = KeyStore(Path(app.config["ZTL_KEYS_DIR"]))
+        keys = key_store()
         keys.init()
-        sync_catalogue(current_rules())
+        sync_city(current_rules())
         make_user("police", POLICE_EMAIL)
         db.session.remove()
     with serving(app, keys) as server:
@@ -130,7 +131,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     app = _migrated_app(tmp_path_factory.mktemp("city"))
     with app.app_context():
-        keys = KeyStore(Path(app.config["ZTL_KEYS_DIR"]))
+        keys = key_store()
         keys.init()
         load_demo()
         make_user("police", POLICE_EMAIL)

@@ -11,6 +11,7 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     from ztl.cli import jobs  # noqa: F401 (adds expire and remind to permits)
     from ztl.cli.audit import audit
+    from ztl.cli.city import city, database_group
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
     from ztl.cli.enforcement import gates, transits
@@ -24,6 +25,7 @@ def register_commands(app: Flask) -> None:
 
     groups = (
         audit,
+        city,
         demo,
         eligibility,
         gates,
@@ -39,3 +41,4 @@ def register_commands(app: Flask) -> None:
     )
     for group in groups:
         app.cli.add_command(group)
+    app.cli.add_command(database_group())  # `ztl db upgrade` also brings the city in step

@@ -14,7 +14,7 @@ from typing import TextIO
 import click
 
 from ztl.cli.permits import BadInput, Refused
-from ztl.services.authorizations import whitelist
+from ztl.services.authorizations import whitelist, zone_hours_on
 from ztl.services.transit_files import TransitSummary, check_rows
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
@@ -43,7 +43,9 @@ def _output(path: str | None) -> TextIO:
 def whitelist_command(zone: str, date_text: str, out_path: str | None) -> None:
     """plate,zone,valid_from,valid_to,windows for every authorization touching the date."""
     try:
-        rows = whitelist(zone, parse_date(date_text))
+        date = parse_date(date_text)
+        rows = whitelist(zone, date)
+        hours = zone_hours_on(zone, date)
     except InvalidValue as exc:
         raise BadInput(str(exc)) from exc
     out = _output(out_path)
@@ -57,6 +59,8 @@ def whitelist_command(zone: str, date_text: str, out_path: str | None) -> None:
     finally:
         if out is not sys.stdout:
             out.close()
+    restricted = f"restricted {hours}" if hours else "not restricted that day"
+    click.echo(f"zone {zone.upper()} on {date_text}: {restricted} (local time)", err=True)
     if out_path not in (None, "-"):
         click.echo(f"{len(rows)} authorizations in zone {zone.upper()} on {date_text}", err=True)
 

@@ -1,6 +1,7 @@
 """`ztl demo load`: the demo city in the database, through the same paths production uses.
 
-Idempotent: zones, windows, gates and categories are upserted by code; the registers are imported
+Idempotent: the city (zones, calendars, gates, categories) comes from the rules file as on any
+start-up; the registers are imported
 with `import_registry` (an upsert by key); users are created only when missing. Demo passwords are
 random on the first load and kept in the instance folder (mode 0600), so every later load prints
 the same logins and nothing secret is in the repository.
@@ -16,17 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
 
+from ztl.city import sync_city
 from ztl.demo.generator import FILE_ORDER, CitySize, codice_fiscale, generate
-from ztl.demo.prato import GATES
-from ztl.models import Gate, Zone
 from ztl.models.enums import Role
 from ztl.services.accounts import create_user, find_user_by_email
-from ztl.services.catalogue import sync_catalogue
 from ztl.services.registry_import import ImportResult, import_registry
 from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, unit_of_work
+from ztl.services.unit_of_work import Actor
 
 LOGINS_FILE = "demo_logins.txt"
 DEMO_DOMAIN = "demo.ztl"
@@ -48,17 +46,8 @@ class DemoSummary:
 
 
 def load_city_configuration() -> None:
-    """Zones, hours and categories from the rules file in force; gates from the demo city data."""
-    sync_catalogue(current_rules())
-    with unit_of_work() as session:
-        zones = {z.code: z for z in session.scalars(select(Zone))}
-        for gate_data in GATES:
-            gate = session.scalar(select(Gate).where(Gate.code == gate_data.code))
-            if gate is None:
-                gate = Gate(code=gate_data.code)
-                session.add(gate)
-            gate.name = gate_data.name
-            gate.zone = zones[gate_data.zone]
+    """The city from the rules file in force, as start-up and `ztl db upgrade` bring it in."""
+    sync_city(current_rules())
 
 
 def _read_logins(path: Path) -> dict[str, str]:

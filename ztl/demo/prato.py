@@ -1,6 +1,6 @@
-"""Prato's demo city as data: gates and the street register.
+"""Prato's demo city as data: the street register the demo generates registers from.
 
-Zones, their hours and the permit categories are the municipality's rules and live in
+Zones, their calendars, gates and the permit categories are the municipality's rules and live in
 ztl/rules/municipalities/prato.toml, the single source for them.
 
 The street names are real streets of Prato's historic centre, inside the walls. The house-number
@@ -16,13 +16,6 @@ CADASTRAL_CODE = "G999"  # Prato's codice catastale, the birthplace part of a co
 
 
 @dataclass(frozen=True)
-class GateData:
-    code: str
-    name: str
-    zone: str
-
-
-@dataclass(frozen=True)
 class StreetData:
     street: str
     from_number: int
@@ -30,15 +23,6 @@ class StreetData:
     parity: str
     zone: str
 
-
-GATES = (
-    GateData("A1", "Piazza Sant'Antonino", "A"),
-    GateData("A2", "Via Ricasoli", "A"),
-    GateData("A3", "Via Guizzelmi", "A"),
-    GateData("A4", "Via Bartolini", "A"),
-    GateData("A5", "Via San Jacopo", "A"),
-    GateData("A6", "Via dei Tintori", "A"),
-)
 
 # Streets of the historic centre (inside the walls). Zone B: the stretches near the walls.
 STREETS = (

@@ -24,22 +24,23 @@ from ztl.models import (
     Category,
     CategoryWindow,
     CategoryZone,
+    City,
     EnforcementChange,
     EnforcementState,
+    Gate,
     Permit,
     PermitPlate,
     PermitWindow,
     PermitZone,
     Zone,
-    ZoneWindow,
     utcnow,
 )
 
 PENDING_KEY = "ztl_enforcement_changed_permits"
-# Logged instead of a permit id when zones, their hours or categories change: every process then
-# rebuilds its whole index (zone hours and retroactive windows live in it too).
+# Logged instead of a permit id when the city changes (zones, their calendars, gates, categories):
+# every process then rebuilds its whole index (zone calendars and retroactive windows live in it).
 CONFIGURATION = 0
-CONFIGURATION_TYPES = (Zone, ZoneWindow, Category, CategoryWindow, CategoryZone)
+CONFIGURATION_TYPES = (City, Zone, Gate, Category, CategoryWindow, CategoryZone)
 BUMPED_KEY = "ztl_enforcement_bumped"
 STATE_ID = 1
 

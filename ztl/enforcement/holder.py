@@ -16,6 +16,7 @@ transits are often checked after the fact: a permit revoked today still covered 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections import defaultdict
@@ -37,9 +38,9 @@ from ztl.models import (
     PermitWindow,
     PermitZone,
     Zone,
-    ZoneWindow,
 )
 from ztl.models.enums import PermitStatus
+from ztl.rules.calendar import calendar_from_data
 from ztl.rules.municipality import Municipality
 from ztl.rules.windows import DailyWindow
 from ztl.services.rules_config import current_rules
@@ -134,22 +135,16 @@ def _timezone() -> ZoneInfo:
 
 
 def zone_policies(session: AnySession, rules: Municipality) -> dict[str, ZonePolicy]:
-    """Each zone's active hours (from the database) and retroactive allowance (from the rules)."""
-    windows: dict[str, list[DailyWindow]] = defaultdict(list)
+    """Each zone's calendar (from the database, kept in step with the rules file by
+    ztl.city.sync, so every process answers from the same one) and retroactive allowance."""
     rows = session.execute(
-        select(Zone.code, ZoneWindow.start_minute, ZoneWindow.end_minute, ZoneWindow.weekdays)
-        .join(ZoneWindow, ZoneWindow.zone_id == Zone.id, isouter=True)
-        .order_by(Zone.code, ZoneWindow.start_minute)
+        select(Zone.code, Zone.calendar).where(Zone.active.is_(True)).order_by(Zone.code)
     )
-    codes: list[str] = []
-    for code, start, end, weekdays in rows:
-        if code not in codes:
-            codes.append(code)
-        if start is not None:
-            windows[code].append(DailyWindow(start, end, weekdays))
     return {
-        code: ZonePolicy(tuple(windows[code]), retroactive_hours(rules, code) * 3600.0)
-        for code in codes
+        code: ZonePolicy(
+            calendar_from_data(json.loads(calendar)), retroactive_hours(rules, code) * 3600.0
+        )
+        for code, calendar in rows
     }
 
 

@@ -4,7 +4,9 @@ Pure Python (no Flask, no SQL), so a gate's question costs a dict lookup and a f
 instants are epoch seconds, and the municipality's wall-clock minute and weekday come from a UTC
 offset cached per UTC hour (Europe/Rome changes offset only on whole UTC hours, so the cache is
 exact on DST days too). Windows crossing midnight belong to the day they start, as in
-ztl.rules.windows, whose DailyWindow.covers_local this agrees with (tests check it).
+ztl.rules.windows, whose DailyWindow.covers_local this agrees with (tests check it). A zone's
+calendar (weekday windows, seasons, holidays) is asked once per local day and zone, through
+ZoneCalendar.intervals_on, and kept as the minutes in which the zone is active that day.
 
 A grant's end is the permit's end of validity, or the moment it was revoked, replaced or given up:
 a transit before a revocation was authorized, one after it is not.
@@ -18,10 +20,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from ztl.rules.calendar import Intervals, ZoneCalendar
 from ztl.rules.windows import DailyWindow
 
 DAY_MINUTES = 24 * 60
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday (Monday is 0)
+EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+ALWAYS: Intervals = ((0, DAY_MINUTES),)
 
 
 class Why(StrEnum):
@@ -62,10 +67,27 @@ class Answer:
 
 @dataclass
 class ZonePolicy:
-    """A zone's active hours (none: always active) and how long a transit may be regularised."""
+    """A zone's calendar (None: always active) and how long a transit may be regularised."""
 
-    windows: tuple[DailyWindow, ...] = ()
+    calendar: ZoneCalendar | None = None
     retroactive_seconds: float = 0.0
+    _days: dict[int, Intervals] = field(default_factory=dict, repr=False)
+
+    def intervals(self, day: int) -> Intervals:
+        """Minutes of local day `day` (days since 1970-01-01) in which the zone is active."""
+        found = self._days.get(day)
+        if found is None:
+            if self.calendar is None:
+                found = ALWAYS
+            else:
+                found = self.calendar.intervals_on(dt.date.fromordinal(EPOCH_ORDINAL + day))
+            if len(self._days) > 4096:
+                self._days.clear()
+            self._days[day] = found
+        return found
+
+    def active(self, minute: int, day: int) -> bool:
+        return any(start <= minute < end for start, end in self.intervals(day))
 
 
 def covers(window: DailyWindow, minute: int, weekday: int) -> bool:
@@ -86,6 +108,11 @@ class LocalClock:
     _offsets: dict[int, int] = field(default_factory=dict)
 
     def local(self, ts: float) -> tuple[int, int]:
+        minute, weekday, _day = self.local_day(ts)
+        return minute, weekday
+
+    def local_day(self, ts: float) -> tuple[int, int, int]:
+        """(minute of the local day, local weekday, local days since 1970-01-01)."""
         hour = int(ts // 3600)
         offset = self._offsets.get(hour)
         if offset is None:
@@ -96,7 +123,8 @@ class LocalClock:
                 self._offsets.clear()
             self._offsets[hour] = offset
         local_minutes = int((ts + offset) // 60)
-        return local_minutes % DAY_MINUTES, (local_minutes // DAY_MINUTES + EPOCH_WEEKDAY) % 7
+        day = local_minutes // DAY_MINUTES
+        return local_minutes % DAY_MINUTES, (day + EPOCH_WEEKDAY) % 7, day
 
 
 class EnforcementIndex:
@@ -138,9 +166,8 @@ class EnforcementIndex:
         """May `plate` be in `zone` at `ts`? `now` (when given) decides whether a miss is pending."""
         grants = self._by_plate.get(plate, ())
         rules = self.zones.get(zone)
-        minute, weekday = self.clock.local(ts)
-        zone_windows = rules.windows if rules is not None else ()
-        if zone_windows and not any(covers(w, minute, weekday) for w in zone_windows):
+        minute, weekday, day = self.clock.local_day(ts)
+        if rules is not None and not rules.active(minute, day):
             return Answer(True, Why.ZONE_INACTIVE, None, grants)
         nearest: Grant | None = None
         why = Why.NO_PERMIT
@@ -162,6 +189,12 @@ class EnforcementIndex:
             if now < until:
                 pending = until
         return Answer(False, why, nearest, grants, pending)
+
+    def zone_active(self, zone: str, ts: float) -> bool:
+        """Whether `zone` restricts access at `ts` (an unknown zone: never)."""
+        rules = self.zones.get(zone)
+        minute, _weekday, day = self.clock.local_day(ts)
+        return rules is not None and rules.active(minute, day)
 
     def touching(self, zone: str, start: float, end: float) -> Iterable[tuple[str, Grant]]:
         """Every (plate, grant) for `zone` whose validity overlaps [start, end)."""

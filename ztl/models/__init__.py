@@ -3,7 +3,7 @@
 from ztl.models.account import ApiToken, ExternalIdentity, User
 from ztl.models.application import Application, ApplicationPlate, ApplicationZone, Document
 from ztl.models.base import Base, UTCDateTime, utcnow
-from ztl.models.city import Category, CategoryWindow, CategoryZone, Gate, Zone, ZoneWindow
+from ztl.models.city import Category, CategoryWindow, CategoryZone, City, Gate, Zone
 from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
 from ztl.models.event import AuditChainHead, Event, RegistryImport
 from ztl.models.hotel import HotelBooklet
@@ -30,6 +30,7 @@ __all__ = [
     "Category",
     "CategoryWindow",
     "CategoryZone",
+    "City",
     "Document",
     "EnforcementChange",
     "EnforcementState",
@@ -52,6 +53,5 @@ __all__ = [
     "User",
     "Vehicle",
     "Zone",
-    "ZoneWindow",
     "utcnow",
 ]

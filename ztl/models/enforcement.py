@@ -59,6 +59,8 @@ class PlateLookup(Base):
     channel: Mapped[str] = mapped_column(String(20))  # authorization, transit, police_page
     plate: Mapped[str | None] = mapped_column(String(12), index=True)  # None once anonymised
     zone: Mapped[str | None] = mapped_column(String(10))
+    # The gate a transit was read at (transit checks); a gate with recorded transits stays.
+    gate: Mapped[str | None] = mapped_column(String(10), index=True)
     at: Mapped[dt.datetime]  # the instant the question was about
     authorized: Mapped[bool]
     pending_until: Mapped[dt.datetime | None]

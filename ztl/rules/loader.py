@@ -16,14 +16,25 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ztl.rules.calendar import (
+    CalendarEntry,
+    CalendarError,
+    HolidayMode,
+    ZoneCalendar,
+    entry_from_data,
+    month_day,
+)
 from ztl.rules.municipality import (
     CHECK_PARAMETERS,
     DECIDERS,
     DEFAULT_LOOKUP_RETENTION_DAYS,
     DEFAULT_RECORD_RETENTION_YEARS,
+    GATE_DIRECTIONS,
     TIED_TO,
+    Booklet,
     CategoryRules,
     CheckSpec,
+    GateRules,
     Municipality,
     ZoneRules,
 )
@@ -48,10 +59,17 @@ class _Locator:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
 
-    def find(self, table: str, index: int | None, *keys: str) -> int | None:
+    def find(
+        self, table: str, index: int | None, *keys: str, sub: tuple[str, int] | None = None
+    ) -> int | None:
+        """The line of `keys` in the index-th `[[table]]` (or in its sub-th `[[table.name]]`)."""
         start, end = self._block(table, index)
         if start is None:
             return None
+        if sub is not None:
+            start, end = self._sub_block(f"[[{table}.{sub[0]}]]", sub[1], start, end)
+            if start is None:
+                return None
         line = start
         for key in keys:
             found = self._key_line(key, line, end)
@@ -78,6 +96,16 @@ class _Locator:
                     return number, end
         return None, len(self.lines)
 
+    def _sub_block(self, header: str, index: int, start: int, end: int) -> tuple[int | None, int]:
+        found = [n for n in range(start, end) if _header(self.lines[n]) == header]
+        if index >= len(found):
+            return None, end
+        stop = next(
+            (n for n in range(found[index] + 1, end) if _header(self.lines[n]).startswith("[")),
+            end,
+        )
+        return found[index], stop
+
     def _key_line(self, key: str, start: int, end: int) -> int | None:
         pattern = re.compile(rf"^\s*(\[[^\]]*\.)?{re.escape(key)}(\]|\s*=)")
         return next((n for n in range(start, end) if pattern.match(self.lines[n])), None)
@@ -94,11 +122,19 @@ class _Reader:
         self.locate = _Locator(text)
 
     def fail(
-        self, table: str, index: int | None, keys: tuple[str, ...], problem: str
+        self,
+        table: str,
+        index: int | None,
+        keys: tuple[str, ...],
+        problem: str,
+        sub: tuple[str, int] | None = None,
     ) -> RulesFileError:
         label = table + (f"[{index}]" if index is not None else "")
+        if sub is not None:
+            label += f".{sub[0]}[{sub[1]}]"
         field = ".".join((label, *keys)) if keys else label
-        return RulesFileError(self.source, self.locate.find(table, index, *keys), field, problem)
+        line = self.locate.find(table, index, *keys, sub=sub)
+        return RulesFileError(self.source, line, field, problem)
 
     def take(
         self,
@@ -170,8 +206,10 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         isinstance(v, int) and not isinstance(v, bool) for v in floor.values()
     ):
         raise reader.fail("emission_floor", None, (), "must map a fuel to a Euro class (0-6)")
-    zones = _zones(reader, data)
+    patron = _patron_saint(reader, head)
+    zones = _zones(reader, data, patron)
     zone_codes = {z.code for z in zones}
+    gates = _gates(reader, data, zone_codes)
     categories = _categories(reader, data, zone_codes)
     lookup_days, record_years = _retention(reader, data)
     return Municipality(
@@ -185,7 +223,20 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         categories=categories,
         lookup_retention_days=lookup_days,
         record_retention_years=record_years,
+        gates=gates,
+        patron_saint=patron,
     )
+
+
+def _patron_saint(reader: _Reader, head: Mapping[str, Any]) -> tuple[int, int] | None:
+    """`patron_saint = "MM-DD"`: the city's own public holiday (San Giovanni in Firenze: 06-24)."""
+    if "patron_saint" not in head:
+        return None
+    text = reader.take(head, "patron_saint", str, "municipality")
+    try:
+        return month_day(text)
+    except CalendarError as exc:
+        raise reader.fail("municipality", None, ("patron_saint",), str(exc)) from exc
 
 
 RETENTION_KEYS = ("lookups_days", "records_years")
@@ -250,23 +301,102 @@ def _retention_number(
     return value
 
 
-def _zones(reader: _Reader, data: Mapping[str, Any]) -> tuple[ZoneRules, ...]:
+_CODE = re.compile(r"[A-Z0-9][A-Z0-9/_-]{0,9}")
+
+
+def _zones(
+    reader: _Reader, data: Mapping[str, Any], patron: tuple[int, int] | None
+) -> tuple[ZoneRules, ...]:
     raw = data.get("zones")
     if not isinstance(raw, list) or not raw:
         raise reader.fail("zones", None, (), "at least one [[zones]] table is needed")
     zones: list[ZoneRules] = []
     for i, item in enumerate(raw):
+        unknown = set(item) - {"code", "name", "active", "calendar"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise reader.fail(
+                "zones", i, (key,), f"unknown key {key!r}; keys: code, name, active, calendar"
+            )
         code = reader.take(item, "code", str, "zones", i)
+        if not _CODE.fullmatch(code):
+            raise reader.fail(
+                "zones", i, ("code",), "1-10 capital letters or digits (A, B, ZTL1, F/S)"
+            )
         if code in {z.code for z in zones}:
             raise reader.fail("zones", i, ("code",), f"zone {code!r} is defined twice")
-        zones.append(
-            ZoneRules(
-                code,
-                reader.take(item, "name", str, "zones", i),
-                reader.windows(reader.take(item, "active", list, "zones", i), "zones", i, "active"),
-            )
-        )
+        name = reader.take(item, "name", str, "zones", i)
+        zones.append(ZoneRules(code, name, _calendar(reader, item, i, patron)))
     return tuple(zones)
+
+
+def _calendar(
+    reader: _Reader, item: Mapping[str, Any], index: int, patron: tuple[int, int] | None
+) -> ZoneCalendar:
+    """`active = [...]` (these hours every day) or `[[zones.calendar]]` entries, not both."""
+    if ("active" in item) == ("calendar" in item):
+        raise reader.fail(
+            "zones",
+            index,
+            (),
+            'give either active = ["HH:MM-HH:MM"] (every day) or [[zones.calendar]] entries',
+        )
+    if "active" in item:
+        windows = reader.windows(item["active"], "zones", index, "active")
+        if not windows:
+            raise reader.fail(
+                "zones", index, ("active",), 'no hours given: write ["00:00-24:00"] for always'
+            )
+        return ZoneCalendar((CalendarEntry(windows, holidays=HolidayMode.IGNORE),), patron)
+    raw = item["calendar"]
+    if not isinstance(raw, list) or not raw or not all(isinstance(e, dict) for e in raw):
+        raise reader.fail("zones", index, ("calendar",), "write one or more [[zones.calendar]]")
+    entries = []
+    for n, entry in enumerate(raw):
+        try:
+            entries.append(entry_from_data(entry))
+        except CalendarError as exc:
+            keys = (exc.key,) if exc.key and exc.key != "calendar" else ()
+            raise reader.fail("zones", index, keys, str(exc), sub=("calendar", n)) from exc
+    return ZoneCalendar(tuple(entries), patron)
+
+
+def _gates(reader: _Reader, data: Mapping[str, Any], zone_codes: set[str]) -> tuple[GateRules, ...]:
+    """`[[gates]]`: optional (a city may check plates by zone only), each code once."""
+    raw = data.get("gates", [])
+    if not isinstance(raw, list):
+        raise reader.fail("gates", None, (), "write one [[gates]] table per gate")
+    gates: list[GateRules] = []
+    for i, item in enumerate(raw):
+        unknown = set(item) - {"code", "name", "zone", "direction"}
+        if unknown:
+            key = sorted(unknown)[0]
+            raise reader.fail(
+                "gates", i, (key,), f"unknown key {key!r}; keys: code, name, zone, direction"
+            )
+        code = reader.take(item, "code", str, "gates", i)
+        if not _CODE.fullmatch(code):
+            raise reader.fail("gates", i, ("code",), "1-10 capital letters or digits (A1, F03)")
+        zone = reader.take(item, "zone", str, "gates", i)
+        if zone not in zone_codes:
+            raise reader.fail(
+                "gates", i, ("zone",), f"unknown zone {zone!r}; zones: {sorted(zone_codes)}"
+            )
+        earlier = next((g for g in gates if g.code == code), None)
+        if earlier is not None:
+            raise reader.fail(
+                "gates",
+                i,
+                ("code",),
+                f"gate {code!r} is already a gate of zone {earlier.zone}: one code, one gate",
+            )
+        direction = item.get("direction", "in")
+        if direction not in GATE_DIRECTIONS:
+            raise reader.fail(
+                "gates", i, ("direction",), f"must be one of {', '.join(GATE_DIRECTIONS)}"
+            )
+        gates.append(GateRules(code, reader.take(item, "name", str, "gates", i), zone, direction))
+    return tuple(gates)
 
 
 def _categories(
@@ -306,6 +436,7 @@ def _categories(
         max_plates = reader.take(item, "max_plates", int, t, i)
         if max_plates < 1:
             raise reader.fail(t, i, ("max_plates",), "must be at least 1")
+        booklet = _booklet(reader, item, i)
         categories.append(
             CategoryRules(
                 code=code,
@@ -321,9 +452,26 @@ def _categories(
                 documents=tuple(str(d) for d in item.get("documents", [])),
                 checks=_checks(reader, item, i),
                 free_fuels=tuple(str(f) for f in item.get("free_fuels", [])),
+                booklet=booklet,
             )
         )
     return tuple(categories)
+
+
+def _booklet(reader: _Reader, item: Mapping[str, Any], index: int) -> Booklet | None:
+    """`booklet = { registrations = 40, fee_cents = 4500 }`: registrations sold in advance."""
+    if "booklet" not in item:
+        return None
+    raw = reader.take(item, "booklet", dict, "categories", index)
+    values = {}
+    for key, lowest in (("registrations", 1), ("fee_cents", 0)):
+        value = raw.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < lowest:
+            raise reader.fail(
+                "categories", index, ("booklet",), f"{key} must be a whole number >= {lowest}"
+            )
+        values[key] = value
+    return Booklet(values["registrations"], values["fee_cents"])
 
 
 def _checks(reader: _Reader, item: Mapping[str, Any], index: int) -> tuple[CheckSpec, ...]:

@@ -6,12 +6,15 @@ the rules it is decided by.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from ztl.rules.windows import DailyWindow
+from ztl.rules.calendar import ZoneCalendar
+from ztl.rules.windows import DailyWindow, local_time
 
 # Every check the engine knows, with the parameters each accepts (name -> type).
 CHECK_PARAMETERS: Mapping[str, Mapping[str, type]] = MappingProxyType(
@@ -51,11 +54,34 @@ class CheckSpec:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
+GATE_DIRECTIONS = ("in", "out", "both")
+
+
 @dataclass(frozen=True)
 class ZoneRules:
+    """A zone or sector and the calendar of its restrictions (outside it no permit is needed)."""
+
     code: str
     name: str
-    active: tuple[DailyWindow, ...]
+    calendar: ZoneCalendar
+
+
+@dataclass(frozen=True)
+class GateRules:
+    """A camera gate (varco): where transits are read, and into which zone they lead."""
+
+    code: str
+    name: str
+    zone: str
+    direction: str  # in, out or both
+
+
+@dataclass(frozen=True)
+class Booklet:
+    """Registrations sold in advance (a hotel's booklet for its guests' plates)."""
+
+    registrations: int
+    fee_cents: int
 
 
 @dataclass(frozen=True)
@@ -73,6 +99,7 @@ class CategoryRules:
     documents: tuple[str, ...]
     checks: tuple[CheckSpec, ...]
     free_fuels: tuple[str, ...] = ()  # vehicles with these fuels pay no fee (e.g. electric)
+    booklet: Booklet | None = None  # registrations are bought as booklets (hotel guests)
 
     def check(self, check_id: str) -> CheckSpec | None:
         return next((c for c in self.checks if c.check_id == check_id), None)
@@ -94,6 +121,8 @@ class Municipality:
     # Ended permits and closed applications are anonymised this many years after their end;
     # ztl.services.record_retention applies it.
     record_retention_years: int = DEFAULT_RECORD_RETENTION_YEARS
+    gates: tuple[GateRules, ...] = ()
+    patron_saint: tuple[int, int] | None = None  # (month, day) of the city's own holiday
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:
@@ -106,3 +135,7 @@ class Municipality:
             if zone.code == code:
                 return zone
         raise KeyError(f"unknown zone {code!r}")
+
+    def zone_active(self, code: str, at: dt.datetime) -> bool:
+        """Whether a zone's restrictions apply at an aware instant; a naive one is refused."""
+        return self.zone(code).calendar.active_local(local_time(at, ZoneInfo(self.timezone)))

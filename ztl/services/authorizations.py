@@ -10,6 +10,7 @@ Reasons are sentences in Italian and English, because an officer reads them to a
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,6 +80,7 @@ class Decision:
     reason: str
     permits: tuple[Grant, ...]
     pending_until: dt.datetime | None = None
+    gate: str | None = None  # the gate a transit was read at, recorded with the answer
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,10 @@ def check_transits(
     for transit in transits:
         _require_aware(transit.at)
         zone = resolve_zone(transit, gates, index)
-        decisions.append(
-            _decide(index, parse_plate(transit.plate), zone, transit.at, moment.timestamp())
-        )
+        decision = _decide(index, parse_plate(transit.plate), zone, transit.at, moment.timestamp())
+        if transit.gate:
+            decision = dataclasses.replace(decision, gate=transit.gate.strip().upper())
+        decisions.append(decision)
     if record and asker is not None:
         _record(decisions, asker, "transit", moment)
     return decisions
@@ -217,6 +220,7 @@ def _record(decisions: Iterable[Decision], asker: Asker, channel: str, now: dt.d
             "channel": channel,
             "plate": d.plate,
             "zone": d.zone,
+            "gate": d.gate,
             "at": d.at,
             "authorized": d.authorized,
             "pending_until": d.pending_until,
@@ -264,6 +268,21 @@ def whitelist(zone: str, date: dt.date) -> list[WhitelistRow]:
         for plate, grant in index.touching(code, start.timestamp(), end.timestamp())
     ]
     return sorted(rows, key=lambda r: (r.plate, r.valid_from))
+
+
+def zone_hours_on(zone: str, date: dt.date) -> str:
+    """The minutes of a local date in which a zone is restricted ("07:30-20:00", "" for none):
+    the gates' whitelist says it, since a plate not on it may still enter outside those hours."""
+    index = current_index(db.session)
+    policy = index.zones.get(zone.strip().upper())
+    if policy is None:
+        raise InvalidValue(f"zona sconosciuta / unknown zone: {zone!r}")
+    day = date.toordinal() - dt.date(1970, 1, 1).toordinal()
+    return " ".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in policy.intervals(day))
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def permit_json(grant: Grant) -> dict[str, Any]:

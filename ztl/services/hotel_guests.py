@@ -1,6 +1,7 @@
 """Hotels in ZTL A register their guests' plates (category 8A), counted against a booklet.
 
-The catalogue: a booklet of 40 registrations for EUR 45; each registration covers up to 7 days and
+The catalogue (Prato's rules file): a booklet of 40 registrations for EUR 45, both from the category's
+`booklet` in the rules file and priced by ztl.rules.fees; each registration covers up to 7 days and
 may be made up to 48 hours after the guest's first transit (the gate photographed the car on the way
 to the hotel; the registration, made at check-in or the next morning, turns that transit into an
 authorized one).
@@ -22,11 +23,14 @@ from sqlalchemy import select
 
 from ztl.models import Application, ApplicationPlate, Category, HotelBooklet, Permit, User
 from ztl.models.enums import ApplicationStatus
+from ztl.rules.fees import Fee, Purpose, fee_for
+from ztl.rules.municipality import Booklet
 from ztl.rules.results import Outcome
 from ztl.services.applications import assess
 from ztl.services.events import record_event
 from ztl.services.issuance import approve_locked_application
 from ztl.services.payments import payment_provider
+from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
@@ -34,8 +38,6 @@ from ztl.values.plates import normalise_plate
 from ztl.values.times import parse_instant
 
 GUEST_CATEGORY = "8A"
-BOOKLET_SIZE = 40
-BOOKLET_PRICE_CENTS = 4500
 MAX_NIGHTS = 7
 MAX_BATCH_ROWS = 500
 
@@ -70,16 +72,29 @@ def _hotel_id(raw: str) -> str:
         raise ServiceError(str(exc), code="hotel_invalid") from exc
 
 
+def booklet_offer() -> tuple[Booklet, Fee]:
+    """What a booklet holds and costs under the rules in force (ServiceError when none is sold)."""
+    rules = current_rules()
+    try:
+        category = rules.category(GUEST_CATEGORY)
+        fee = fee_for(rules, category, None, (), Purpose.BOOKLET)
+    except KeyError as exc:
+        raise ServiceError("this municipality sells no hotel booklets", code="no_booklets") from exc
+    assert category.booklet is not None  # fee_for refused a category without one
+    return category.booklet, fee
+
+
 def buy_booklet(user: User, hotel: str) -> HotelBooklet:
     """A booklet with its payment notice; usable once paid."""
     holder = _hotel_id(hotel)
-    notice = payment_provider().create_notice(BOOKLET_PRICE_CENTS, "ZTL 8A booklet")
+    offer, fee = booklet_offer()
+    notice = payment_provider().create_notice(fee.total_cents, "ZTL 8A booklet")
     with unit_of_work() as session:
         booklet = HotelBooklet(
             holder_id=holder,
             user_id=user.id,
-            size=BOOKLET_SIZE,
-            price_cents=BOOKLET_PRICE_CENTS,
+            size=offer.registrations,
+            price_cents=fee.total_cents,
             payment_reference=notice.iuv,
         )
         session.add(booklet)

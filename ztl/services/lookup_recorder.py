@@ -126,6 +126,7 @@ COLUMNS = (
     "channel",
     "plate",
     "zone",
+    "gate",
     "at",
     "authorized",
     "pending_until",

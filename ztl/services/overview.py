@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -18,36 +19,60 @@ from ztl.models import (
     Zone,
 )
 from ztl.models.enums import ApplicationStatus
+from ztl.rules.calendar import ZoneCalendar, calendar_from_data
+from ztl.rules.fees import Fee, lowest_fee
+from ztl.services.rules_config import current_rules
+
+
+def zones_with_hours() -> list[tuple[Zone, ZoneCalendar]]:
+    """The zones in force with their calendars, as the enforcement index reads them."""
+    zones = db.session.scalars(select(Zone).where(Zone.active.is_(True)).order_by(Zone.code))
+    return [(z, calendar_from_data(json.loads(z.calendar))) for z in zones]
 
 
 @dataclass(frozen=True)
-class WindowText:
-    start: str
-    end: str
+class CategoryOffer:
+    """A category in force as the catalogue pages show it, its price from ztl.rules.fees."""
+
+    code: str
+    name_it: str
+    name_en: str
+    decided_by: str
+    max_plates: int
+    fee: Fee  # the cheapest way in (shortest validity, or the booklet)
+
+    @property
+    def fee_cents(self) -> int:
+        return self.fee.fee_cents
+
+    @property
+    def stamp_duty_cents(self) -> int:
+        return self.fee.stamp_duty_cents
+
+    @property
+    def stamp_duty_exempt(self) -> bool:
+        return self.fee.stamp_duty_cents == 0
 
 
-def minutes_text(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def zones_with_hours() -> list[tuple[Zone, list[WindowText]]]:
-    zones = db.session.scalars(select(Zone).order_by(Zone.code)).all()
-    return [
-        (
-            z,
-            [
-                WindowText(minutes_text(w.start_minute), minutes_text(w.end_minute))
-                for w in z.windows
-            ],
-        )
-        for z in zones
-    ]
-
-
-def categories_in_force() -> list[Category]:
-    return list(
-        db.session.scalars(select(Category).where(Category.active.is_(True)).order_by(Category.id))
+def categories_in_force() -> list[CategoryOffer]:
+    """The categories both in the database and in the rules file, priced by the fee function."""
+    rules = current_rules()
+    known = {c.code: c for c in rules.categories}
+    rows = db.session.scalars(
+        select(Category).where(Category.active.is_(True)).order_by(Category.id)
     )
+    return [
+        CategoryOffer(
+            c.code,
+            c.name_it,
+            c.name_en,
+            c.decided_by,
+            c.max_plates,
+            lowest_fee(rules, known[c.code]),
+        )
+        for c in rows
+        if c.code in known
+    ]
 
 
 def gates() -> list[Gate]:

@@ -20,9 +20,15 @@ from sqlalchemy import select
 
 from ztl.models import Application, Permit, utcnow
 from ztl.models.enums import PermitStatus
+from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.results import Outcome
 from ztl.rules.validity import Period, permit_period
-from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
+from ztl.services.eligibility import (
+    EligibilityRequest,
+    EligibilityResult,
+    PlateInput,
+    check_eligibility,
+)
 from ztl.services.events import record_event
 from ztl.services.issuance import (
     IssueResult,
@@ -108,7 +114,8 @@ def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -
 
 def recheck_for_replacement(
     permit: Permit, plates: tuple[tuple[str, str], ...], now: dt.datetime
-) -> None:
+) -> EligibilityResult:
+    """The category's checks again for the replacement (the permit itself not counted)."""
     result = check_eligibility(
         EligibilityRequest(
             category=permit.category.code,
@@ -126,10 +133,11 @@ def recheck_for_replacement(
             f"the checks do not pass ({result.verdict.outcome.value}): {detail}",
             code=result.verdict.outcome.value,
         )
+    return result
 
 
 def replacement_spec(
-    old: Permit, plates: tuple[tuple[str, str], ...], period: Period, fee_cents: int
+    old: Permit, plates: tuple[tuple[str, str], ...], period: Period, fee: Fee
 ) -> PermitSpec:
     return PermitSpec(
         category=old.category,
@@ -137,8 +145,8 @@ def replacement_spec(
         plates=plates,
         zone_codes=tuple(z.code for z in old.zones),
         period=period,
-        fee_cents=fee_cents,
-        stamp_duty_cents=0,
+        fee_cents=fee.fee_cents,
+        stamp_duty_cents=fee.stamp_duty_cents,
         holder_user_id=old.holder_user_id,
         application_id=old.application_id,
     )
@@ -149,12 +157,12 @@ def _replace(
     old: Permit,
     plates: tuple[tuple[str, str], ...],
     period: Period,
-    fee_cents: int,
+    fee: Fee,
     actor: Actor,
     reason: str,
     now: dt.datetime,
 ) -> IssueResult:
-    new = create_permit(session, replacement_spec(old, plates, period, fee_cents), actor, now)
+    new = create_permit(session, replacement_spec(old, plates, period, fee), actor, now)
     end_permit(session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new)
     return IssueResult(
         new.id, new.number, new.seal_text or "", new.pdf or b"", new.valid_from, new.valid_to, True
@@ -186,8 +194,10 @@ def change_plate(
         lock_limit_keys(session, [plate_lock_key(new_norm)])
         recheck_for_replacement(permit, plates, now)
         period = Period(max(now, permit.valid_from), permit.valid_to)
+        rules = current_rules()
+        free = fee_for(rules, rules.category(permit.category.code), None, (), Purpose.PLATE_CHANGE)
         result = _replace(
-            session, permit, plates, period, 0, actor, f"plate {old_norm} -> {new_norm}", now
+            session, permit, plates, period, free, actor, f"plate {old_norm} -> {new_norm}", now
         )
     return result
 
@@ -196,8 +206,14 @@ def renewal_opens(permit_valid_to: dt.datetime) -> dt.datetime:
     return permit_valid_to - dt.timedelta(days=RENEWAL_OPENS_DAYS)
 
 
-def renewal_spec(permit: Permit, now: dt.datetime, validity: str | None = None) -> PermitSpec:
-    """A renewal starts now and ends one validity after the old end: no paid day is lost."""
+def renewal_spec(
+    permit: Permit, now: dt.datetime, validity: str | None = None, fee: Fee | None = None
+) -> PermitSpec:
+    """A renewal starts now and ends one validity after the old end: no paid day is lost.
+
+    Its fee is what an application costs (ztl.rules.fees, stamp duty and exemptions included),
+    from the vehicles the checks found; `fee` is given when it was already paid (the portal).
+    """
     rules = current_rules()
     timezone = ZoneInfo(rules.timezone)
     category = rules.category(permit.category.code)
@@ -209,7 +225,11 @@ def renewal_spec(permit: Permit, now: dt.datetime, validity: str | None = None) 
     old_end_day = permit.valid_to.astimezone(timezone).date()
     end = permit_period(duration, now, timezone, first_day=old_end_day).valid_to
     plates = tuple((p.plate, p.country) for p in permit.plates)
-    return replacement_spec(permit, plates, Period(now, end), category.fees_cents[duration])
+    if fee is None:
+        checked = recheck_for_replacement(permit, plates, now)
+        fuels = [v.fuel for v in checked.facts.vehicles if v.fuel]
+        fee = fee_for(rules, category, duration, fuels, Purpose.RENEWAL)
+    return replacement_spec(permit, plates, Period(now, end), fee)
 
 
 def renewable(duration: str) -> bool:
@@ -236,7 +256,6 @@ def renew_permit(
                 f"renewal opens on {opens:%d/%m/%Y}, 60 days before expiry", code="too_early"
             )
         spec = renewal_spec(permit, now, validity)
-        recheck_for_replacement(permit, spec.plates, now)
         new = create_permit(session, spec, actor, now)
         end_permit(session, permit, PermitStatus.REPLACED, actor, "renewed", now, replaced_by=new)
         result = IssueResult(
@@ -264,11 +283,10 @@ def renew_for_application(
         raise ServiceError(f"permit {number} is not the applicant's", code="not_found")
     if now < renewal_opens(permit.valid_to):
         raise ServiceError("renewal opens 60 days before expiry", code="too_early")
+    paid = Fee(application.fee_cents, application.stamp_duty_cents)
     spec = dataclasses.replace(
-        renewal_spec(permit, now, (application.details or {}).get("validity")),
+        renewal_spec(permit, now, (application.details or {}).get("validity"), paid),
         application_id=application.id,
-        fee_cents=application.fee_cents,
-        stamp_duty_cents=application.stamp_duty_cents,
     )
     new = create_permit(session, spec, actor, now)
     end_permit(session, permit, PermitStatus.REPLACED, actor, "renewed", now, replaced_by=new)

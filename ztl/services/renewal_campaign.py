@@ -25,7 +25,6 @@ from ztl.services.keys import key_store
 from ztl.services.permit_changes import (
     RENEWAL_OPENS_DAYS,
     end_permit,
-    recheck_for_replacement,
     renewal_spec,
 )
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
@@ -79,8 +78,7 @@ def renew_due(
                 chosen, specs = [], []
                 for old in olds:
                     try:
-                        spec = renewal_spec(old, now)
-                        recheck_for_replacement(old, spec.plates, now)
+                        spec = renewal_spec(old, now)  # the checks run in it
                     except ServiceError as exc:
                         summary.refused[old.number] = str(exc)
                         continue

@@ -15,7 +15,6 @@ from ztl.models import Permit
 from ztl.models.city import EVERY_DAY
 from ztl.models.enums import PermitStatus
 from ztl.services.clerk_queue import permit_by_number, permit_history
-from ztl.services.overview import minutes_text
 from ztl.services.permit_changes import revoke_permit
 from ztl.services.unit_of_work import ServiceError
 from ztl.web.clerk.blueprint import acting_clerk, bp, flash_form_errors, flash_refusal
@@ -33,7 +32,7 @@ def _permit_or_404(number: str) -> Permit:
 
 def window_text(start_minute: int, end_minute: int, weekdays: int) -> str:
     """ "08:00–20:00", followed by the days when the window is not every day."""
-    hours = f"{minutes_text(start_minute)}–{minutes_text(end_minute)}"
+    hours = f"{start_minute // 60:02d}:{start_minute % 60:02d}–{end_minute // 60:02d}:{end_minute % 60:02d}"
     if weekdays == EVERY_DAY:
         return hours
     days = ", ".join(str(name) for bit, name in enumerate(WEEKDAYS) if weekdays & (1 << bit))
