@@ -52,9 +52,9 @@ def main() -> None:
     from ztl.pdf.render import render_permit
     from ztl.rules.validity import permit_period
     from ztl.services.issuance import PermitSpec, create_permit
+    from ztl.services.keys import key_store
     from ztl.services.trust_lists import revocation_list_document, trust_list_document
     from ztl.services.unit_of_work import Actor, unit_of_work
-    from ztl.signing.keys import KeyStore
     from ztl.signing.lists import load_revocation_list, load_trust_list
     from ztl.signing.seal import SealCheck, verify_seal
 
@@ -80,7 +80,7 @@ def main() -> None:
             with app.app_context():
                 upgrade()
                 load_demo()
-                store = KeyStore(base / "keys")
+                store = key_store()  # ZTL_KEYS_DIR, named after the rules file's municipality
                 store.init()
                 plates = list(db.session.scalars(select(Vehicle.plate).limit(2000)))
                 firm = db.session.scalars(select(Business.partita_iva).limit(1)).one()
@@ -225,12 +225,14 @@ def _warm_up(create_permit, spec_type, category, plates, period, now, unit_of_wo
 def _breakdown(permit, store, render_permit) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     from ztl.pdf.render import PermitDocument
     from ztl.pdf.sign import sign_pdf
+    from ztl.services.rules_config import current_rules
 
+    rules = current_rules()
     document = PermitDocument(
-        "Comune di Prato", permit.number, "4", "Aziende", "Businesses",
+        rules.name, permit.number, "4", "Aziende", "Businesses",
         tuple(p.plate for p in permit.plates), ("A", "B"), ("07:00-10:00", "12:30-15:30"),
         permit.valid_from, permit.valid_to, permit.issued_at, permit.seal_text,
-        "Ditta", "01234567890", "Via Ricasoli 1", 3000, 3200,
+        "Ditta", "01234567890", "Via Ricasoli 1", 3000, 3200, rules.timezone,
     )  # fmt: skip
     from ztl.pdf.qr import qr_matrix
 
@@ -241,7 +243,7 @@ def _breakdown(permit, store, render_permit) -> tuple[float, float]:  # type: ig
     render = (time.perf_counter() - started) / 20 * 1000
     started = time.perf_counter()
     for _ in range(20):
-        sign_pdf(pdf, store.pdf(), store.root().certificate, "Comune di Prato")
+        sign_pdf(pdf, store.pdf(), store.root().certificate, rules.name)
     sign = (time.perf_counter() - started) / 20 * 1000
     return render, sign
 

@@ -14,6 +14,7 @@ from ztl.demo.loader import load_demo
 from ztl.services.counter import CounterRequest, issue_at_counter
 from ztl.services.eligibility import PlateInput
 from ztl.services.issuance import IssueResult
+from ztl.services.keys import key_store
 from ztl.services.unit_of_work import Actor
 from ztl.signing.keys import KeyStore
 from ztl.signing.lists import RevocationList, TrustList, load_revocation_list, load_trust_list
@@ -24,7 +25,7 @@ def keys(app: Flask, tmp_path: Path) -> Iterator[KeyStore]:
     """Fresh keys per test (rotation tests must not leak into others)."""
     previous = app.config["ZTL_KEYS_DIR"]
     app.config["ZTL_KEYS_DIR"] = str(tmp_path / "keys")
-    store = KeyStore(tmp_path / "keys")
+    store = key_store()  # named after the rules file's municipality, as `ztl keys init` does
     store.init()
     yield store
     app.config["ZTL_KEYS_DIR"] = previous

@@ -1,4 +1,5 @@
-"""Configuration: no secret defaults in production, a 0600 key file elsewhere, database URLs."""
+"""Configuration: no secret defaults in production, a 0600 key file elsewhere, database URLs; the
+municipality's identity only from the rules file (the old settings for it stop start-up)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import pytest
 
 from ztl.config import ConfigurationError, build_settings, normalise_database_url
 from ztl.models.base import UTCDateTime
+from ztl.rules.loader import DEFAULT_RULES, load_rules
+
+ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
 
 
 def test_secret_key_file_created_with_mode_0600(
@@ -84,3 +88,42 @@ def test_utc_column_refuses_naive_times() -> None:
     assert stored == dt.datetime(2026, 1, 1, 11, 0)
     loaded = column.process_result_value(stored, sqlite.dialect())
     assert loaded == dt.datetime(2026, 1, 1, 11, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("ZTL_MUNICIPALITY", "IT-PO"), ("ZTL_TIMEZONE", "UTC")]
+)
+def test_identity_settings_stop_start_up_naming_the_rules_file(
+    name: str, value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Still set, they would look like they work: the message says where the identity lives now."""
+    from ztl import create_app
+
+    monkeypatch.delenv("ZTL_RULES_FILE", raising=False)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as info:
+        build_settings(tmp_path, {"SECRET_KEY": "x"})
+    message = str(info.value)
+    assert name in message and "[municipality]" in message and str(DEFAULT_RULES) in message
+    with pytest.raises(ConfigurationError, match=r"esempio\.toml"):
+        create_app({"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "ZTL_RULES_FILE": ESEMPIO})
+    monkeypatch.setenv(name, "  ")  # blank, as a template of environment files leaves it: harmless
+    assert name not in build_settings(tmp_path, {"SECRET_KEY": "x"})
+    monkeypatch.delenv(name)
+    with pytest.raises(ConfigurationError, match=name):  # nor can a mapping bring it back
+        build_settings(tmp_path, {"SECRET_KEY": "x", name: value})
+
+
+def test_babel_time_zone_is_the_rules_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ZTL_RULES_FILE", raising=False)
+    settings = build_settings(tmp_path, {"SECRET_KEY": "x"})
+    assert settings["BABEL_DEFAULT_TIMEZONE"] == load_rules().timezone
+    assert "ZTL_MUNICIPALITY" not in settings and "ZTL_TIMEZONE" not in settings
+    text = ESEMPIO.read_text(encoding="utf-8")
+    assert 'timezone = "Europe/Rome"' in text
+    elsewhere = tmp_path / "altrove.toml"
+    elsewhere.write_text(text.replace('timezone = "Europe/Rome"', 'timezone = "Europe/Lisbon"'))
+    settings = build_settings(tmp_path, {"SECRET_KEY": "x", "ZTL_RULES_FILE": str(elsewhere)})
+    assert settings["BABEL_DEFAULT_TIMEZONE"] == "Europe/Lisbon"

@@ -3,6 +3,7 @@ development, the expiry reminders (each once) and the daily expiry job with its 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email
 import logging
@@ -34,6 +35,7 @@ from ztl.services.notifications import (
     reminder_kind,
     send_expiry_reminders,
 )
+from ztl.services.rules_config import EXTENSION_KEY, current_rules
 from ztl.services.unit_of_work import Actor
 
 SMTP_USER = "ztl-relay"
@@ -174,6 +176,21 @@ def test_submission_is_confirmed_in_italian_over_smtp(city: Flask, smtp: Collect
     assert (row.kind, row.recipient, row.language) == ("application_submitted", user.email, "it")
     assert row.application_id == application.id and row.permit_id is None
     assert row.sent_at is not None and row.error is None
+
+
+def test_the_rules_files_municipality_signs_and_dates_the_message(
+    city: Flask, smtp: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another city's rules: its name under the message, its wall clock for the dates."""
+    elsewhere = dataclasses.replace(
+        current_rules(city), name="Comune di Altrove", timezone="Pacific/Honolulu"
+    )
+    monkeypatch.setitem(city.extensions, EXTENSION_KEY, elsewhere)
+    application = _application(_holder("it"))  # submitted on 2 March 2026 at 09:30 UTC
+    notify_application_submitted(application.id)
+    body = _body(smtp.messages[0].message)
+    assert "ricevuta il 1 marzo 2026" in body  # 23:30 of the day before in Honolulu
+    assert "Ufficio Permessi ZTL\nComune di Altrove\n" in body and "Prato" not in body
 
 
 def test_an_english_user_gets_english(city: Flask, smtp: Collector) -> None:

@@ -44,7 +44,7 @@ def test_tampered_or_foreign_lists_are_refused(
     root = keys.root().certificate
     with pytest.raises(ListError, match="signature"):
         load_trust_list(_tamper_payload(trust_bytes, '"version":1', '"version":2'), root)
-    other = KeyStore(tmp_path / "other")
+    other = KeyStore(tmp_path / "other", "Comune di Altrove")
     other.init()
     with pytest.raises(ListError, match="signature"):
         load_trust_list(trust_bytes, other.root().certificate)

@@ -4,6 +4,10 @@ Why a module of its own: every entry point (web, CLI, tests, gunicorn) builds th
 `create_app`, so configuration is resolved in one place and documented in one place (README).
 No secret has a default: the session key is read from ZTL_SECRET_KEY or from a file in the instance
 folder, created with mode 0600 on first start outside production.
+
+The municipality's identity (code, name, time zone) is not configuration: it is the `[municipality]`
+table of the rules file (ZTL_RULES_FILE), the one source for pages, e-mails, PDFs, seals and
+certificates. Settings that used to duplicate it are refused at start-up rather than ignored.
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ztl.rules.loader import DEFAULT_RULES, load_rules
+
 ENV_PREFIX = "ZTL_"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
+# Settings that once duplicated the rules file's [municipality] table, and the field that replaces
+# each: still set, they would make someone believe they work while the rules file decides.
+RETIRED_SETTINGS = {
+    ENV_PREFIX + "MUNICIPALITY": "code",
+    ENV_PREFIX + "TIMEZONE": "timezone",
+}
 
 
 class ConfigurationError(RuntimeError):
@@ -72,8 +84,6 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_ENV": env,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "ZTL_MUNICIPALITY": os.environ.get(ENV_PREFIX + "MUNICIPALITY", "IT-PO"),
-        "ZTL_TIMEZONE": os.environ.get(ENV_PREFIX + "TIMEZONE", "Europe/Rome"),
         "ZTL_RULES_FILE": os.environ.get(ENV_PREFIX + "RULES_FILE") or None,
         "ZTL_KEYS_DIR": os.environ.get(ENV_PREFIX + "KEYS_DIR", str(instance_path / "keys")),
         "ZTL_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
@@ -99,7 +109,7 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
             ENV_PREFIX + "MAIL_OUTBOX", str(instance_path / "outbox")
         ),
         "BABEL_DEFAULT_LOCALE": "it",
-        "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
+        # BABEL_DEFAULT_TIMEZONE is the rules file's time zone: set by build_settings.
         "ZTL_LANGUAGES": ("it", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -146,11 +156,36 @@ def load_secret_key(instance_path: Path, env: str) -> str:
     return key
 
 
+def refuse_retired_settings(overrides: Mapping[str, Any] | None, rules_file: Path) -> None:
+    """Stop start-up when ZTL_MUNICIPALITY or ZTL_TIMEZONE is still set (environment or mapping).
+
+    Why refuse rather than ignore: a deployment that sets ZTL_TIMEZONE believes it chose the time
+    zone, while pages, seals and permits follow the rules file; the message says where to look.
+    """
+    for name, field in RETIRED_SETTINGS.items():
+        raw = os.environ.get(name)
+        if (raw is not None and raw.strip()) or name in (overrides or {}):
+            raise ConfigurationError(
+                f"{name} is no longer read: the municipality's {field} is `{field} = ...` in the "
+                f"[municipality] table of the rules file ({rules_file}, set by ZTL_RULES_FILE). "
+                f"Remove {name} and edit that file."
+            )
+
+
+def rules_path(settings: Mapping[str, Any]) -> Path:
+    """The rules file in force: ZTL_RULES_FILE, else the one shipped with the code."""
+    return Path(settings.get("ZTL_RULES_FILE") or DEFAULT_RULES)
+
+
 def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge defaults, environment and explicit overrides (tests pass overrides)."""
     settings = default_settings(instance_path)
     if overrides:
         settings.update(overrides)
+    refuse_retired_settings(overrides, rules_path(settings))
+    # Flask-Babel takes its time zone from the settings, before the app loads the rules
+    # (ztl.services.rules_config): read the rules file's here. A broken file stops start-up either way.
+    settings["BABEL_DEFAULT_TIMEZONE"] = load_rules(rules_path(settings)).timezone
     if "SECRET_KEY" not in settings:
         settings["SECRET_KEY"] = load_secret_key(instance_path, settings["ZTL_ENV"])
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(

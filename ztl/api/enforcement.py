@@ -131,6 +131,7 @@ def whitelist() -> tuple[Response, int] | Response:
         zone = _text(request.args.get("zone"), "zone", 10)
         date = parse_date(_text(request.args.get("date"), "date", 10))
         rows = service.whitelist(zone, date)
+        hours = service.zone_hours_on(zone, date)
     except InvalidValue as exc:
         return api_error(400, "bad_request", str(exc))
     out = io.StringIO()
@@ -148,4 +149,7 @@ def whitelist() -> tuple[Response, int] | Response:
         )
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="whitelist-{zone}-{date}.csv"'
+    # When the zone is restricted that day (local time, from its calendar): outside these hours
+    # every plate may enter. Empty when the zone is not restricted at all that day.
+    response.headers["ZTL-Zone-Active-Hours"] = hours
     return response

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ztl.services.keys import key_store
-from ztl.signing.keys import KeyStoreError, Purpose
+from ztl.signing.keys import KeyStore, KeyStoreError, Purpose
 
 
 class BadInput(click.ClickException):
@@ -23,10 +23,31 @@ def keys() -> None:
 
 @keys.command("init")
 def init() -> None:
-    """Create the root CA and the seal, PDF and list signing keys that are missing."""
+    """Create the root CA and the seal, PDF and list signing keys that are missing.
+
+    The certificates name the municipality of the rules file in force ([municipality] name).
+    """
     store = key_store()
     made = store.init()
-    click.echo(f"created: {', '.join(made)}" if made else f"keys already present in {store.folder}")
+    if made:
+        click.echo(f"created: {', '.join(made)} (subject: {store.municipality})")
+    else:
+        click.echo(f"keys already present in {store.folder}")
+    _warn_if_other_name(store)
+
+
+def _warn_if_other_name(store: KeyStore) -> None:
+    """Keys made under another name (an earlier rules file) are kept, never replaced silently:
+    replacing the root would make every permit already issued unverifiable. Say so instead."""
+    named = store.root_organisation()
+    if named is not None and named != store.municipality:
+        click.echo(
+            f"warning: the root certificate in {store.folder} names {named!r}, the rules file "
+            f"{store.municipality!r}: certificates keep the name they were made with (new keys "
+            "in an empty ZTL_KEYS_DIR would carry the new one, and permits sealed before would "
+            "stop verifying)",
+            err=True,
+        )
 
 
 @keys.command("rotate")
@@ -41,9 +62,11 @@ def rotate(publish_hours: int) -> None:
     """Add a new seal key; it signs new seals after the publication delay, older keys keep verifying."""
     now = dt.datetime.now(dt.UTC)
     try:
-        pair = key_store().rotate(now, starts_at=now + dt.timedelta(hours=publish_hours))
+        store = key_store()
+        pair = store.rotate(now, starts_at=now + dt.timedelta(hours=publish_hours))
     except KeyStoreError as exc:
         raise BadInput(str(exc)) from exc
+    _warn_if_other_name(store)
     click.echo(
         f"new seal key {pair.kid.hex()} published now, signs from "
         f"{pair.valid_from + dt.timedelta(minutes=5):%Y-%m-%d %H:%M}Z, valid until {pair.valid_to:%Y-%m-%d}"

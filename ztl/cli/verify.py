@@ -23,6 +23,7 @@ from flask import current_app
 from ztl.pdf.read import SealNotFound, read_seal
 from ztl.pdf.sign import check_pdf_signature
 from ztl.services.keys import key_store
+from ztl.services.rules_config import current_rules
 from ztl.services.seal_verification import seal_result_json
 from ztl.services.trust_lists import revocation_list_document, trust_list_document
 from ztl.signing.cache import ListCache
@@ -111,7 +112,8 @@ def verify(
             seal = read_seal(pdf["pdf"])
         except SealNotFound as exc:
             raise Refused(f"PDF signature: {signature.reason}; seal: {exc}") from exc
-    timezone = ZoneInfo(current_app.config.get("ZTL_TIMEZONE", "Europe/Rome"))
+    # Windows in a seal are the municipality's wall clock: the rules file's time zone.
+    timezone = ZoneInfo(current_rules().timezone)
     revoked = dict(cached.revocations.revoked)
     result = verify_seal(
         seal,

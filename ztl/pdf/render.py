@@ -49,8 +49,10 @@ class PermitDocument:
     holder_address: str
     fee_cents: int
     stamp_duty_cents: int
+    # The municipality's name and time zone come from its rules file (no default: a document
+    # must never carry another city's identity or clock).
+    timezone: str
     conditions: tuple[tuple[str, str], ...] = ()  # (Italian, English)
-    timezone: str = "Europe/Rome"
 
 
 def euro(cents: int) -> str:

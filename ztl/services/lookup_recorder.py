@@ -157,7 +157,7 @@ def _write(rows: list[dict[str, Any]]) -> None:
             return
         naive = dialect == "sqlite"
         params = [
-            tuple(_instant(row[c], naive) if c in INSTANTS else row[c] for c in COLUMNS)
+            tuple(_instant(row.get(c), naive) if c in INSTANTS else row.get(c) for c in COLUMNS)
             for row in rows
         ]
         if naive:

@@ -9,6 +9,8 @@ sends each reminder once (the unique constraint on (kind, permit) makes a second
 
 Messages are plain-text templates in templates/email/ (first line the subject, then the body),
 rendered in the recipient's language; Italian is the source text, English comes from gettext.
+The municipality signing them and the time zone of their dates are the rules file's (the same
+identity as the pages, the PDF and the seal), never configuration of their own.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ztl.mail import Attachment, MailError, OutgoingMessage, send_message
 from ztl.models import Application, Category, Notification, Permit, User, utcnow
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.services.events import record_event
+from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, AnySession, unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -391,7 +394,9 @@ def _render(template: str, language: str, **context: Any) -> tuple[str, str]:
     (the signed-in user, the URL), and a message rendered by the daily job has none.
     """
     with force_locale(language):
-        text = current_app.jinja_env.get_template(f"email/{template}.txt").render(**context)
+        text = current_app.jinja_env.get_template(f"email/{template}.txt").render(
+            municipality=current_rules().name, **context
+        )
     subject, _, body = text.strip().partition("\n")
     lines = (line.rstrip() for line in body.strip().splitlines())
     return subject.strip(), re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
@@ -523,7 +528,8 @@ def _last_day(valid_to: dt.datetime) -> dt.date:
 
 
 def _local(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(ZoneInfo(current_app.config["ZTL_TIMEZONE"]))
+    """An instant on the municipality's wall clock: the one its permits and hours are read in."""
+    return value.astimezone(ZoneInfo(current_rules().timezone))
 
 
 def _require_aware(now: dt.datetime) -> None:

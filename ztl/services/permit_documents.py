@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from ztl.city.wording import zone_condition
 from ztl.models import Permit
 from ztl.pdf.qr import QrTooLarge, qr_matrix
 from ztl.pdf.render import PermitDocument, render_permit
@@ -84,13 +85,23 @@ def holder_of(subject_id: str, registers: RegistryAdapter, fallback_name: str) -
     return Holder(fallback_name or subject_id, "")
 
 
-def conditions(permit: Permit) -> tuple[tuple[str, str], ...]:
+def conditions(permit: Permit, rules: Municipality) -> tuple[tuple[str, str], ...]:
+    """What the holder must know, in Italian and English: the permit's own hours, each zone's
+    calendar as the enforcement index and the seal verifiers apply it, the garage rule."""
     result = []
+    for zone in sorted(z.code for z in permit.zones):
+        try:
+            calendar = rules.zone(zone).calendar
+        except KeyError:
+            continue
+        condition = zone_condition(zone, calendar)
+        if condition is not None:
+            result.append(condition)
     if permit.windows:
         result.append(
             (
-                "Valido solo nelle fasce orarie indicate (ora di Roma).",
-                "Valid only during the hours shown (Rome time).",
+                "Valido solo nelle fasce orarie indicate (ora locale).",
+                "Valid only during the hours shown (local time).",
             )
         )
     if permit.category.code == "6":
@@ -141,8 +152,8 @@ def seal_document(
         holder_address=holder.address,
         fee_cents=permit.fee_cents,
         stamp_duty_cents=stamp_duty_cents,
-        conditions=conditions(permit),
         timezone=rules.timezone,
+        conditions=conditions(permit, rules),
     )
 
 

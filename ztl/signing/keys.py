@@ -6,6 +6,11 @@ digitalSignature + nonRepudiation) and list signing (trust and revocation lists)
 verify the permits they sealed. Private keys are written with mode 0600. A municipality may load
 its own key and certificate from a PKCS#12 file issued by a real CA instead.
 Layout: keys/root-ca.{key,crt}, keys/seal-<kid>.{key,crt}, keys/pdf.{key,crt}, keys/lists.{key,crt}.
+
+The certificates' subject names the municipality (organisation and common name). The name has no
+default: it comes from the rules file in force (`ztl.services.keys.key_store`), so a city running
+its own rules file cannot end up with another city's name in its certificates. Reading keys needs
+only the folder (signing workers, verifiers); issuing certificates needs the name.
 """
 
 from __future__ import annotations
@@ -95,9 +100,19 @@ def _seal_name(certificate: x509.Certificate) -> str:
 
 
 class KeyStore:
-    def __init__(self, folder: Path, municipality: str = "Comune di Prato") -> None:
+    def __init__(self, folder: Path, municipality: str | None = None) -> None:
         self.folder = folder
         self.municipality = municipality
+
+    def _subject_organisation(self) -> str:
+        """The municipality's name for a new certificate; refused rather than guessed."""
+        if not self.municipality or not self.municipality.strip():
+            raise KeyStoreError(
+                f"the key store {self.folder} was opened without the municipality's name, "
+                "so it cannot issue certificates: open it with `ztl.services.keys.key_store()` "
+                "(the name of the rules file's [municipality] table)"
+            )
+        return self.municipality.strip()
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -138,6 +153,14 @@ class KeyStore:
     def exists(self) -> bool:
         return (self.folder / f"{ROOT}.key").exists()
 
+    def root_organisation(self) -> str | None:
+        """The organisation the root certificate names (None without one): keys made under another
+        name (an earlier rules file) keep it until new keys are made, and `ztl keys` says so."""
+        if not self.exists():
+            return None
+        names = self.root().certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+        return str(names[0].value) if names else None
+
     # --- writing -------------------------------------------------------------------------------
 
     def init(self, now: dt.datetime | None = None) -> list[str]:
@@ -147,8 +170,9 @@ class KeyStore:
         os.chmod(self.folder, 0o700)
         made = []
         if not self.exists():
+            municipality = self._subject_organisation()
             key = ec.generate_private_key(ec.SECP256R1())
-            name = _name(f"{self.municipality} - ZTL root CA", self.municipality)
+            name = _name(f"{municipality} - ZTL root CA", municipality)
             certificate = (
                 x509.CertificateBuilder()
                 .subject_name(name)
@@ -192,6 +216,7 @@ class KeyStore:
         return self._load(name, "seal")
 
     def _issue_leaf(self, purpose: Purpose, now: dt.datetime) -> str:
+        municipality = self._subject_organisation()
         root = self.root()
         key = ec.generate_private_key(ec.SECP256R1())
         usage = {
@@ -210,7 +235,7 @@ class KeyStore:
         }
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(f"{self.municipality} - {labels[purpose]}", self.municipality))
+            .subject_name(_name(f"{municipality} - {labels[purpose]}", municipality))
             .issuer_name(root.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())

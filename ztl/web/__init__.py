@@ -33,7 +33,7 @@ def register_web(app: Flask) -> None:
     configure_sign_in_prompt()
     register_error_handlers(app)
     register_context(app)
-    from ztl.web.calendar_text import calendar_lines
+    from ztl.city.wording import calendar_lines
 
     app.add_template_filter(calendar_lines, "calendar_lines")
     register_security_headers(app)

@@ -2,7 +2,8 @@
 
 Views pass only the data of their page; the page chrome (header, language switch, menu, footer) gets
 its values here, once, so that a new page cannot forget the `next` of the language switch or show a
-menu entry its user may not open.
+menu entry its user may not open. The municipality's name is the rules file's (`[municipality]
+name`), so a city running its own rules file is named on every page without touching a template.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from flask_login import current_user
 
 from ztl.i18n import supported_languages
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.services.rules_config import current_rules
 from ztl.web.labels import (
     PERMIT_STATUS_LABELS,
     REGISTRY_LABELS,
@@ -93,4 +95,5 @@ def register_context(app: Flask) -> None:
             # Where the language switch returns to: this page (path and query, never a host).
             "current_path": request.full_path.rstrip("?"),
             "sprite": url_for("static", filename="vendor/bootstrap-italia/svg/sprites.svg"),
+            "municipality_name": current_rules(app).name,
         }

@@ -3,6 +3,8 @@
 One application form serves every category: the page shows only the fields the chosen category
 needs (a firm's partita IVA, as many plates as it allows, zones or validity when there is a choice,
 the start time of a two-hour permit), and the service ignores the rest.
+Times are typed on the municipality's wall clock (its rules file's time zone): the labels say
+"ora locale" rather than a city's name, since the same forms serve every municipality.
 """
 
 from __future__ import annotations
@@ -45,10 +47,10 @@ class ApplicationForm(FlaskForm):
     validity = SelectField(_l("Durata"), choices=[], validate_choice=False)
     requested_from = DateField(_l("Valido dal giorno"), validators=[Optional()])
     starts_at = DateTimeLocalField(
-        _l("Inizio (ora di Prato)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("Inizio (ora locale)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     transit_at = DateTimeLocalField(
-        _l("Primo transito già avvenuto (ora di Prato)"),
+        _l("Primo transito già avvenuto (ora locale)"),
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
@@ -89,7 +91,7 @@ class GuestForm(FlaskForm):
     hotel = SelectField(_l("Albergo"), choices=[], validate_choice=True)
     plate = StringField(_l("Targa dell'ospite"), validators=[DataRequired(), Length(max=20)])
     arrival = DateTimeLocalField(
-        _l("Arrivo o primo transito (ora di Prato)"),
+        _l("Arrivo o primo transito (ora locale)"),
         format="%Y-%m-%dT%H:%M",
         validators=[DataRequired()],
     )

@@ -1,4 +1,4 @@
-"""A zone's calendar as a person reads it, in the page's language.
+"""A zone's calendar as a person reads it, in the page's (or the document's) language.
 
 The calendar itself (ztl.rules.calendar) decides; this only words it: "lun–ven 07:30–20:00, esclusi
 i festivi", "dal primo gio di aprile alla prima dom di ottobre: gio 23:00–03:00 (fino al mattino
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -53,6 +54,26 @@ def calendar_lines(calendar: ZoneCalendar) -> list[str]:
     if calendar.always:
         return [_("sempre")]
     return [entry_line(entry) for entry in calendar.entries] or [_("mai")]
+
+
+def zone_condition(code: str, calendar: ZoneCalendar) -> tuple[str, str] | None:
+    """The permit's condition for one zone, (Italian, English): when the zone is restricted, and
+    that outside those hours no permit is needed; None for a zone restricted at every hour."""
+    if calendar.always:
+        return None
+    sentences = []
+    for language in ("it", "en"):
+        with force_locale(language):
+            hours = "; ".join(calendar_lines(calendar))
+            sentences.append(
+                _(
+                    "Zona %(zone)s: accesso riservato %(hours)s; fuori da questi orari il "
+                    "permesso non serve.",
+                    zone=code,
+                    hours=hours,
+                )
+            )
+    return sentences[0], sentences[1]
 
 
 def entry_line(entry: CalendarEntry) -> str:
