@@ -403,3 +403,26 @@ def test_city_show_prints_what_is_in_force(app: Flask) -> None:
     assert "A6    Via dei Tintori (zone A, in)" in shown.output
     assert "G/A  Daily ZTL A: P1D EUR 10.00" in shown.output
     assert "1    Residents: P1Y EUR 47.00, P2Y EUR 62.00" in shown.output
+
+
+def test_start_up_refuses_a_bad_file_and_changes_nothing(app: Flask, tmp_path: Path) -> None:
+    from tests.conftest import make_app
+    from ztl.rules.loader import RulesFileError
+
+    sync_city(parse_rules(PRATO, "prato.toml"))
+    bad = tmp_path / "prato.toml"
+    text = PRATO.replace('active = ["07:30-18:30"]', 'active = ["08:00-20:00"]').replace(
+        'zone = "A"\ndirection = "in"', 'zone = "C"\ndirection = "in"', 1
+    )
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesFileError) as refused:
+        make_app(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            tmp_path / "instance",
+            ZTL_SYNC_CITY_ON_START=True,
+            ZTL_RULES_FILE=str(bad),
+        )
+    assert refused.value.field == "gates[0].zone"
+    assert refused.value.line == PRATO[: PRATO.index('zone = "A"\ndirection')].count("\n") + 1
+    db.session.expire_all()
+    assert json.loads(_zone("B").calendar)["entries"] == [{"hours": ["07:30-18:30"]}]

@@ -77,9 +77,7 @@ def test_an_edited_fee_is_what_the_pages_show(app: Flask, tmp_path: Path) -> Non
     )
     page = other.test_client().get("/").get_data(as_text=True)
     assert "12,34\xa0€" in page and "10,00\xa0€" not in page
-    english = (
-        other.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    )
+    english = other.test_client().get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "€12.34" in english
 
 

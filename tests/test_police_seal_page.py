@@ -23,6 +23,7 @@ from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from tests.test_web_pages import audit, problems_of
 from ztl import PROJECT_ROOT
+from ztl.services.keys import key_store
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import Step
 
@@ -74,7 +75,7 @@ def _parse(html: str) -> Scripts:
 def keys(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KeyStore:
     """Signing keys in a folder of this test's own (the session's instance folder stays keyless)."""
     monkeypatch.setitem(app.config, "ZTL_KEYS_DIR", str(tmp_path / "keys"))
-    store = KeyStore(tmp_path / "keys")
+    store = key_store()
     store.init()
     return store
 

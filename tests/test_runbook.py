@@ -1,8 +1,8 @@
 """The production runbook (docs/runbook.md) is run, not just written.
 
 Every ```sh block of the runbook is executed, in order and exactly as written, by one bash shell with
-`set -e`, on an empty PostgreSQL database with ZTL_ENV=production, Firenze's rules file and generated
-registers: migrate and apply the rules, keys, first supervisor, the five register imports, API
+`set -e`, on an empty PostgreSQL database with ZTL_ENV=production (and once more on SQLite in
+development mode, the default engine), Firenze's rules file and generated registers: migrate and apply the rules, keys, first supervisor, the five register imports, API
 tokens, gunicorn; then a permit issued at the counter is verified offline and a transit at one of
 Firenze's gates is checked, and the running service answers a gate's question. No demo is loaded.
 """
@@ -37,9 +37,13 @@ def runbook_script() -> str:
     return "set -euo pipefail\n" + "\n".join(blocks)
 
 
-@pytest.fixture
-def empty_database() -> Iterator[str]:
-    """A database of its own, created empty for this test and dropped after."""
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, created empty for this test and dropped after: PostgreSQL (the
+    runbook's), and SQLite (the default engine, with ZTL_ENV=development: the same commands)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'city.sqlite3'}"
+        return
     base = postgres_base_url()
     if base is None:
         pytest.skip(POSTGRES_SKIP)
@@ -75,7 +79,7 @@ def test_the_runbook_sets_up_a_city_from_an_empty_database(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZTL_")}
     env.update(
         PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        ZTL_ENV="production",
+        ZTL_ENV="development" if empty_database.startswith("sqlite") else "production",
         DATABASE_URL=empty_database,
         ZTL_SECRET_KEY=secrets.token_urlsafe(48),
         ZTL_INSTANCE_PATH=str(tmp_path / "instance"),

@@ -1,4 +1,9 @@
-"""The seal: encode, fit in a QR version 11-M, verify in the spec's order, refuse every tampering."""
+"""The seal: encode, fit in a QR version 11-M, verify in the spec's order, refuse every tampering.
+
+And the zone's calendar at the window step: where and when a zone is not restricted no permit is
+needed, so the permit's own hours do not matter there (Firenze's and Rome's calendars: holidays,
+the patron saint, summer nights after midnight, season bounds, DST nights).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import zlib
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import cbor2
@@ -14,12 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ztl.rules.calendar import ZoneCalendar, entry_from_data
+from ztl.rules.loader import load_rules
 from ztl.signing.base45 import ALPHABET, b45decode, b45encode
 from ztl.signing.cose import parse_sign1
 from ztl.signing.seal import (
     PREFIX,
     SealCheck,
     SealClaims,
+    SealResult,
     Step,
     TrustedKey,
     encode_seal,
@@ -157,3 +166,141 @@ def test_decoder_never_raises_on_garbage(body: str) -> None:
 def test_decoder_never_raises_on_random_cose(data: bytes) -> None:
     result = verify(PREFIX + b45encode(zlib.compress(data)))
     assert not result.valid and result.step in {Step.PARSE, Step.KID}
+
+
+# --- the zone's calendar at the window step ------------------------------------------------------
+
+MUNICIPALITIES = Path(__file__).resolve().parent.parent / "ztl" / "rules" / "municipalities"
+# Zone B restricted Monday to Friday 08:00-20:00 (holidays ignored); zone A not in the calendars.
+WEEKDAYS_ONLY = {
+    "B": ZoneCalendar(
+        (entry_from_data({"days": ["mon", "tue", "wed", "thu", "fri"], "hours": ["08:00-20:00"]}),)
+    )
+}
+MONDAY_NOON = NOON  # 2026-06-01, Monday, 12:00 in Rome
+SUNDAY_NOON = dt.datetime(2026, 6, 7, 10, 0, tzinfo=dt.UTC)
+
+
+def with_calendars(
+    text: str,
+    calendars: dict[str, ZoneCalendar] | None,
+    at: dt.datetime,
+    revoked: frozenset[bytes] = frozenset(),
+    **check: str,
+) -> SealResult:
+    return verify_seal(text, TRUSTED, {KID: revoked}, SealCheck(at, **check), ROME, calendars)
+
+
+def test_a_zone_not_restricted_at_the_instant_needs_no_permit_hours() -> None:
+    seal = encode_seal(CLAIMS, KEY, KID)  # valid 20:00-10:00 only
+    restricted = with_calendars(seal, WEEKDAYS_ONLY, MONDAY_NOON, zone="B")
+    assert restricted.step is Step.WINDOW and not restricted.zone_inactive
+    assert restricted.reason == "the permit is valid only 20:00-10:00"
+
+    free = with_calendars(seal, WEEKDAYS_ONLY, SUNDAY_NOON, zone="B", plate="AB123CD")
+    assert free.valid and free.step is None and free.zone_inactive
+    assert free.reason == "valid; zone B is not restricted at that time"
+    assert free.claims == CLAIMS
+    # Keyword or positional, the same answer (the old five positional arguments still work).
+    check = SealCheck(SUNDAY_NOON, "B")
+    positional = verify_seal(seal, TRUSTED, {KID: frozenset()}, check, ROME, WEEKDAYS_ONLY)
+    assert positional == with_calendars(seal, WEEKDAYS_ONLY, SUNDAY_NOON, zone="B")
+
+    # Inside the permit's hours the zone's state is still reported.
+    night = with_calendars(seal, WEEKDAYS_ONLY, NIGHT, zone="B")  # Monday 23:00
+    assert night.valid and night.zone_inactive and "not restricted" in night.reason
+    # The end of a window is excluded: 20:00 on a weekday is no longer restricted.
+    eight_pm = with_calendars(
+        encode_seal(dataclasses.replace(CLAIMS, windows=("12:00-13:00",)), KEY, KID),
+        WEEKDAYS_ONLY,
+        dt.datetime(2026, 6, 3, 18, 0, tzinfo=dt.UTC),
+        zone="B",
+    )
+    assert eight_pm.valid and eight_pm.zone_inactive
+
+
+def test_the_calendar_changes_only_the_window_step() -> None:
+    seal = encode_seal(CLAIMS, KEY, KID)
+    # No zone asked, no calendars, or a zone they do not hold: the permit's hours decide.
+    assert with_calendars(seal, WEEKDAYS_ONLY, SUNDAY_NOON).step is Step.WINDOW
+    assert with_calendars(seal, None, SUNDAY_NOON, zone="B").step is Step.WINDOW
+    assert verify(seal, at=SUNDAY_NOON, zone="B").step is Step.WINDOW
+    unknown = with_calendars(seal, WEEKDAYS_ONLY, SUNDAY_NOON, zone="A")
+    assert unknown.step is Step.WINDOW and not unknown.zone_inactive
+    # Every step before the window still refuses, and says nothing about the zone.
+    handle = revocation_handle(CLAIMS.seal_id)
+    before = {
+        Step.REVOKED: with_calendars(
+            seal, WEEKDAYS_ONLY, SUNDAY_NOON, revoked=frozenset({handle}), zone="B"
+        ),
+        Step.EXPIRED: with_calendars(seal, WEEKDAYS_ONLY, END + dt.timedelta(days=2), zone="B"),
+        Step.NOT_YET_VALID: with_calendars(
+            seal, WEEKDAYS_ONLY, START - dt.timedelta(days=2), zone="B"
+        ),
+        Step.SIGNATURE: with_calendars(
+            encode_seal(CLAIMS, ec.generate_private_key(ec.SECP256R1()), KID),
+            WEEKDAYS_ONLY,
+            SUNDAY_NOON,
+            zone="B",
+        ),
+    }
+    for step, result in before.items():
+        assert result.step is step and not result.valid and not result.zone_inactive, step
+    only_a = encode_seal(dataclasses.replace(CLAIMS, zones=("A",)), KEY, KID)
+    assert with_calendars(only_a, WEEKDAYS_ONLY, SUNDAY_NOON, zone="B").step is Step.ZONE
+    # And the plate after it: still refused, while saying the zone needs no permit now.
+    plate = with_calendars(seal, WEEKDAYS_ONLY, SUNDAY_NOON, zone="B", plate="ZZ999ZZ")
+    assert plate.step is Step.PLATE and not plate.valid and plate.zone_inactive
+    assert plate.reason == "the permit is not for plate ZZ999ZZ"
+
+
+def _rome_local(text: str) -> dt.datetime:
+    """ "2026-06-02 10:00" on Rome's wall clock -> an aware instant (fold 0 on the autumn night)."""
+    return dt.datetime.fromisoformat(text).replace(tzinfo=ROME)
+
+
+FIRENZE = {z.code: z.calendar for z in load_rules(MUNICIPALITIES / "firenze.toml").zones}
+ROMA = {z.code: z.calendar for z in load_rules(MUNICIPALITIES / "roma.toml").zones}
+# (calendars, zone, instant, restricted): what the rules files say, from docs/rules-file.md.
+CALENDAR_CASES = [
+    (FIRENZE, "A", _rome_local("2026-06-09 10:00"), True),  # a Tuesday
+    (FIRENZE, "A", _rome_local("2026-06-02 10:00"), False),  # Festa della Repubblica, a Tuesday
+    (FIRENZE, "A", _rome_local("2026-06-24 10:00"), False),  # San Giovanni, Firenze's patron
+    (FIRENZE, "A", _rome_local("2026-04-06 10:00"), False),  # Easter Monday
+    (FIRENZE, "A", _rome_local("2026-05-01 21:00"), True),  # a holiday Friday: the night ignores it
+    (FIRENZE, "A", _rome_local("2026-06-13 02:59"), True),  # Friday's summer night, after midnight
+    (FIRENZE, "A", _rome_local("2026-06-13 03:00"), False),  # ... which ends at 03:00
+    (FIRENZE, "F", _rome_local("2026-04-02 23:30"), True),  # first Thursday of April: season opens
+    (FIRENZE, "F", _rome_local("2026-03-27 00:30"), False),  # the Thursday before: not yet
+    (FIRENZE, "F", _rome_local("2026-10-04 02:00"), True),  # Saturday night before the first Sunday
+    (FIRENZE, "F", _rome_local("2026-10-08 23:30"), False),  # season over
+    (ROMA, "CS", _rome_local("2026-06-29 10:00"), False),  # Santi Pietro e Paolo, Rome's patron
+    (ROMA, "CS", _rome_local("2026-12-26 00:30"), False),  # Christmas Friday's night is off
+    (ROMA, "TRA", _rome_local("2026-12-26 00:30"), True),  # ... but Trastevere ignores holidays
+    (ROMA, "CS", _rome_local("2027-01-02 00:30"), False),  # New Year's Friday: its night is off
+    (ROMA, "CS", _rome_local("2026-04-05 00:30"), True),  # Saturday's night runs into Easter
+    (ROMA, "TRA", _rome_local("2026-08-01 00:30"), True),  # 31 July's night, last of the season
+    (ROMA, "TRA", _rome_local("2026-08-01 22:00"), False),  # no nights in August
+    (ROMA, "TRA", _rome_local("2027-01-02 00:30"), True),  # the season wraps the year end
+    (ROMA, "TRA", dt.datetime(2026, 3, 29, 0, 59, tzinfo=dt.UTC), True),  # 01:59 CET, spring night
+    (ROMA, "TRA", dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC), False),  # 03:00 CEST: ended
+    (ROMA, "TRA", dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC), True),  # 02:30 CEST
+    (ROMA, "TRA", dt.datetime(2026, 10, 25, 1, 30, tzinfo=dt.UTC), True),  # 02:30 CET, again
+    (ROMA, "TRA", dt.datetime(2026, 10, 25, 2, 0, tzinfo=dt.UTC), False),  # 03:00 CET: ended
+]
+
+
+def test_rich_calendars_holidays_nights_seasons_and_dst() -> None:
+    """A permit valid 12:00-13:00 only: outside it, valid exactly when the zone is unrestricted."""
+    claims = dataclasses.replace(
+        CLAIMS, zones=("A", "F", "CS", "TRA"), windows=("12:00-13:00",), valid_to=END.replace(2028)
+    )
+    seal = encode_seal(claims, KEY, KID)
+    for calendars, zone, at, restricted in CALENDAR_CASES:
+        result = with_calendars(seal, calendars, at, zone=zone)
+        assert calendars[zone].active_local(at.astimezone(ROME)) is restricted, (zone, at)
+        if restricted:
+            assert result.step is Step.WINDOW and not result.zone_inactive, (zone, at, result)
+        else:
+            assert result.valid and result.zone_inactive, (zone, at, result)
+            assert result.reason == f"valid; zone {zone} is not restricted at that time"

@@ -1,19 +1,27 @@
-"""POST /api/v1/seals/verify: tokens, the spec's answer shape, bad input as 400."""
+"""POST /api/v1/seals/verify: tokens, the spec's answer shape, bad input as 400, zone calendars."""
 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
 from tests.permit_helpers import issue_resident
 from ztl.extensions import db
 from ztl.models import Permit
+from ztl.services.counter import CounterRequest, issue_at_counter
+from ztl.services.eligibility import PlateInput
 from ztl.services.permit_changes import revoke_permit
+from ztl.services.rules_config import current_rules
+from ztl.services.seal_verification import verify_with_rules, zone_calendars
 from ztl.services.tokens import create_token
 from ztl.services.unit_of_work import Actor
+from ztl.signing.keys import KeyStore
+from ztl.signing.seal import SealCheck, TrustedKey
 
 URL = "/api/v1/seals/verify"
 
@@ -36,6 +44,7 @@ def test_verify_answers_with_the_permit_and_names_the_failed_step(
     assert body.status_code == 200, body.get_data(as_text=True)
     answer = body.get_json()
     assert answer["valid"] and not answer["revoked"] and answer["step"] is None
+    assert answer["zone_inactive"] is False  # zone A of Prato is restricted at every hour
     assert answer["permit"]["number"] == issued.number and answer["permit"]["plates"] == [plate]
     assert answer["permit"]["windows"] == [] and answer["permit"]["category"] == "1"
     other = client.post(URL, json={"seal": issued.seal, "plate": "ZZ999ZZ"}, headers=headers)
@@ -71,3 +80,40 @@ def test_bad_input_is_400_and_tokens_are_required(city: Flask, client: FlaskClie
     assert not_json.status_code == 400
     garbage = client.post(URL, json={"seal": "ZTL1:%%%"}, headers=headers).get_json()
     assert garbage["step"] == "parse" and not garbage["valid"]
+
+
+def test_the_zone_calendar_of_the_rules_in_force_is_asked(
+    city: Flask, client: FlaskClient, keys: KeyStore
+) -> None:
+    """Prato's zone B is restricted 07:30-18:30 every day; its daily permit is valid 07:30-18:30.
+
+    At 19:00 the permit's hours are over, but so are the zone's: no permit is needed, valid.
+    """
+    request = CounterRequest("G/B", DEMO_RESIDENT, (PlateInput(DEMO_OWN_CAR),))
+    issued = issue_at_counter(request, Actor.cli())
+    rome = ZoneInfo(current_rules().timezone)
+    day = issued.valid_from.astimezone(rome).date()
+    evening = dt.datetime.combine(day, dt.time(19, 0), rome).isoformat()
+    morning = dt.datetime.combine(day, dt.time(10, 0), rome).isoformat()
+    headers = _bearer("gate")
+    free = client.post(URL, json={"seal": issued.seal, "zone": "b", "at": evening}, headers=headers)
+    answer = free.get_json()
+    assert answer["valid"] and answer["zone_inactive"] is True and answer["step"] is None, answer
+    assert answer["reason"] == "valid; zone B is not restricted at that time"
+    assert answer["permit"]["windows"] == ["07:30-18:30"]
+    busy = client.post(URL, json={"seal": issued.seal, "zone": "B", "at": morning}, headers=headers)
+    assert busy.get_json()["valid"] and busy.get_json()["zone_inactive"] is False
+    assert busy.get_json()["reason"] == "valid"
+    # No zone asked: the permit's hours decide, as before.
+    anywhere = client.post(URL, json={"seal": issued.seal, "at": evening}, headers=headers)
+    assert anywhere.get_json()["step"] == "window" and anywhere.get_json()["zone_inactive"] is False
+    # What `ztl verify` calls with its cached lists: the same calendars, the same answer.
+    assert zone_calendars() == {z.code: z.calendar for z in current_rules().zones}
+    pair = keys.current_seal()
+    trusted = {
+        pair.kid: TrustedKey(pair.kid, pair.key.public_key(), pair.valid_from, pair.valid_to)
+    }
+    offline = verify_with_rules(
+        issued.seal, trusted, {}, SealCheck(dt.datetime.fromisoformat(evening), "B")
+    )
+    assert offline.valid and offline.zone_inactive and offline.reason == answer["reason"]

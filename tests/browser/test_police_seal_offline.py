@@ -9,16 +9,22 @@ the same published lists, so the JavaScript and the Python verifiers cannot drif
 Besides: an older revocation list and a forged trust list are refused, daily windows agree with
 zoneinfo across DST, byte-level alterations get the same step, and Chromium's fake camera showing a
 seal's QR code gets it read (jsQR) and verified.
+
+And the zones' calendars (Firenze's rules file, and Rome's): the page carries them, works with them
+offline, and for a table of instants (weekdays, public holidays and patron saints, season bounds,
+nights after midnight, DST nights) says what Python's verify_seal says with the same calendars;
+for a date beyond the years it carries it says the calendar is not available instead of guessing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import urllib.request
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,10 +36,15 @@ import segno
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 
-from tests.browser.conftest import LiveServer, launch
+from tests.browser.conftest import POLICE_EMAIL, LiveServer, launch, serving
+from tests.conftest import make_app
+from tests.factories import make_user
 from ztl.extensions import db
 from ztl.models import Category, Permit
+from ztl.rules.calendar import ZoneCalendar, browser_calendar
+from ztl.rules.loader import DEFAULT_RULES, load_rules
 from ztl.rules.windows import WindowError, covered, parse_window
+from ztl.services.keys import key_store
 from ztl.services.trust_lists import bump_revocation_sequence
 from ztl.signing.base45 import ALPHABET, b45decode, b45encode
 from ztl.signing.cose import parse_sign1
@@ -50,6 +61,7 @@ from ztl.signing.seal import (
     PREFIX,
     SealCheck,
     SealClaims,
+    SealResult,
     encode_seal,
     revocation_handle,
     verify_seal,
@@ -623,3 +635,282 @@ def test_the_camera_reads_the_qr_code_and_verifies_it(
         assert problems == []
     finally:
         browser.close()
+
+
+# --- zone calendars ------------------------------------------------------------------------------
+
+MUNICIPALITIES = DEFAULT_RULES.parent
+FIRENZE_RULES = MUNICIPALITIES / "firenze.toml"
+FIRENZE = {z.code: z.calendar for z in load_rules(FIRENZE_RULES).zones}
+ROMA = {z.code: z.calendar for z in load_rules(MUNICIPALITIES / "roma.toml").zones}
+CALENDARS: dict[str, dict[str, ZoneCalendar]] = {"firenze": FIRENZE, "roma": ROMA}
+# The years the table's calendars cover (the page's own are this year - 1 .. this year + 5).
+TABLE_YEARS = range(2025, 2031)
+
+
+@dataclass(frozen=True)
+class When:
+    """An instant to verify at, in which zone (of which city's calendars), with which plate."""
+
+    name: str
+    city: str
+    zone: str
+    at: str  # ISO 8601 with an offset: both verifiers read the same instant
+    plate: str = ""
+
+
+# Both verifiers get a permit valid only 12:00-13:00 in every zone: outside those hours it is valid
+# exactly when the zone is not restricted. `restricted`: what the rules files say (rules-file.md).
+TABLE: list[tuple[When, bool | None]] = [
+    (When("Firenze, a Tuesday morning", "firenze", "A", "2026-06-09T10:00:00+02:00"), True),
+    (When("Firenze, inside the permit's hours", "firenze", "A", "2026-06-09T12:30:00+02:00"), True),
+    (When("Festa della Repubblica", "firenze", "A", "2026-06-02T10:00:00+02:00"), False),
+    (When("San Giovanni, Firenze's patron", "firenze", "A", "2026-06-24T10:00:00+02:00"), False),
+    (When("Easter Monday 2026", "firenze", "A", "2026-04-06T10:00:00+02:00"), False),
+    (When("Easter Monday 2027", "firenze", "A", "2027-03-29T10:00:00+02:00"), False),
+    (When("San Francesco, national from 2026", "firenze", "A", "2027-10-04T10:00:00+02:00"), False),
+    (When("Immacolata", "firenze", "A", "2026-12-08T10:00:00+01:00"), False),
+    (When("a holiday Friday's summer night", "firenze", "A", "2026-05-01T21:00:00+02:00"), True),
+    (When("Friday's night at 02:59", "firenze", "A", "2026-06-13T02:59:00+02:00"), True),
+    (When("Friday's night at 03:00", "firenze", "A", "2026-06-13T03:00:00+02:00"), False),
+    (When("a Sunday", "firenze", "A", "2026-06-14T10:00:00+02:00"), False),
+    (
+        When("a Sunday, another plate", "firenze", "A", "2026-06-14T10:00:00+02:00", "ZZ999ZZ"),
+        False,
+    ),
+    (When("a Sunday, no zone asked", "firenze", "", "2026-06-14T10:00:00+02:00"), None),
+    (When("night sector: season opens", "firenze", "F", "2026-04-02T23:30:00+02:00"), True),
+    (When("night sector: after midnight", "firenze", "F", "2026-04-03T02:59:00+02:00"), True),
+    (When("night sector: the Thursday before", "firenze", "F", "2026-03-27T00:30:00+01:00"), False),
+    (When("night sector: last night", "firenze", "F", "2026-10-04T02:00:00+02:00"), True),
+    (When("night sector: season over", "firenze", "F", "2026-10-08T23:30:00+02:00"), False),
+    (When("night sector: 2027 opens", "firenze", "F", "2027-04-01T23:30:00+02:00"), True),
+    (When("night sector: 2027 not yet", "firenze", "F", "2027-03-25T23:30:00+01:00"), False),
+    (When("Santi Pietro e Paolo, Rome's patron", "roma", "CS", "2026-06-29T10:00:00+02:00"), False),
+    (When("Christmas Friday's night, off", "roma", "CS", "2026-12-26T00:30:00+01:00"), False),
+    (When("Christmas night, ignored", "roma", "TRA", "2026-12-26T00:30:00+01:00"), True),
+    (When("New Year's Friday night, off", "roma", "CS", "2027-01-02T00:30:00+01:00"), False),
+    (When("Saturday night into Easter", "roma", "CS", "2026-04-05T00:30:00+02:00"), True),
+    (When("31 July's night", "roma", "TRA", "2026-08-01T00:30:00+02:00"), True),
+    (When("no nights in August", "roma", "TRA", "2026-08-01T22:00:00+02:00"), False),
+    (When("a Thursday of December", "roma", "TRA", "2026-12-31T23:00:00+01:00"), False),
+    (When("the season wraps the year", "roma", "TRA", "2027-01-02T00:30:00+01:00"), True),
+    (When("spring DST, 01:59 CET", "roma", "TRA", "2026-03-29T00:59:00Z"), True),
+    (When("spring DST, 03:00 CEST", "roma", "TRA", "2026-03-29T01:00:00Z"), False),
+    (When("autumn DST, 02:30 CEST", "roma", "TRA", "2026-10-25T00:30:00Z"), True),
+    (When("autumn DST, 02:30 CET", "roma", "TRA", "2026-10-25T01:30:00Z"), True),
+    (When("autumn DST, 03:00 CET", "roma", "TRA", "2026-10-25T02:00:00Z"), False),
+]
+# Dates the table's calendars do not cover (the day before too, for last night's windows).
+UNAVAILABLE = [
+    When("the year before", "firenze", "A", "2024-06-11T10:00:00+02:00"),
+    When(
+        "the first day, whose night before is unknown", "firenze", "A", "2025-01-01T10:00:00+01:00"
+    ),
+    When("the year after", "roma", "TRA", "2031-03-01T00:30:00+01:00"),
+]
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@pytest.fixture(scope="module")
+def firenze_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app with Firenze's rules file (rich calendars), its zones, keys and a police user."""
+    from flask_migrate import upgrade
+
+    from ztl.city import sync_city
+    from ztl.services.rules_config import current_rules
+
+    folder = tmp_path_factory.mktemp("firenze")
+    instance = folder / "instance"
+    app = make_app(
+        f"sqlite:///{folder / 'ztl.sqlite3'}",
+        instance,
+        ZTL_MAIL_OUTBOX=str(instance / "outbox"),
+        ZTL_RULES_FILE=str(FIRENZE_RULES),
+    )
+    with app.app_context():
+        upgrade()
+        keys = key_store()
+        keys.init()
+        sync_city(current_rules())
+        make_user("police", POLICE_EMAIL)
+        db.session.remove()
+    with serving(app, keys) as server:
+        yield server
+
+
+def _calendar_seal(server: LiveServer, valid_to: dt.datetime) -> str:
+    pair = server.keys.current_seal()
+    claims = SealClaims(
+        issuer="IT-FI",
+        seal_id=os.urandom(8),
+        issued_at=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        valid_from=dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        valid_to=valid_to,
+        permit_number="FI-2026-000970",
+        plates=("AB123CD",),
+        zones=("A", "B", "O", "F", "G", "CS", "TRA"),
+        category="1",
+        windows=("12:00-13:00",),
+    )
+    return encode_seal(claims, pair.key, pair.kid)
+
+
+def _python_result(
+    seal: str,
+    lists: tuple[TrustList, RevocationList],
+    when: When,
+    calendars: dict[str, ZoneCalendar] | None,
+) -> SealResult:
+    trust, revocations = lists
+    check = SealCheck(_instant(when.at), when.zone or None, when.plate or None)
+    return verify_seal(seal, trust.seal_keys, revocations.revoked, check, ROME, calendars)
+
+
+def _verify_at_in_page(page: Any, seal: str, whens: list[When], calendars: dict[str, Any]) -> Any:
+    """verifySeal in the page for each instant, with the calendars given (lists as the page has)."""
+    return page.evaluate(
+        """async ([seal, whens, calendars]) => {
+          const lists = await import('/static/js/seal/lists.js');
+          const verify = await import('/static/js/seal/verify.js');
+          const app = document.getElementById('seal-app').dataset;
+          const state = await lists.refreshLists({
+            rootSpki: app.rootSpki, trustUrl: app.trustUrl, revocationsUrl: app.revocationsUrl,
+          });
+          const out = [];
+          for (const when of whens) {
+            const result = await verify.verifySeal(seal, state.trust, state.revocations, {
+              at: new Date(when.at), zone: when.zone || null, plate: when.plate || null,
+              timeZone: 'Europe/Rome', calendar: calendars[when.city],
+            });
+            out.push({step: result.step, detail: result.detail,
+                      zoneInactive: result.zoneInactive, calendar: result.calendar});
+          }
+          return out;
+        }""",
+        [seal, [dataclasses.asdict(w) for w in whens], calendars],
+    )
+
+
+def _verify_in_page_at(page: Any, at: dt.datetime, zone: str, seal: str) -> dict[str, str]:
+    """The form, with the page's clock set to an instant (the page verifies at 'now')."""
+    page.clock.set_fixed_time(at)
+    page.click("#seal-form button[type=reset]")
+    page.select_option("#seal-zone", zone)
+    page.fill("#seal-text", seal)
+    page.click("#seal-form button[type=submit]")
+    page.wait_for_function(RESULT_DONE)
+    result: dict[str, str] = page.evaluate(
+        """() => {
+          const r = document.getElementById('seal-result');
+          return {state: r.dataset.state, step: r.dataset.step, text: r.innerText,
+                  zoneInactive: r.dataset.zoneInactive, calendar: r.dataset.calendar};
+        }"""
+    )
+    return result
+
+
+def test_zone_calendars_offline_agree_with_python(firenze_server: LiveServer, browser: Any) -> None:
+    server = firenze_server
+    year = dt.datetime.now(ROME).year
+    seal = _calendar_seal(server, dt.datetime(year + 10, 1, 1, tzinfo=dt.UTC))
+    lists = _python_lists(server)
+    # The table first against the rules files themselves, so that it tests what it says it does.
+    for when, restricted in TABLE:
+        if restricted is not None:
+            local = _instant(when.at).astimezone(ROME)
+            assert CALENDARS[when.city][when.zone].active_local(local) is restricted, when.name
+    python = {
+        when.name: _python_result(seal, lists, when, CALENDARS[when.city]) for when, _ in TABLE
+    }
+    for when, restricted in TABLE:
+        result = python[when.name]
+        if restricted is False:
+            assert result.zone_inactive, when.name
+            assert result.valid or (result.step is not None and result.step.value == "plate"), (
+                when.name
+            )
+        if restricted and not when.at.endswith("12:30:00+02:00"):
+            assert result.step is not None and result.step.value == "window", when.name
+
+    table_calendars = {
+        city: browser_calendar(calendars, "Europe/Rome", TABLE_YEARS)
+        for city, calendars in CALENDARS.items()
+    }
+    context, page, problems = _new_page(browser)
+    try:
+        _sign_in_and_open(page, server)
+        context.set_offline(True)
+        response = page.reload()
+        assert response is not None and response.ok and response.from_service_worker
+        page.wait_for_selector('#seal-lists[data-state="ready"][data-online="false"]')
+        # The calendar module is in the worker's cache, the calendars in the cached page.
+        kept = page.evaluate(
+            """async () => {
+              const cache = await caches.open('ztl-seal-v2');
+              const url = new URL('/static/js/seal/calendar.js', location.href).href;
+              return Boolean(await cache.match(url));
+            }"""
+        )
+        assert kept, "calendar.js is not kept for offline use"
+        carried = json.loads(page.get_attribute("#seal-app", "data-calendar") or "null")
+        years = range(year - 1, year + 6)
+        assert carried == browser_calendar(FIRENZE, "Europe/Rome", years)
+
+        whens = [when for when, _ in TABLE]
+        js = _verify_at_in_page(page, seal, whens, table_calendars)
+        disagreements = []
+        for when, got in zip(whens, js, strict=True):
+            want = python[when.name]
+            expected = {
+                "step": want.step.value if want.step else None,
+                "detail": want.reason,
+                "zoneInactive": want.zone_inactive,
+                "calendar": None
+                if not when.zone
+                else ("inactive" if want.zone_inactive else "active"),
+            }
+            if got != expected:
+                disagreements.append((when.name, got, expected))
+        assert disagreements == []
+
+        # Beyond the years it carries, the page says so, and only the permit's hours decide
+        # (Python's answer without calendars); never a guess from a neighbouring year.
+        js = _verify_at_in_page(page, seal, UNAVAILABLE, table_calendars)
+        for when, got in zip(UNAVAILABLE, js, strict=True):
+            want = _python_result(seal, lists, when, None)
+            assert got["calendar"] == "unavailable", when.name
+            assert got["step"] == (want.step.value if want.step else None), when.name
+            assert got["detail"] == want.reason and got["zoneInactive"] is False, when.name
+
+        # The form itself, with the page's own calendars, its clock set to instants of its years:
+        # 2 June at 10:00 is a holiday whatever the weekday, the first Tuesday of February is not.
+        holiday = dt.datetime(year, 6, 2, 10, 0, tzinfo=ROME)
+        february = dt.date(year, 2, 1)
+        tuesday = february + dt.timedelta(days=(1 - february.weekday()) % 7)
+        working = dt.datetime.combine(tuesday, dt.time(10, 0), ROME)
+        for at in (holiday, working):
+            shown = _verify_in_page_at(page, at, "A", seal)
+            want = _python_result(
+                seal, lists, When("form", "firenze", "A", at.isoformat()), FIRENZE
+            )
+            assert shown["step"] == (want.step.value if want.step else ""), (at, shown)
+            assert shown["zoneInactive"] == ("true" if want.zone_inactive else "false"), (at, shown)
+            if at is holiday:
+                assert shown["state"] == "valid" and shown["calendar"] == "inactive", shown
+                assert "In questo momento la zona A non è soggetta a restrizioni" in shown["text"]
+                assert "12:00-13:00" in shown["text"]
+            else:
+                assert shown["state"] == "invalid" and shown["calendar"] == "active", shown
+                assert "Il permesso vale solo nelle fasce orarie 12:00-13:00." in shown["text"]
+        later = dt.datetime(year + 7, 1, 15, 10, 0, tzinfo=ROME)
+        shown = _verify_in_page_at(page, later, "A", seal)
+        assert shown["state"] == "invalid" and shown["step"] == "window", shown
+        assert shown["calendar"] == "unavailable"
+        assert "Il calendario della zona A non è disponibile per questa data" in shown["text"]
+        assert problems == []
+    finally:
+        context.close()

@@ -231,7 +231,12 @@ def _schemas() -> dict[str, Schema]:
                     "description": "The text of the QR code (ZTL1:...).",
                 },
                 "plate": {"type": ["string", "null"], "maxLength": 40},
-                "zone": {"type": ["string", "null"], "maxLength": 10},
+                "zone": {
+                    "type": ["string", "null"],
+                    "maxLength": 10,
+                    "description": "Where the vehicle is. When the zone's calendar says it is "
+                    "not restricted at `at`, the permit's hours do not matter (zone_inactive).",
+                },
                 "at": {**INSTANT, "type": ["string", "null"], "maxLength": 40},
             },
             "description": "plate, zone and at are optional (null or empty means not asked); "
@@ -248,6 +253,12 @@ def _schemas() -> dict[str, Schema]:
                     "description": "The first failed step; null when valid.",
                 },
                 "revoked": {"type": "boolean"},
+                "zone_inactive": {
+                    "type": "boolean",
+                    "description": "The zone asked about is not restricted at that time (its "
+                    "calendar: weekdays, seasons, public holidays, night windows), so no permit "
+                    "is needed there and the permit's own hours were not applied.",
+                },
                 "kid": {"type": ["string", "null"], "pattern": "^[0-9a-f]+$"},
                 "permit": {
                     "oneOf": [
@@ -459,7 +470,14 @@ def _paths() -> dict[str, Schema]:
                             "Content-Disposition": {
                                 "required": True,
                                 "schema": {"type": "string"},
-                            }
+                            },
+                            "ZTL-Zone-Active-Hours": {
+                                "required": True,
+                                "description": "When the zone is restricted that local day, from "
+                                "its calendar (weekdays, seasons, holidays), as space-separated "
+                                "HH:MM-HH:MM; empty when it is not restricted that day.",
+                                "schema": {"type": "string", "examples": ["07:30-20:00"]},
+                            },
                         },
                         "content": {
                             CSV: {

@@ -24,7 +24,7 @@ from ztl.pdf.read import SealNotFound, read_seal
 from ztl.pdf.sign import check_pdf_signature
 from ztl.services.keys import key_store
 from ztl.services.rules_config import current_rules
-from ztl.services.seal_verification import seal_result_json
+from ztl.services.seal_verification import seal_result_json, zone_calendars
 from ztl.services.trust_lists import revocation_list_document, trust_list_document
 from ztl.signing.cache import ListCache
 from ztl.signing.keys import KeyStoreError
@@ -121,6 +121,7 @@ def verify(
         revoked,
         SealCheck(when, zone.upper() if zone else None, plate),
         timezone,
+        zone_calendars(),
     )
     report["seal"] = seal_result_json(result)
     report["lists"] = {

@@ -71,19 +71,19 @@ class ZonePolicy:
 
     calendar: ZoneCalendar | None = None
     retroactive_seconds: float = 0.0
-    _days: dict[int, Intervals] = field(default_factory=dict, repr=False)
+    days: dict[int, Intervals] = field(default_factory=dict, repr=False)  # local day -> minutes
 
     def intervals(self, day: int) -> Intervals:
         """Minutes of local day `day` (days since 1970-01-01) in which the zone is active."""
-        found = self._days.get(day)
+        found = self.days.get(day)
         if found is None:
-            if self.calendar is None:
+            if self.calendar is None or self.calendar.always:
                 found = ALWAYS
             else:
                 found = self.calendar.intervals_on(dt.date.fromordinal(EPOCH_ORDINAL + day))
-            if len(self._days) > 4096:
-                self._days.clear()
-            self._days[day] = found
+            if len(self.days) > 4096:
+                self.days.clear()
+            self.days[day] = found
         return found
 
     def active(self, minute: int, day: int) -> bool:
@@ -167,8 +167,15 @@ class EnforcementIndex:
         grants = self._by_plate.get(plate, ())
         rules = self.zones.get(zone)
         minute, weekday, day = self.clock.local_day(ts)
-        if rules is not None and not rules.active(minute, day):
-            return Answer(True, Why.ZONE_INACTIVE, None, grants)
+        if rules is not None:
+            # Inlined ZonePolicy.active: this runs for every gate reading.
+            intervals = rules.days.get(day) or rules.intervals(day)
+            if intervals is not ALWAYS:
+                for start, end in intervals:
+                    if start <= minute < end:
+                        break
+                else:
+                    return Answer(True, Why.ZONE_INACTIVE, None, grants)
         nearest: Grant | None = None
         why = Why.NO_PERMIT
         for grant in grants:

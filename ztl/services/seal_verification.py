@@ -1,20 +1,43 @@
 """Verifying a seal against what the server knows now: its published keys and revocations.
 
 Used by POST /api/v1/seals/verify; `ztl verify` uses the same verifier with cached lists instead.
+Both take the zones' calendars from the rules file in force (`zone_calendars`), as the police page
+does (seal_views.py): a zone not restricted at the instant needs no permit, whatever its hours.
 The answer's shape is the enforcement API's, shared so every channel says the same thing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ztl.extensions import db
 from ztl.models import utcnow
+from ztl.rules.calendar import ZoneCalendar
+from ztl.rules.municipality import Municipality
 from ztl.services.rules_config import current_rules
 from ztl.services.trust_lists import revoked_seals, seal_keys_to_publish
 from ztl.signing.seal import SealCheck, SealResult, TrustedKey, verify_seal
+
+
+def zone_calendars(rules: Municipality | None = None) -> dict[str, ZoneCalendar]:
+    """Zone code -> calendar, from the rules file in force (or the rules given)."""
+    rules = rules or current_rules()
+    return {zone.code: zone.calendar for zone in rules.zones}
+
+
+def verify_with_rules(
+    seal: str,
+    trusted: Mapping[bytes, TrustedKey],
+    revoked: Mapping[bytes, frozenset[bytes]],
+    check: SealCheck,
+) -> SealResult:
+    """verify_seal with the rules in force: their time zone and their zones' calendars."""
+    rules = current_rules()
+    timezone = ZoneInfo(rules.timezone)
+    return verify_seal(seal, trusted, revoked, check, timezone, zone_calendars(rules))
 
 
 def verify_on_server(
@@ -26,8 +49,7 @@ def verify_on_server(
         for pair in seal_keys_to_publish(db.session, now)
     }
     revoked = {kid: frozenset(handles) for kid, handles in revoked_seals(db.session, now).items()}
-    timezone = ZoneInfo(current_rules().timezone)
-    return verify_seal(seal, trusted, revoked, SealCheck(at or now, zone, plate), timezone)
+    return verify_with_rules(seal, trusted, revoked, SealCheck(at or now, zone, plate))
 
 
 def _iso(value: dt.datetime) -> str:
@@ -35,13 +57,17 @@ def _iso(value: dt.datetime) -> str:
 
 
 def seal_result_json(result: SealResult) -> dict[str, Any]:
-    """{"valid", "reason", "step", "revoked", "permit"} as in enforcement-api.md."""
+    """{"valid", "reason", "step", "revoked", "zone_inactive", "kid", "permit"}.
+
+    As in enforcement-api.md; zone_inactive: the zone asked about is not restricted at the instant (no permit needed there).
+    """
     claims = result.claims
     return {
         "valid": result.valid,
         "reason": result.reason,
         "step": result.step.value if result.step else None,
         "revoked": result.revoked,
+        "zone_inactive": result.zone_inactive,
         "kid": result.kid.hex() if result.kid else None,
         "permit": None
         if claims is None

@@ -3,6 +3,11 @@
 Verification follows the spec's order and names the first step that fails: parse (inflated size
 capped) -> known kid -> signature -> nbf/exp with 5 minutes of tolerance -> revocation -> zone and
 window at the given time -> plate. Only SealError's reasons leave this module for bad input.
+
+The window step asks the zone's calendar first, when the check names a zone and the verifier has
+the municipality's calendars: outside the hours a zone is restricted no permit is needed there, so
+the permit's own hours do not matter and the step passes, saying so (`zone_inactive`). The
+browser verifier (static/js/seal/verify.js with calendar.js) decides the same from the same data.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from zoneinfo import ZoneInfo
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from ztl.rules.windows import WindowError, covered, parse_window
+from ztl.rules.calendar import ZoneCalendar
+from ztl.rules.windows import WindowError, covered, local_time, parse_window
 from ztl.signing.base45 import Base45Error, b45decode, b45encode
 from ztl.signing.cose import CoseError, parse_sign1, sign1, verify_sign1
 
@@ -85,6 +91,9 @@ class SealResult:
     kid: bytes | None = None
     revoked: bool = False
     details: Mapping[str, object] = field(default_factory=dict)
+    # The zone of the check is not restricted at its instant (its calendar says so): no permit is
+    # needed there then, whatever the permit's hours. Only known once the window step is reached.
+    zone_inactive: bool = False
 
 
 class SealError(ValueError):
@@ -168,10 +177,16 @@ def verify_seal(
     revoked: Mapping[bytes, frozenset[bytes]],
     check: SealCheck,
     timezone: ZoneInfo,
+    calendars: Mapping[str, ZoneCalendar] | None = None,
 ) -> SealResult:
-    """Verify a seal in the spec's order; never raises for bad input, the result says why."""
+    """Verify a seal in the spec's order; never raises for bad input, the result says why.
+
+    `calendars` (zone code -> calendar, the municipality's rules): when the check names a zone
+    that is not restricted at the instant, the window step passes. Without them, or for a zone
+    they do not hold, the zone counts as restricted and only the permit's hours decide.
+    """
     try:
-        return _verify(text, trusted, revoked, check, timezone)
+        return _verify(text, trusted, revoked, check, timezone, calendars)
     except SealError as exc:
         return SealResult(False, exc.step, str(exc))
 
@@ -182,6 +197,7 @@ def _verify(
     revoked: Mapping[bytes, frozenset[bytes]],
     check: SealCheck,
     timezone: ZoneInfo,
+    calendars: Mapping[str, ZoneCalendar] | None,
 ) -> SealResult:
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
@@ -216,15 +232,37 @@ def _verify(
         windows = tuple(parse_window(w) for w in claims.windows)
     except WindowError as exc:
         raise SealError(Step.PARSE, f"window in the seal is malformed: {exc}") from exc
-    if not covered(windows, at, timezone):
+    inactive = zone_not_restricted(check.zone, at, timezone, calendars)
+    if not inactive and not covered(windows, at, timezone):
         hours = ", ".join(claims.windows)
         return _refused(Step.WINDOW, f"the permit is valid only {hours}", claims, kid)
     if check.plate is not None and check.plate not in claims.plates:
-        return _refused(Step.PLATE, f"the permit is not for plate {check.plate}", claims, kid)
-    return SealResult(True, None, "valid", claims, kid)
+        reason = f"the permit is not for plate {check.plate}"
+        return _refused(Step.PLATE, reason, claims, kid, zone_inactive=inactive)
+    reason = f"valid; zone {check.zone} is not restricted at that time" if inactive else "valid"
+    return SealResult(True, None, reason, claims, kid, zone_inactive=inactive)
+
+
+def zone_not_restricted(
+    zone: str | None,
+    at: dt.datetime,
+    timezone: ZoneInfo,
+    calendars: Mapping[str, ZoneCalendar] | None,
+) -> bool:
+    """Whether the zone of a check is known not to be restricted at the instant (wall clock)."""
+    if zone is None or calendars is None or zone not in calendars:
+        return False
+    return not calendars[zone].active_local(local_time(at, timezone))
 
 
 def _refused(
-    step: Step, reason: str, claims: SealClaims, kid: bytes, revoked: bool = False
+    step: Step,
+    reason: str,
+    claims: SealClaims,
+    kid: bytes,
+    revoked: bool = False,
+    zone_inactive: bool = False,
 ) -> SealResult:
-    return SealResult(False, step, reason, claims, kid, revoked=revoked)
+    return SealResult(
+        False, step, reason, claims, kid, revoked=revoked, zone_inactive=zone_inactive
+    )

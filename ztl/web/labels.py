@@ -30,6 +30,12 @@ PERMIT_STATUS_LABELS: dict[str, Any] = {
     "surrendered": _l("Restituito"),
 }
 
+GATE_DIRECTION_LABELS: dict[str, Any] = {
+    "in": _l("in entrata"),
+    "out": _l("in uscita"),
+    "both": _l("in entrata e in uscita"),
+}
+
 ROLE_LABELS: dict[str, Any] = {
     "resident": _l("Cittadino"),
     "clerk": _l("Operatore ufficio permessi"),

@@ -3,7 +3,9 @@
 // Everything the page shows is built with textContent (never innerHTML): a seal's contents are
 // signed, but the text typed or scanned before verification is not, and must not become markup.
 // The words come from the template (data-messages), so the page speaks the user's language.
+// The zones' calendars come from the template too (data-calendar): the window step asks them.
 
+import { Activity } from "./calendar.js";
 import { refreshLists } from "./lists.js";
 import { Scanner } from "./scanner.js";
 import { normalisePlate, verifySeal } from "./verify.js";
@@ -18,6 +20,7 @@ function main(root) {
   const messages = JSON.parse(config.messages || "{}");
   const lang = config.lang || document.documentElement.lang || "it";
   const timeZone = config.timezone || "Europe/Rome";
+  const calendar = readCalendar(config.calendar);
   const t = (key, values = {}) =>
     (messages[key] || key).replace(/\{(\w+)\}/g, (whole, name) =>
       name in values ? String(values[name]) : whole,
@@ -160,7 +163,8 @@ function main(root) {
   // --- verification --------------------------------------------------------------------------------
 
   // `mine` is the run that produced the answer: an answer that a newer run overtook is dropped.
-  function showResult(mine, state, step, children) {
+  // `zone`: what the zone's calendar said ({inactive, calendar}), for tests and styles to read.
+  function showResult(mine, state, step, children, zone = { inactive: false, calendar: null }) {
     if (mine !== run) {
       return;
     }
@@ -170,6 +174,8 @@ function main(root) {
       if (mine === run) {
         children.forEach((child) => result.appendChild(child));
         result.dataset.step = step || "";
+        result.dataset.zoneInactive = zone.inactive ? "true" : "false";
+        result.dataset.calendar = zone.calendar || "";
         result.dataset.state = state;
         // On a phone the answer is below the form: bring it into view (focus stays where it is).
         const box = result.getBoundingClientRect();
@@ -182,7 +188,7 @@ function main(root) {
 
   function reasonFor(outcome, zone, plate) {
     if (outcome.valid) {
-      return t("valid_reason");
+      return t(outcome.zoneInactive ? "valid_zone_inactive" : "valid_reason", { zone });
     }
     const windows = outcome.claims ? outcome.claims.windows.join(", ") : "";
     return t(`step_${outcome.step}`, { zone, plate, windows });
@@ -228,7 +234,13 @@ function main(root) {
     const at = new Date();
     const zone = zoneSelect.value || null;
     const plate = normalisePlate(plateInput.value) || null;
-    const outcome = await verifySeal(text, state.trust, state.revocations, { at, zone, plate, timeZone });
+    const outcome = await verifySeal(text, state.trust, state.revocations, {
+      at,
+      zone,
+      plate,
+      timeZone,
+      calendar,
+    });
     if (mine !== run) {
       return;
     }
@@ -240,6 +252,13 @@ function main(root) {
     // Bootstrap Italia's alert-success / alert-danger draw their own icon beside the text.
     banner.appendChild(element("p", "h2 mb-2", t(outcome.valid ? "valid" : "invalid")));
     banner.appendChild(element("p", "mb-1 fw-semibold", reasonFor(outcome, zone, plate)));
+    if (!outcome.valid && outcome.zoneInactive) {
+      // Refused for its plate, but the zone needs no permit now: the officer should know both.
+      banner.appendChild(element("p", "mb-1", t("zone_inactive", { zone })));
+    }
+    if (outcome.calendar === Activity.UNAVAILABLE) {
+      banner.appendChild(element("p", "mb-1", t("calendar_unavailable", { zone })));
+    }
     if (!outcome.valid) {
       banner.appendChild(element("p", "small mb-1", t("failed_step", { step: outcome.step })));
     }
@@ -251,7 +270,10 @@ function main(root) {
     if (outcome.claims) {
       children.push(details(outcome.claims, outcome.kid));
     }
-    showResult(mine, outcome.valid ? "valid" : "invalid", outcome.step, children);
+    showResult(mine, outcome.valid ? "valid" : "invalid", outcome.step, children, {
+      inactive: outcome.zoneInactive,
+      calendar: outcome.calendar,
+    });
   }
 
   form.addEventListener("submit", (event) => {
@@ -386,5 +408,19 @@ function main(root) {
     }
     const answer = await ask(container.controller, { type: "cache-urls", urls: ownResources() });
     setOffline(answer.pageCached ? "ready" : "failed");
+  }
+}
+
+// The calendars the page carries; null (only the permit's hours decide) when missing or unreadable.
+function readCalendar(text) {
+  if (!text) {
+    return null;
+  }
+  try {
+    const calendar = JSON.parse(text);
+    return calendar && typeof calendar.zones === "object" ? calendar : null;
+  } catch (error) {
+    console.warn("zone calendars unreadable:", error);
+    return null;
   }
 }

@@ -11,11 +11,25 @@
 // The trust and revocation lists (/.well-known/ztl/) are not touched here: the page fetches them
 // itself, network first, and keeps the verified envelopes in localStorage (lists.js).
 
-const CACHE = "ztl-seal-v1";
+// v2: the verifier gained calendar.js (zone calendars); the new name drops v1's copies on activation.
+const CACHE = "ztl-seal-v2";
 const NETWORK_TIMEOUT_MS = 4000;
 const SCOPE_URL = self.registration.scope;
 const SCOPE_PATH = new URL(SCOPE_URL).pathname;
 const LISTS_PATH = "/.well-known/ztl/";
+// The verifier's modules (static/js/seal/), kept next to the page.js the page reports even when the
+// browser's resource timing missed one of them: without any one of them the page cannot start.
+const MODULES = [
+  "base45.js",
+  "bytes.js",
+  "calendar.js",
+  "cbor.js",
+  "lists.js",
+  "page.js",
+  "scanner.js",
+  "verify.js",
+];
+const PAGE_MODULE = "/js/seal/page.js";
 
 function cacheable(response) {
   return (
@@ -37,6 +51,23 @@ function refused(response) {
 
 function sameOrigin(url) {
   return url.origin === self.location.origin;
+}
+
+// Every verifier module beside a reported page.js, then the reported URLs, each once.
+function withModules(urls) {
+  const all = new Map();
+  for (const url of urls) {
+    if (url.pathname.endsWith(PAGE_MODULE)) {
+      for (const name of MODULES) {
+        const module = new URL(name, url);
+        all.set(module.href, module);
+      }
+    }
+  }
+  for (const url of urls) {
+    all.set(url.href, url);
+  }
+  return Array.from(all.values());
 }
 
 function timeout(ms) {
@@ -78,9 +109,10 @@ self.addEventListener("activate", (event) => {
   );
 });
 
-// The page sends the URLs it loaded; those not kept yet are fetched and kept (the first load happens
-// before this worker controls the page, so the fetch handler did not see them). The answer says
-// whether the page itself is now in the cache, which is what "ready for offline use" means.
+// The page sends the URLs it loaded, to which the verifier's modules are added (MODULES); those not
+// kept yet are fetched and kept (the first load happens before this worker controls the page, so the
+// fetch handler did not see them). The answer says whether the page itself is now in the cache,
+// which is what "ready for offline use" means.
 self.addEventListener("message", (event) => {
   const data = event.data || {};
   const port = event.ports && event.ports[0];
@@ -93,7 +125,7 @@ self.addEventListener("message", (event) => {
       if (!(await cache.match(SCOPE_URL))) {
         await fetchPage(cache).catch(() => {});
       }
-      const assets = data.urls
+      const reported = data.urls
         .map((raw) => {
           try {
             return new URL(String(raw), self.location.href);
@@ -101,7 +133,9 @@ self.addEventListener("message", (event) => {
             return null;
           }
         })
-        .filter((url) => url && sameOrigin(url) && url.pathname !== SCOPE_PATH)
+        .filter(Boolean);
+      const assets = withModules(reported)
+        .filter((url) => sameOrigin(url) && url.pathname !== SCOPE_PATH)
         .filter((url) => !url.pathname.startsWith(LISTS_PATH))
         .slice(0, 200);
       const stored = await Promise.all(

@@ -1,12 +1,18 @@
 // Verifying a permit's seal in the browser, offline, in the order of seal-format.md and with the
 // step names of ztl/signing/seal.py, so that this page, the API and `ztl verify` give the same answer:
 // parse (inflated size capped) -> unknown_kid -> signature -> not_yet_valid / expired (5 minutes of
-// clock tolerance) -> revoked -> zone -> window (Europe/Rome wall clock) -> plate.
+// clock tolerance) -> revoked -> zone -> window (the municipality's wall clock) -> plate.
+//
+// The window step asks the zone's calendar first (calendar.js), as seal.py does: when the check
+// names a zone that is not restricted at the instant, no permit is needed there, the permit's hours
+// do not matter and the step passes (zoneInactive). When the page's calendars do not cover the date, it
+// cannot tell: only the permit's hours decide, and the result says the calendar was unavailable.
 //
 // verifySeal never throws for bad input: the result names the first step that failed.
 
 import { b45decode } from "./base45.js";
 import { toHex } from "./bytes.js";
+import { Activity, zoneActivity } from "./calendar.js";
 import { CborTag, decodeCbor, sigStructure } from "./cbor.js";
 
 export const Step = Object.freeze({
@@ -274,17 +280,21 @@ export function normalisePlate(text) {
  * @param {string} text what the QR code holds
  * @param {{sealKeys: Map<string, CryptoKey>}} trust the verified trust list (kid hex -> key)
  * @param {{revoked: Map<string, Set<string>>}} revocations the verified revocation list
- * @param {{at: Date, zone?: string|null, plate?: string|null, timeZone: string}} check
- * @returns {Promise<{valid: boolean, step: string|null, detail: string, claims: object|null, kid: string|null}>}
+ * @param {{at: Date, zone?: string|null, plate?: string|null, timeZone: string,
+ *   calendar?: object|null}} check calendar: the zones' calendars (browser_calendar); without
+ *   them only the permit's hours decide
+ * @returns {Promise<{valid: boolean, step: string|null, detail: string, claims: object|null,
+ *   kid: string|null, zoneInactive: boolean, calendar: string|null}>} zoneInactive: the zone was
+ *   not restricted at that instant; calendar: the zone's Activity, null when not asked
  */
 export async function verifySeal(text, trust, revocations, check) {
   try {
     return await verify(text, trust, revocations, check);
   } catch (error) {
-    if (error instanceof SealError) {
-      return { valid: false, step: error.step, detail: error.message, claims: null, kid: null };
-    }
-    return { valid: false, step: Step.PARSE, detail: String(error), claims: null, kid: null };
+    const step = error instanceof SealError ? error.step : Step.PARSE;
+    const detail = error instanceof SealError ? error.message : String(error);
+    const none = { claims: null, kid: null, zoneInactive: false, calendar: null };
+    return { valid: false, step, detail, ...none };
   }
 }
 
@@ -312,7 +322,17 @@ async function verify(text, trust, revocations, check) {
     throw new SealError(Step.SIGNATURE, "the signature does not match");
   }
   const claims = parseClaims(message.payload);
-  const refused = (step, detail) => ({ valid: false, step, detail, claims, kid });
+  let zoneInactive = false;
+  let calendar = null;
+  const refused = (step, detail) => ({
+    valid: false,
+    step,
+    detail,
+    claims,
+    kid,
+    zoneInactive,
+    calendar,
+  });
   const at = check.at.getTime();
   if (at + CLOCK_TOLERANCE_MS < claims.validFrom * 1000) {
     return refused(Step.NOT_YET_VALID, "the permit is not valid yet");
@@ -333,11 +353,18 @@ async function verify(text, trust, revocations, check) {
   } catch (error) {
     throw new SealError(Step.PARSE, `window in the seal is malformed: ${error.message}`);
   }
-  if (!covered(windows, check.at, check.timeZone)) {
+  if (check.zone && check.calendar) {
+    calendar = zoneActivity(check.calendar, check.zone, check.at, check.timeZone).activity;
+    zoneInactive = calendar === Activity.INACTIVE;
+  }
+  if (!zoneInactive && !covered(windows, check.at, check.timeZone)) {
     return refused(Step.WINDOW, `the permit is valid only ${claims.windows.join(", ")}`);
   }
   if (check.plate && !claims.plates.includes(check.plate)) {
     return refused(Step.PLATE, `the permit is not for plate ${check.plate}`);
   }
-  return { valid: true, step: null, detail: "valid", claims, kid };
+  const detail = zoneInactive
+    ? `valid; zone ${check.zone} is not restricted at that time`
+    : "valid";
+  return { valid: true, step: null, detail, claims, kid, zoneInactive, calendar };
 }

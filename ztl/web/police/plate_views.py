@@ -74,7 +74,7 @@ class PlateForm(FlaskForm):
                 raise ValidationError(str(AT_INVALID)) from exc
 
     def moment(self) -> dt.datetime | None:
-        """The instant asked about; None for now. The form's time is Prato's wall clock."""
+        """The instant asked about; None for now. The form's time is the municipality's wall clock."""
         text = (self.at.data or "").strip()
         if not text:
             return None

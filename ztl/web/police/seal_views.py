@@ -6,28 +6,41 @@ whole verification in JavaScript (static/js/seal/) with the trust and revocation
 and a service worker keeps the page itself available offline.
 
 The only thing the page must get from the server it trusts is the municipality's root public key,
-to which the trust list is pinned: the view puts it in the page. The service worker script is served
-from under /polizia/sigillo/ (not /static/) because a worker controls only the pages below the
-folder of its script; it is read from a static file so that it is plain JavaScript under review
-like the rest, and sent with `Cache-Control: no-cache` so that browsers pick up a new version.
+to which the trust list is pinned: the view puts it in the page. With it go the zones' calendars of
+the rules in force, every date worked out from last year to five years ahead (browser_calendar), so
+that the page knows when a zone is not restricted exactly as the server's verify_seal does; for a
+date outside those years it says that it cannot tell, rather than guess.
+
+The service worker script is served from under /polizia/sigillo/ (not /static/) because a worker
+controls only the pages below the folder of its script; it is read from a static file so that it is
+plain JavaScript under review like the rest, and sent with `Cache-Control: no-cache` so that
+browsers pick up a new version.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives import serialization
 from flask import current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
+from ztl.rules.calendar import browser_calendar
 from ztl.services.keys import key_store
 from ztl.services.overview import zones_with_hours
 from ztl.services.rules_config import current_rules
+from ztl.services.seal_verification import zone_calendars
 from ztl.signing.keys import KeyStoreError
 from ztl.web.police.views import bp
 
 SERVICE_WORKER = Path("js") / "seal" / "sw.js"  # under the static folder
+# The years of the calendars the page carries, around this year: a page kept offline for years
+# still knows the calendar for a while, and then says that it does not.
+CALENDAR_YEARS_BEFORE, CALENDAR_YEARS_AFTER = 1, 5
 
 
 def root_public_key_b64() -> str:
@@ -37,6 +50,14 @@ def root_public_key_b64() -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return base64.b64encode(spki).decode("ascii")
+
+
+def page_calendar(today: dt.date | None = None) -> dict[str, Any]:
+    """The rules' zone calendars for the page (browser_calendar), last year to five years on."""
+    rules = current_rules()
+    year = (today or dt.datetime.now(ZoneInfo(rules.timezone)).date()).year
+    years = range(year - CALENDAR_YEARS_BEFORE, year + CALENDAR_YEARS_AFTER + 1)
+    return browser_calendar(zone_calendars(rules), rules.timezone, years)
 
 
 @bp.get("/sigillo/")
@@ -51,6 +72,7 @@ def seal_verifier() -> str:
         root_spki=root_spki,
         zones=[(zone.code, zone.name) for zone, _hours in zones_with_hours()],
         timezone=current_rules().timezone,
+        calendar=page_calendar(),
         service_worker_url=url_for("police.seal_service_worker"),
         service_worker_scope=url_for("police.seal_verifier"),
     )

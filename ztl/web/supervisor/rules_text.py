@@ -13,6 +13,7 @@ from babel.dates import get_day_names
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.windows import EVERY_DAY, DailyWindow
 
@@ -23,7 +24,7 @@ _HOURS = re.compile(r"PT(\d+)H")
 @dataclass(frozen=True)
 class ValidityFee:
     label: str
-    fee_cents: int | None  # None: no fee set for this validity
+    fee_cents: int | None  # from ztl.rules.fees (stamp duty apart); None: no fee set
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,21 @@ def decided_by_text(decider: str) -> str:
     return names.get(decider, decider)
 
 
-def category_row(category: CategoryRules) -> CategoryRow:
+def category_row(municipality: Municipality, category: CategoryRules) -> CategoryRow:
     english = str(get_locale() or "it") == "en"
+    options = [
+        ValidityFee(duration_text(v), fee_for(municipality, category, v, ()).fee_cents)
+        for v in category.validity
+    ]
+    if category.booklet is not None:
+        booklet = fee_for(municipality, category, None, (), Purpose.BOOKLET)
+        label = _("blocchetto di %(n)s registrazioni", n=category.booklet.registrations)
+        options.append(ValidityFee(label, booklet.fee_cents))
     return CategoryRow(
         code=category.code,
         name=category.name_en if english and category.name_en else category.name_it,
         zones=", ".join(category.zones),
-        options=tuple(
-            ValidityFee(duration_text(v), category.fees_cents.get(v)) for v in category.validity
-        ),
+        options=tuple(options),
         stamp_duty=category.stamp_duty,
         decided_by=decided_by_text(category.decided_by),
         windows=", ".join(window_text(w) for w in category.windows) or _("sempre"),
@@ -107,4 +114,4 @@ def category_row(category: CategoryRules) -> CategoryRow:
 
 
 def category_rows(municipality: Municipality) -> list[CategoryRow]:
-    return [category_row(c) for c in municipality.categories]
+    return [category_row(municipality, c) for c in municipality.categories]

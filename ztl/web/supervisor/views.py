@@ -10,10 +10,11 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 
 from ztl.rules.loader import DEFAULT_RULES
+from ztl.services.overview import gates, zones_with_hours
 from ztl.services.rules_config import current_rules
 from ztl.services.statistics import AGE_GROUPS, dashboard
 from ztl.web.context import category_name
-from ztl.web.labels import STATUS_LABELS, label
+from ztl.web.labels import GATE_DIRECTION_LABELS, STATUS_LABELS, label
 from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages
 from ztl.web.supervisor.blueprint import bp
 from ztl.web.supervisor.charts import BarChart, bar_chart
@@ -70,4 +71,7 @@ def rules() -> str:
         municipality=municipality,
         rows=category_rows(municipality),
         rules_file=rules_file,
+        zones=zones_with_hours(),
+        gates=gates(),
+        direction_labels=GATE_DIRECTION_LABELS,
     )
