@@ -111,17 +111,22 @@ class LocalClock:
         minute, weekday, _day = self.local_day(ts)
         return minute, weekday
 
+    def offset(self, hour: int) -> int:
+        """The UTC offset in seconds during UTC hour `hour` (hours since the epoch), cached."""
+        instant = dt.datetime.fromtimestamp(hour * 3600, dt.UTC)
+        delta = instant.astimezone(self.timezone).utcoffset() or dt.timedelta()
+        offset = int(delta.total_seconds())
+        if len(self._offsets) > 100_000:
+            self._offsets.clear()
+        self._offsets[hour] = offset
+        return offset
+
     def local_day(self, ts: float) -> tuple[int, int, int]:
         """(minute of the local day, local weekday, local days since 1970-01-01)."""
         hour = int(ts // 3600)
         offset = self._offsets.get(hour)
         if offset is None:
-            instant = dt.datetime.fromtimestamp(hour * 3600, dt.UTC)
-            delta = instant.astimezone(self.timezone).utcoffset() or dt.timedelta()
-            offset = int(delta.total_seconds())
-            if len(self._offsets) > 100_000:
-                self._offsets.clear()
-            self._offsets[hour] = offset
+            offset = self.offset(hour)
         local_minutes = int((ts + offset) // 60)
         day = local_minutes // DAY_MINUTES
         return local_minutes % DAY_MINUTES, (day + EPOCH_WEEKDAY) % 7, day
@@ -166,7 +171,14 @@ class EnforcementIndex:
         """May `plate` be in `zone` at `ts`? `now` (when given) decides whether a miss is pending."""
         grants = self._by_plate.get(plate, ())
         rules = self.zones.get(zone)
-        minute, weekday, day = self.clock.local_day(ts)
+        # LocalClock.local_day inlined (this runs for every gate reading): the offset of the
+        # UTC hour, then the local day and minute; the weekday only when a window needs it.
+        offset = self.clock._offsets.get(int(ts // 3600))
+        if offset is None:
+            offset = self.clock.offset(int(ts // 3600))
+        local_minutes = int((ts + offset) // 60)
+        day = local_minutes // DAY_MINUTES
+        minute = local_minutes - day * DAY_MINUTES
         if rules is not None:
             # Inlined ZonePolicy.active: this runs for every gate reading.
             intervals = rules.days.get(day) or rules.intervals(day)
@@ -187,7 +199,10 @@ class EnforcementIndex:
                 if why in (Why.NO_PERMIT, Why.OTHER_ZONE):
                     nearest, why = grant, Why.NOT_VALID_THEN
                 continue
-            if not grant.windows or any(covers(w, minute, weekday) for w in grant.windows):
+            if not grant.windows:
+                return Answer(True, Why.PERMIT, grant, grants)
+            weekday = (day + EPOCH_WEEKDAY) % 7
+            if any(covers(w, minute, weekday) for w in grant.windows):
                 return Answer(True, Why.PERMIT, grant, grants)
             nearest, why = grant, Why.OUTSIDE_HOURS
         pending = None
