@@ -57,3 +57,14 @@ def fetch_lists(
         client.get("/.well-known/ztl/revocations").get_data(), trust, held
     )
     return trust, revocations
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, as a reader extracts it."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()

@@ -22,7 +22,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import pypdfium2 as pdfium
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -33,6 +32,7 @@ from sqlalchemy import select
 
 from tests.conftest import _empty_all_tables, csrf_token, login, make_app
 from tests.factories import CF_MARIO, PASSWORD, make_user
+from tests.permit_helpers import pdf_text
 from ztl import PROJECT_ROOT
 from ztl.demo.loader import load_city_configuration
 from ztl.extensions import db
@@ -158,14 +158,6 @@ def _build_city(app: Flask) -> City:
 # --- checking what a reader gets ---------------------------------------------------------------
 
 
-def _pdf_text(data: bytes) -> str:
-    document = pdfium.PdfDocument(data)
-    try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
-
-
 def _problems(where: str, text: str, *, must_name: bool) -> list[str]:
     found = []
     if FORBIDDEN in text:
@@ -228,7 +220,7 @@ def _page_problems(app: Flask, city: City) -> tuple[list[str], dict[str, set[str
             elif mimetype.startswith("text/") or mimetype in TEXT_TYPES:
                 problems += _problems(where, response.get_data(as_text=True), must_name=False)
             elif mimetype == "application/pdf" and url.endswith("/pdf"):
-                problems += _problems(where, _pdf_text(body), must_name=True)
+                problems += _problems(where, pdf_text(body), must_name=True)
             if response.status_code == 200:
                 rendered[viewer].add(url)
     return problems, rendered
@@ -253,7 +245,7 @@ def _mail_problems(messages: list[EmailMessage]) -> list[str]:
         problems += _problems(where, f"{message['Subject']}\n{body.get_content()}", must_name=True)
         for attachment in message.iter_attachments():
             pdf = attachment.get_content()
-            problems += _problems(f"{where}, attachment", _pdf_text(pdf), must_name=True)
+            problems += _problems(f"{where}, attachment", pdf_text(pdf), must_name=True)
     return problems
 
 
@@ -296,7 +288,7 @@ def test_the_rules_files_municipality_is_the_only_one_anywhere(esempio: Flask) -
     for permit in db.session.scalars(select(Permit)):
         assert permit.pdf is not None and permit.seal_text is not None
         assert FORBIDDEN.encode() not in permit.pdf
-        assert _problems(permit.number, _pdf_text(permit.pdf), must_name=True) == []
+        assert _problems(permit.number, pdf_text(permit.pdf), must_name=True) == []
         claims = verify_on_server(permit.seal_text).claims
         assert claims is not None and claims.issuer == CODE
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import make_app
-from tests.permit_helpers import issue_resident
+from tests.permit_helpers import issue_resident, pdf_text
 from ztl.city import sync_city
 from ztl.extensions import db
 from ztl.models import HotelBooklet, Permit
@@ -81,14 +80,6 @@ def test_an_edited_fee_is_what_the_pages_show(app: Flask, tmp_path: Path) -> Non
     assert "€12.34" in english
 
 
-def _pdf_text(data: bytes) -> str:
-    document = pdfium.PdfDocument(data)
-    try:
-        return "\n".join(page.get_textpage().get_text_range() for page in document)
-    finally:
-        document.close()
-
-
 def test_a_renewal_at_the_counter_costs_what_an_application_does(
     city: Flask, keys: KeyStore
 ) -> None:
@@ -97,7 +88,7 @@ def test_a_renewal_at_the_counter_costs_what_an_application_does(
     permit = db.session.scalars(select(Permit).where(Permit.number == renewed.number)).one()
     expected = fee_for(current_rules(), current_rules().category("1"), "P1Y", ["petrol"])
     assert permit.fee_cents == expected.fee_cents == 1500
-    text = _pdf_text(renewed.pdf)
+    text = pdf_text(renewed.pdf)
     assert "€ 47,00 (di cui bollo · stamp duty € 32,00)" in text  # stamp duty no longer skipped
 
 
@@ -120,7 +111,7 @@ def test_a_plate_change_is_free(city: Flask, keys: KeyStore) -> None:
     changed = change_plate(issued.number, DEMO_OWN_CAR, household_car, CLERK)
     new = db.session.scalars(select(Permit).where(Permit.number == changed.number)).one()
     assert new.fee_cents == 0
-    assert "€ 0,00" in _pdf_text(changed.pdf)
+    assert "€ 0,00" in pdf_text(changed.pdf)
 
 
 def test_a_booklet_costs_what_the_rules_file_says(city: Flask) -> None:

@@ -14,7 +14,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ztl.rules.calendar import CalendarEntry, DayBound, HolidayMode, ZoneCalendar
+from ztl.rules.calendar import (
+    CalendarEntry,
+    DayBound,
+    HolidayMode,
+    ZoneCalendar,
+    weekday_runs,
+)
 from ztl.rules.windows import EVERY_DAY
 
 WEEKDAY_NAMES: tuple[Any, ...] = (
@@ -113,16 +119,9 @@ def bound_text(bound: DayBound) -> str:
 
 
 def _days(mask: int) -> str:
-    days = [n for n in range(7) if mask >> n & 1]
-    runs: list[list[int]] = []
-    for n in days:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
     return ", ".join(
-        str(WEEKDAY_NAMES[r[0]]) if len(r) == 1 else f"{WEEKDAY_NAMES[r[0]]}–{WEEKDAY_NAMES[r[-1]]}"
-        for r in runs
+        str(WEEKDAY_NAMES[a]) if a == b else f"{WEEKDAY_NAMES[a]}–{WEEKDAY_NAMES[b]}"
+        for a, b in weekday_runs(mask)
     )
 
 

@@ -253,17 +253,23 @@ class CalendarEntry:
         return " ".join(parts)
 
 
+def weekday_runs(mask: int) -> list[tuple[int, int]]:
+    """Bit mask -> runs of consecutive weekdays as (first, last): mon-fri, sat -> [(0, 4), (5, 5)]."""
+    runs: list[tuple[int, int]] = []
+    for n in range(7):
+        if not mask >> n & 1:
+            continue
+        if runs and runs[-1][1] == n - 1:
+            runs[-1] = (runs[-1][0], n)
+        else:
+            runs.append((n, n))
+    return runs
+
+
 def days_text(mask: int) -> str:
     """Bit mask -> "mon-fri", "sat", "mon, wed, fri"."""
-    days = [n for n in range(7) if mask >> n & 1]
-    runs: list[list[int]] = []
-    for n in days:
-        if runs and runs[-1][-1] == n - 1:
-            runs[-1].append(n)
-        else:
-            runs.append([n])
     return ", ".join(
-        WEEKDAYS[r[0]] if len(r) == 1 else f"{WEEKDAYS[r[0]]}-{WEEKDAYS[r[-1]]}" for r in runs
+        WEEKDAYS[a] if a == b else f"{WEEKDAYS[a]}-{WEEKDAYS[b]}" for a, b in weekday_runs(mask)
     )
 
 

@@ -304,6 +304,18 @@ def _retention_number(
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9/_-]{0,9}")
 
 
+def _known_keys(
+    reader: _Reader, item: Mapping[str, Any], table: str, index: int, known: tuple[str, ...]
+) -> None:
+    """A misspelt key is refused, not ignored: a gate's `drection` silently left at its default
+    would be a gate the cameras report differently from what the file says."""
+    unknown = sorted(set(item) - set(known))
+    if unknown:
+        raise reader.fail(
+            table, index, (unknown[0],), f"unknown key {unknown[0]!r}; keys: {', '.join(known)}"
+        )
+
+
 def _zones(
     reader: _Reader, data: Mapping[str, Any], patron: tuple[int, int] | None
 ) -> tuple[ZoneRules, ...]:
@@ -312,12 +324,7 @@ def _zones(
         raise reader.fail("zones", None, (), "at least one [[zones]] table is needed")
     zones: list[ZoneRules] = []
     for i, item in enumerate(raw):
-        unknown = set(item) - {"code", "name", "active", "calendar"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise reader.fail(
-                "zones", i, (key,), f"unknown key {key!r}; keys: code, name, active, calendar"
-            )
+        _known_keys(reader, item, "zones", i, ("code", "name", "active", "calendar"))
         code = reader.take(item, "code", str, "zones", i)
         if not _CODE.fullmatch(code):
             raise reader.fail(
@@ -368,12 +375,7 @@ def _gates(reader: _Reader, data: Mapping[str, Any], zone_codes: set[str]) -> tu
         raise reader.fail("gates", None, (), "write one [[gates]] table per gate")
     gates: list[GateRules] = []
     for i, item in enumerate(raw):
-        unknown = set(item) - {"code", "name", "zone", "direction"}
-        if unknown:
-            key = sorted(unknown)[0]
-            raise reader.fail(
-                "gates", i, (key,), f"unknown key {key!r}; keys: code, name, zone, direction"
-            )
+        _known_keys(reader, item, "gates", i, ("code", "name", "zone", "direction"))
         code = reader.take(item, "code", str, "gates", i)
         if not _CODE.fullmatch(code):
             raise reader.fail("gates", i, ("code",), "1-10 capital letters or digits (A1, F03)")

@@ -21,6 +21,7 @@ from ztl.i18n import supported_languages
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
 from ztl.services.rules_config import current_rules
 from ztl.web.labels import (
+    GATE_DIRECTION_LABELS,
     PERMIT_STATUS_LABELS,
     REGISTRY_LABELS,
     ROLE_LABELS,
@@ -82,6 +83,7 @@ def register_context(app: Flask) -> None:
     app.add_template_filter(lambda code: label(ROLE_LABELS, code), "role_label")
     app.add_template_filter(lambda code: label(TOKEN_ROLE_LABELS, code), "token_role_label")
     app.add_template_filter(lambda code: label(REGISTRY_LABELS, code), "registry_label")
+    app.add_template_filter(lambda code: label(GATE_DIRECTION_LABELS, code), "gate_direction")
 
     @app.context_processor
     def inject() -> dict[str, Any]:

@@ -12,7 +12,7 @@
 
 import { b45decode } from "./base45.js";
 import { toHex } from "./bytes.js";
-import { Activity, zoneActivity } from "./calendar.js";
+import { Activity, wallClock, zoneActivity } from "./calendar.js";
 import { CborTag, decodeCbor, sigStructure } from "./cbor.js";
 
 export const Step = Object.freeze({
@@ -232,24 +232,9 @@ export function parseWindow(text) {
   return { start, end };
 }
 
-const clocks = new Map();
-
 // Minutes since local midnight on the municipality's wall clock (DST included, by Intl's tz data).
 export function localMinutes(at, timeZone) {
-  let clock = clocks.get(timeZone);
-  if (!clock) {
-    clock = new Intl.DateTimeFormat("en-GB", {
-      timeZone,
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    clocks.set(timeZone, clock);
-  }
-  const parts = clock.formatToParts(at);
-  const hour = Number(parts.find((part) => part.type === "hour").value) % 24;
-  const minute = Number(parts.find((part) => part.type === "minute").value);
-  return hour * 60 + minute;
+  return wallClock(at, timeZone).minute;
 }
 
 // End excluded; an end at or before the start crosses midnight; no windows means always.

@@ -14,7 +14,7 @@ from ztl.services.overview import gates, zones_with_hours
 from ztl.services.rules_config import current_rules
 from ztl.services.statistics import AGE_GROUPS, dashboard
 from ztl.web.context import category_name
-from ztl.web.labels import GATE_DIRECTION_LABELS, STATUS_LABELS, label
+from ztl.web.labels import STATUS_LABELS, label
 from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages
 from ztl.web.supervisor.blueprint import bp
 from ztl.web.supervisor.charts import BarChart, bar_chart
@@ -73,5 +73,4 @@ def rules() -> str:
         rules_file=rules_file,
         zones=zones_with_hours(),
         gates=gates(),
-        direction_labels=GATE_DIRECTION_LABELS,
     )
