@@ -23,11 +23,12 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ztl.city import CityConflict, city_digest, planned_changes, sync_city
 from ztl.extensions import db
-from ztl.models import Category, City, Gate, Zone
+from ztl.models import Category, City, Gate
 from ztl.rules.calendar import WEEKDAYS, minutes_text
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.loader import RulesFileError, load_rules
 from ztl.rules.municipality import Municipality
+from ztl.services.overview import zones_with_hours
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor
 
@@ -100,9 +101,8 @@ def show() -> None:
     source = current_app.config.get("ZTL_RULES_FILE") or "the default rules file"
     click.echo(f"rules file {source}: {'in force' if in_step else 'DIFFERS, restart to apply'}")
     click.echo("\nZones:")
-    for zone in session.scalars(select(Zone).where(Zone.active.is_(True)).order_by(Zone.code)):
-        hours = rules.zone(zone.code).calendar.text() if in_step else zone.calendar
-        click.echo(f"  {zone.code:<4} {zone.name}: {hours}")
+    for zone, calendar in zones_with_hours():
+        click.echo(f"  {zone.code:<4} {zone.name}: {calendar.text()}")
     click.echo("Gates:")
     for gate in session.scalars(select(Gate).order_by(Gate.code)):
         click.echo(f"  {gate.code:<5} {gate.name} (zone {gate.zone.code}, {gate.direction})")
