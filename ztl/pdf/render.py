@@ -150,7 +150,7 @@ def _card(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, x: float, y: floa
     canvas.setFont("Helvetica", 6.5)
     canvas.setFillColor(GREY)
     canvas.drawCentredString(
-        x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, f"Ora di {zone.key.split('/')[-1]}"
+        x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, f"Ora locale · Local time ({zone.key})"
     )
     canvas.setFillColor(black)
 
@@ -213,12 +213,14 @@ def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float
     canvas.setFont("Helvetica-Bold", 10)
     canvas.drawString(x, line, "Condizioni · Conditions")
     line -= 6 * mm
-    for italian, english in (*doc.conditions, *_STANDARD_CONDITIONS):
+    conditions = (*doc.conditions, *_STANDARD_CONDITIONS)
+    size = _conditions_size(conditions, line - FOOTER_TOP)
+    for italian, english in conditions:
         for text, font in ((italian, "Helvetica"), (english, "Helvetica-Oblique")):
-            for part in simpleSplit(text, font, 9, 170 * mm):
-                canvas.setFont(font, 9)
+            for part in simpleSplit(text, font, size, 170 * mm):
+                canvas.setFont(font, size)
                 canvas.drawString(x, line, part)
-                line -= 4.4 * mm
+                line -= size * 0.49 * mm
         line -= 1.5 * mm
     canvas.setFont("Helvetica", 7.5)
     canvas.setFillColor(GREY)
@@ -228,6 +230,29 @@ def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float
         "Documento firmato digitalmente dal Comune (PAdES); ogni modifica invalida la firma. "
         "Digitally signed (PAdES): any change breaks the signature.",
     )
+
+
+FOOTER_TOP = 18 * mm  # the signature notice's line and a margin above it
+
+
+def _conditions_size(conditions: Sequence[tuple[str, str]], room: float) -> float:
+    """The largest font size (9 down to 6 points) at which every condition fits above the
+    footer: a city whose zones have long calendars (Firenze's summer nights) must not push the
+    conditions over the signature notice."""
+    size = 9.0
+    while size > 6:
+        height = (
+            sum(
+                len(simpleSplit(text, font, size, 170 * mm)) * size * 0.49 * mm
+                for pair in conditions
+                for text, font in zip(pair, ("Helvetica", "Helvetica-Oblique"), strict=True)
+            )
+            + len(conditions) * 1.5 * mm
+        )
+        if height <= room:
+            break
+        size -= 0.5
+    return size
 
 
 _STANDARD_CONDITIONS: tuple[tuple[str, str], ...] = (

@@ -16,6 +16,7 @@ from ztl.pdf.qr import QrTooLarge, qr_matrix
 from ztl.pdf.render import PermitDocument, render_permit
 from ztl.pdf.sign import PdfSignatureError, sign_pdf
 from ztl.registries.adapter import RegistryAdapter
+from ztl.rules.calendar import ZoneCalendar
 from ztl.rules.municipality import Municipality
 from ztl.services.unit_of_work import ServiceError
 from ztl.signing.keys import KeyPair, KeyStore, KeyStoreError
@@ -89,12 +90,14 @@ def conditions(permit: Permit, rules: Municipality) -> tuple[tuple[str, str], ..
     """What the holder must know, in Italian and English: the permit's own hours, each zone's
     calendar as the enforcement index and the seal verifiers apply it, the garage rule."""
     result = []
+    by_calendar: dict[ZoneCalendar, list[str]] = {}
     for zone in sorted(z.code for z in permit.zones):
         try:
-            calendar = rules.zone(zone).calendar
-        except KeyError:
+            by_calendar.setdefault(rules.zone(zone).calendar, []).append(zone)
+        except KeyError:  # a zone withdrawn from the rules: its permits keep their snapshot
             continue
-        condition = zone_condition(zone, calendar)
+    for calendar, zones in by_calendar.items():
+        condition = zone_condition(zones, calendar)
         if condition is not None:
             result.append(condition)
     if permit.windows:
