@@ -85,11 +85,7 @@ def test_a_category_change_is_logged_and_no_fee_is_copied(app: Flask) -> None:
     edited = _prato(
         **{
             'windows = ["07:00-10:00", "12:30-15:30"]': 'windows = ["07:00-11:00"]',
-            'fees_cents = { P1Y = 3000 }\nstamp_duty = true\ndecided_by = "clerk"\nmax_plates = 3\n'
-            "[categories.checks]\napplicant_identity = {}\nbusiness_seat_in_zone": (
-                'fees_cents = { P1Y = 9900 }\nstamp_duty = true\ndecided_by = "clerk"\n'
-                "max_plates = 3\n[categories.checks]\napplicant_identity = {}\nbusiness_seat_in_zone"
-            ),
+            "fees_cents = { P1Y = 3000 }": "fees_cents = { P1Y = 9900 }",  # category 4 only
         }
     )
     report = sync_city(parse_rules(edited, "prato.toml"))

@@ -287,6 +287,32 @@ def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
     assert db.session.scalar(select(func.count()).select_from(Permit)) == 2
 
 
+def test_a_reloaded_guest_file_spends_no_registration(city: Flask) -> None:
+    """The misuse: reloading the page after a guest file upload registered the guests again."""
+    user = _resident()
+    hotel = _hotel_in_zone_a()
+    booklet = hotel_guests.buy_booklet(user, hotel)
+    hotel_guests.pay_booklet(booklet.id, user)
+    upload = (
+        f"plate,arrival,nights\n{car_plate(5_000_004)},{NOW.isoformat()},3\n"
+        f"{car_plate(5_000_005)},{NOW.isoformat()},1\n"
+    )
+    first = hotel_guests.register_guest_batch(user, hotel, upload)
+    assert all(line.permit_number for line in first)
+    again = hotel_guests.register_guest_batch(user, hotel, upload)
+    assert [line.permit_number for line in again] == [None, None]
+    assert all("is already registered by this hotel" in (line.problem or "") for line in again)
+    # A stay that only overlaps (arriving the next day) is the same stay: refused as well.
+    overlapping = hotel_guests.GuestRegistration(
+        car_plate(5_000_004), NOW + dt.timedelta(days=1), 1
+    )
+    with pytest.raises(ServiceError) as refused:
+        hotel_guests.register_guest(user, hotel, overlapping)
+    assert refused.value.code == "guest_already_registered"
+    assert db.session.get(HotelBooklet, booklet.id).used == 2  # type: ignore[union-attr]
+    assert db.session.scalar(select(func.count()).select_from(Permit)) == 2
+
+
 def test_withdrawn_application_leaves_the_queue(city: Flask) -> None:
     user = _resident()
     app_id = _residents_permit(user)

@@ -89,8 +89,8 @@ def _line_of(text: str, needle: str, occurrence: int = 0) -> int:
             "limit must be a whole number",
         ),
         (
-            'decided_by = "clerk"\nmax_plates = 1\ndocuments = ["medical_registration"]',
-            'decided_by = "mayor"\nmax_plates = 1\ndocuments = ["medical_registration"]',
+            'fees_cents = { P2Y = 9000 }\nstamp_duty = true\ndecided_by = "clerk"',
+            'fees_cents = { P2Y = 9000 }\nstamp_duty = true\ndecided_by = "mayor"',
             "categories[6].decided_by",
             "must be one of",
         ),

@@ -8,6 +8,7 @@ tomllib gives no positions for values, so the line is found again in the text: t
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ from ztl.rules.municipality import (
     CheckSpec,
     GateRules,
     Municipality,
+    PlateChangeLimit,
     ZoneRules,
 )
 from ztl.rules.windows import DailyWindow, WindowError, parse_window
@@ -439,6 +441,7 @@ def _categories(
         if max_plates < 1:
             raise reader.fail(t, i, ("max_plates",), "must be at least 1")
         booklet = _booklet(reader, item, i)
+        plate_changes = _plate_changes(reader, item, i)
         categories.append(
             CategoryRules(
                 code=code,
@@ -455,9 +458,47 @@ def _categories(
                 checks=_checks(reader, item, i),
                 free_fuels=tuple(str(f) for f in item.get("free_fuels", [])),
                 booklet=booklet,
+                plate_changes=plate_changes,
             )
         )
     return tuple(categories)
+
+
+_CALENDAR_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+D)?")
+
+
+def _plate_changes(reader: _Reader, item: Mapping[str, Any], index: int) -> PlateChangeLimit | None:
+    """`plate_changes = { limit = 3, per = "P1Y", from = "2027-01-01" }`; absent: no limit."""
+    if "plate_changes" not in item:
+        return None
+    raw = reader.take(item, "plate_changes", dict, "categories", index)
+    keys = ("plate_changes",)
+    unknown = sorted(set(raw) - {"limit", "per", "from"})
+    if unknown:
+        raise reader.fail(
+            "categories", index, keys, f"unknown key {unknown[0]!r}; keys: limit, per, from"
+        )
+    limit = raw.get("limit")
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        raise reader.fail("categories", index, keys, "limit must be a whole number >= 0")
+    per = raw.get("per")
+    if per is not None and (not isinstance(per, str) or not _CALENDAR_DURATION.fullmatch(per)):
+        raise reader.fail(
+            "categories", index, keys, f"per {per!r} is not a calendar duration like P1Y, P6M"
+        )
+    since = raw.get("from")
+    if since is not None and (
+        isinstance(since, dt.datetime) or not isinstance(since, dt.date | str)
+    ):
+        raise reader.fail("categories", index, keys, "from must be a date YYYY-MM-DD")
+    if isinstance(since, str):
+        try:
+            since = dt.date.fromisoformat(since)
+        except ValueError as exc:
+            raise reader.fail(
+                "categories", index, keys, f"from {since!r} is not a date YYYY-MM-DD"
+            ) from exc
+    return PlateChangeLimit(limit, per, since)
 
 
 def _booklet(reader: _Reader, item: Mapping[str, Any], index: int) -> Booklet | None:

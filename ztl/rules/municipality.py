@@ -77,6 +77,21 @@ class GateRules:
 
 
 @dataclass(frozen=True)
+class PlateChangeLimit:
+    """How often a permit's plate may be changed (`plate_changes` in the rules file).
+
+    limit 0: never once the permit is valid (a daily or two-hour permit would otherwise serve a
+    different car every hour); otherwise at most `limit` changes in any `per` (an ISO calendar
+    duration) or, without `per`, over the permit's whole life; counted from the local date
+    `since` on, before which no limit applies (a municipality announces a new limit in advance).
+    """
+
+    limit: int
+    per: str | None = None
+    since: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class Booklet:
     """Registrations sold in advance (a hotel's booklet for its guests' plates)."""
 
@@ -100,6 +115,7 @@ class CategoryRules:
     checks: tuple[CheckSpec, ...]
     free_fuels: tuple[str, ...] = ()  # vehicles with these fuels pay no fee (e.g. electric)
     booklet: Booklet | None = None  # registrations are bought as booklets (hotel guests)
+    plate_changes: PlateChangeLimit | None = None  # None: a plate may be changed at any time
 
     def check(self, check_id: str) -> CheckSpec | None:
         return next((c for c in self.checks if c.check_id == check_id), None)

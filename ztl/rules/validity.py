@@ -51,6 +51,17 @@ def end_of_calendar_duration(first_day: dt.date, duration: str) -> dt.date:
     return _add_months(first_day, 12 * years + months) + dt.timedelta(days=days)
 
 
+def start_of_calendar_duration(last_day: dt.date, duration: str) -> dt.date:
+    """The first day of a duration that ends with `last_day` included: 2027-03-01 - P1Y =
+    2026-03-02 (the year before the day after)."""
+    match = _CALENDAR.fullmatch(duration)
+    if not match or duration == "P":
+        raise ValidityError(f"{duration!r} is not a calendar duration")
+    years, months, days = (int(g or 0) for g in match.groups())
+    after = last_day + dt.timedelta(days=1)
+    return _add_months(after, -(12 * years + months)) - dt.timedelta(days=days)
+
+
 def permit_period(
     duration: str,
     start: dt.datetime,

@@ -21,8 +21,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ztl.models import Application, ApplicationPlate, Category, HotelBooklet, Permit, User
-from ztl.models.enums import ApplicationStatus
+from ztl.models import (
+    Application,
+    ApplicationPlate,
+    Category,
+    HotelBooklet,
+    Permit,
+    PermitPlate,
+    User,
+)
+from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
 from ztl.rules.results import Outcome
@@ -31,7 +39,7 @@ from ztl.services.events import record_event
 from ztl.services.issuance import approve_locked_application
 from ztl.services.payments import payment_provider
 from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
 from ztl.values.plates import normalise_plate
@@ -196,6 +204,7 @@ def register_guest(
             raise GuestRefused("the registration does not pass: " + ", ".join(failing), failing)
         record_event(session, actor, "application", application.id, "submitted")
         permit, _ = approve_locked_application(session, application, actor, now, None)
+        _refuse_overlapping_stay(session, permit, plate)  # raising rolls the permit back too
         booklet.used += 1
         record_event(
             session,
@@ -207,6 +216,33 @@ def register_guest(
         )
         number = permit.number
     return number
+
+
+def _refuse_overlapping_stay(session: AnySession, permit: Permit, plate: str) -> None:
+    """One registration per plate and stay: the same hotel registering a plate again for days
+    it already covers (a reloaded upload, a second receptionist) would spend a registration on
+    nothing, or stretch one stay into two."""
+    overlapping = session.execute(
+        select(Permit.number, Permit.valid_from, Permit.valid_to)
+        .join(PermitPlate, PermitPlate.permit_id == Permit.id)
+        .where(
+            PermitPlate.plate == plate,
+            Permit.holder_id == permit.holder_id,
+            Permit.category_id == permit.category_id,
+            Permit.id != permit.id,
+            Permit.status == PermitStatus.ACTIVE.value,
+            Permit.valid_from < permit.valid_to,
+            Permit.valid_to > permit.valid_from,
+        )
+        .limit(1)
+    ).first()
+    if overlapping is not None:
+        number, start, end = overlapping
+        raise ServiceError(
+            f"{plate} is already registered by this hotel from {start:%Y-%m-%d %H:%M} to "
+            f"{end:%Y-%m-%d %H:%M} UTC (permit {number})",
+            code="guest_already_registered",
+        )
 
 
 def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:

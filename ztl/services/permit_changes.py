@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ztl.models import Application, Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.rules.fees import Fee, Purpose, fee_for
+from ztl.rules.plate_changes import plate_change_refusal
 from ztl.rules.results import Outcome
 from ztl.rules.validity import Period, permit_period
 from ztl.services.eligibility import (
@@ -44,6 +45,45 @@ from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 
 RENEWAL_OPENS_DAYS = 60
+# How a plate change is written in the replaced permit's end reason ("plate AB123CD -> XY987ZW"):
+# the plate-change limit counts the permits of a chain that ended this way.
+PLATE_CHANGE_REASON = "plate "
+
+
+def earlier_plate_changes(session: AnySession, permit: Permit) -> list[dt.datetime]:
+    """When the permits this one replaced (back along the chain: plate changes and renewals)
+    were ended by a plate change."""
+    changes: list[dt.datetime] = []
+    current_id = permit.id
+    for _ in range(1000):  # a chain is a few links long; the bound only guards against a loop
+        previous = session.execute(
+            select(Permit.id, Permit.ended_at, Permit.end_reason).where(
+                Permit.replaced_by_id == current_id
+            )
+        ).first()
+        if previous is None:
+            break
+        current_id, ended_at, reason = previous
+        if ended_at is not None and (reason or "").startswith(PLATE_CHANGE_REASON):
+            changes.append(ended_at)
+    return changes
+
+
+def _check_plate_change_limit(session: AnySession, permit: Permit, now: dt.datetime) -> None:
+    rules = current_rules()
+    try:
+        limit = rules.category(permit.category.code).plate_changes
+    except KeyError:
+        return
+    refusal = plate_change_refusal(
+        limit,
+        permit.valid_from,
+        now,
+        earlier_plate_changes(session, permit),
+        ZoneInfo(rules.timezone),
+    )
+    if refusal is not None:
+        raise ServiceError(refusal.message_en, code="plate_change_limit")
 
 
 def _locked_active(session: AnySession, number: str) -> Permit:
@@ -185,6 +225,7 @@ def change_plate(
             raise ServiceError(f"{old_norm} is not on permit {number}", code="plate_not_on_permit")
         if new_norm in [p for p, _ in current]:
             raise ServiceError(f"{new_norm} is already on permit {number}", code="plate_unchanged")
+        _check_plate_change_limit(session, permit, now)
         plates = tuple((new_norm, "IT") if p == old_norm else (p, c) for p, c in current)
         # Two permits changed to the same plate at once (or a change and a new permit for it) both
         # found the plate free: the check runs under the plate's lock, as issuance does. Only the
@@ -196,9 +237,8 @@ def change_plate(
         period = Period(max(now, permit.valid_from), permit.valid_to)
         rules = current_rules()
         free = fee_for(rules, rules.category(permit.category.code), None, (), Purpose.PLATE_CHANGE)
-        result = _replace(
-            session, permit, plates, period, free, actor, f"plate {old_norm} -> {new_norm}", now
-        )
+        reason = f"{PLATE_CHANGE_REASON}{old_norm} -> {new_norm}"
+        result = _replace(session, permit, plates, period, free, actor, reason, now)
     return result
 
 

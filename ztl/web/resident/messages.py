@@ -56,6 +56,14 @@ MESSAGES: dict[str, Any] = {
     "not_renewable": _l("Questo permesso non si rinnova: se ne chiede uno nuovo."),
     "plate_not_on_permit": _l("La targa da sostituire non è sul permesso."),
     "plate_unchanged": _l("La nuova targa è già sul permesso."),
+    "guest_already_registered": _l(
+        "Questa targa è già registrata dall'albergo per giorni che si sovrappongono: non serve "
+        "registrarla di nuovo."
+    ),
+    "plate_change_limit": _l(
+        "Su questo permesso non si può cambiare ancora la targa: il Comune ne limita i cambi "
+        "(nessuno per i permessi giornalieri e di due ore già validi)."
+    ),
     "not_eligible": _l("I controlli non sono superati per la nuova targa."),
     "needs_review": _l(
         "La nuova targa richiede l'esame di un operatore: rivolgiti all'ufficio permessi."
