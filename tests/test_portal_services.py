@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_user
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
-from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit, StreetSegment
+from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.services import applications, decisions, documents, hotel_guests, notifications
 from ztl.services.clerk_queue import QueueQuery, queue_page
@@ -248,16 +248,22 @@ def test_renewal_is_an_application_that_replaces_the_permit(city: Flask) -> None
     assert new.valid_to > old.valid_to
 
 
-def _hotel_in_zone_a() -> str:
-    return db.session.scalars(
-        select(Business.partita_iva)
-        .join(StreetSegment, StreetSegment.street_key == Business.street_key)
-        .where(StreetSegment.zone_code == "A", Business.status == "active")
-        .where(
-            StreetSegment.from_number <= Business.house_no,
-            StreetSegment.to_number >= Business.house_no,
-        )
-    ).first() or pytest.fail("the demo city has no firm in zone A")
+def _hotel_in_zone_a(accommodation: bool = True) -> str:
+    """An active firm with its seat in zone A (as the street register places it, parity
+    included): a hotel (ATECO 55), or with `accommodation=False` any other kind of firm."""
+    from ztl.registries.sql import SqlRegistryAdapter
+
+    kind = Business.ateco.like("55%") if accommodation else Business.ateco.not_like("55%")
+    firms = db.session.execute(
+        select(Business.partita_iva, Business.street, Business.house_number)
+        .where(Business.status == "active", kind)
+        .order_by(Business.partita_iva)
+    ).all()
+    registers = SqlRegistryAdapter()
+    for partita_iva, street, number in firms:
+        if "A" in registers.zone_of_address(street, number).zone_codes:
+            return str(partita_iva)
+    pytest.fail(f"the demo city has no such firm in zone A ({accommodation=})")
 
 
 def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
@@ -285,6 +291,37 @@ def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
     assert report[0].permit_number and report[1].problem
     assert db.session.get(HotelBooklet, booklet.id).used == 2  # type: ignore[union-attr]
     assert db.session.scalar(select(func.count()).select_from(Permit)) == 2
+
+
+def test_booklets_are_sold_to_accommodation_firms_in_the_zone(city: Flask) -> None:
+    """The misuse: any signed-in person bought a booklet for any firm in the zone, hotel or not."""
+    user = _resident()
+    shop = _hotel_in_zone_a(accommodation=False)
+    with pytest.raises(ServiceError) as not_a_hotel:
+        hotel_guests.buy_booklet(user, shop)
+    assert not_a_hotel.value.code == "hotel_not_accommodation"
+    outside = "01234560017"  # a hotel outside the walls, where no zone is
+    db.session.add(
+        Business(
+            partita_iva=outside,
+            name="Albergo Fuori Porta",
+            street="Viale Piave",
+            street_key="VIALE PIAVE",
+            house_number="10",
+            house_no=10,
+            status="active",
+            ateco="55.10",
+        )
+    )
+    db.session.commit()
+    with pytest.raises(ServiceError) as far_away:
+        hotel_guests.buy_booklet(user, outside)
+    assert far_away.value.code == "hotel_outside_zone"
+    with pytest.raises(ServiceError) as unknown:
+        hotel_guests.buy_booklet(user, "01234560025")  # a valid number, but in no register
+    assert unknown.value.code == "hotel_unknown"
+    assert db.session.scalar(select(func.count()).select_from(HotelBooklet)) == 0
+    assert hotel_guests.buy_booklet(user, _hotel_in_zone_a()).size == 40
 
 
 def test_a_reloaded_guest_file_spends_no_registration(city: Flask) -> None:

@@ -319,6 +319,37 @@ def test_badges_and_businesses(app: Flask, tmp_path: Path) -> None:
     assert shop is not None and (shop.street_key, shop.house_no) == ("PIAZZA DEL COMUNE", 3)
 
 
+def test_an_optional_column_may_be_absent_and_is_kept_when_it_is(
+    app: Flask, tmp_path: Path
+) -> None:
+    """The activity code (ateco) came later: older files without it still import, and an update
+    from one of them does not blank the code a fuller file gave."""
+    with_code = write(
+        tmp_path,
+        "partita_iva,name,street,house_number,status,ateco\n"
+        f"{PIVA_SHOP},Albergo Duomo,Piazza del Duomo,3,active,55.10\n"
+        f"{PIVA_RENT},Noleggi Srl,Via Roma,1,active,hotel\n",
+        name="firms.csv",
+    )
+    result = run("businesses", with_code)
+    assert problems(result) == [(3, "ateco")]
+    assert db.session.get(Business, PIVA_SHOP).ateco == "55.10"  # type: ignore[union-attr]
+    older = write(
+        tmp_path,
+        "partita_iva,name,street,house_number,status\n"
+        f"{PIVA_SHOP},Albergo Duomo Srl,Piazza del Duomo,3,active\n",
+        name="older.csv",
+    )
+    assert problems(run("businesses", older)) == []
+    db.session.expire_all()
+    shop = db.session.get(Business, PIVA_SHOP)
+    assert shop is not None and (shop.name, shop.ateco) == ("Albergo Duomo Srl", "55.10")
+    missing_required = write(tmp_path, "partita_iva,name,ateco\n", name="short.csv")
+    with pytest.raises(RegistryFileError) as refused:
+        run("businesses", missing_required)
+    assert "street, house_number, status" in str(refused.value)
+
+
 def test_text_stream_source_with_semicolons(app: Flask) -> None:
     stream = io.StringIO(
         "\ufeffbadge_number;holder_codice_fiscale;valid_until;issuer\n"

@@ -89,6 +89,12 @@ def _line_of(text: str, needle: str, occurrence: int = 0) -> int:
             "limit must be a whole number",
         ),
         (
+            'ateco = ["55"] }',
+            'ateco = ["hotels"] }',
+            "categories[8].booklet",
+            "ateco must be a list of activity codes",
+        ),
+        (
             'fees_cents = { P2Y = 9000 }\nstamp_duty = true\ndecided_by = "clerk"',
             'fees_cents = { P2Y = 9000 }\nstamp_duty = true\ndecided_by = "mayor"',
             "categories[6].decided_by",

@@ -9,7 +9,8 @@ it): a zone's calendar (weekday windows, seasons, holidays) is kept as its canon
 daily windows; gates get a direction; the municipality in force gets a row; and the category's copy
 of its fee and stamp-duty exemption goes, since fees are computed from the rules file alone.
 Plate lookups remember the gate a transit was read at, so a gate with recorded transits is not
-removed from under them.
+removed from under them. Businesses get their main activity (ATECO), an optional register column:
+only accommodation firms may buy hotel guests' booklets.
 """
 
 from alembic import op
@@ -72,8 +73,14 @@ def upgrade():
         batch_op.drop_index(batch_op.f("ix_zone_window_zone_id"))
     op.drop_table("zone_window")
 
+    with op.batch_alter_table("business", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ateco", sa.String(length=8), nullable=True))
+
 
 def downgrade():
+    with op.batch_alter_table("business", schema=None) as batch_op:
+        batch_op.drop_column("ateco")
+
     op.create_table(
         "zone_window",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -47,7 +47,7 @@ HEADERS = {
         "status",
     ),
     "badges": ("badge_number", "holder_codice_fiscale", "valid_until", "issuer"),
-    "businesses": ("partita_iva", "name", "street", "house_number", "status"),
+    "businesses": ("partita_iva", "name", "street", "house_number", "status", "ateco"),
 }
 FILE_ORDER = ("streets", "residents", "vehicles", "badges", "businesses")
 
@@ -89,6 +89,19 @@ _FAMILY = (
 _GIVEN_M = ("Marco", "Luca", "Andrea", "Giovanni", "Lorenzo", "Matteo", "Paolo", "Wei", "Ion")
 _GIVEN_F = ("Giulia", "Francesca", "Sara", "Chiara", "Elena", "Anna", "Martina", "Li", "Ana")
 _BUSINESS_KINDS = ("Tessitura", "Lanificio", "Bar", "Farmacia", "Ottica", "Forno", "Studio")
+# Each kind's main activity (ATECO); every fifth firm is a hotel (55.10), decided by its index so
+# that the random draws, and with them every other generated value, stay as they were.
+_ATECO = {
+    "Tessitura": "13.20",
+    "Lanificio": "13.10",
+    "Bar": "56.30",
+    "Farmacia": "47.73",
+    "Ottica": "47.78",
+    "Forno": "10.71",
+    "Studio": "69.20",
+}
+HOTEL_EVERY = 5
+_HOTEL_STREETS = tuple(s for s in STREETS if s.zone == "A" and s.parity == "all")
 BADGE_ISSUER = "Comune di Prato"
 
 
@@ -272,9 +285,18 @@ def _badges(size: CitySize, rng: random.Random) -> Iterator[tuple[object, ...]]:
 def _businesses(size: CitySize, rng: random.Random) -> Iterator[tuple[object, ...]]:
     for k in range(size.businesses):
         street, number = _address(rng, in_zone_share=0.7)
-        name = f"{rng.choice(_BUSINESS_KINDS)} {rng.choice(_FAMILY)} {k + 1} S.r.l."
+        kind = rng.choice(_BUSINESS_KINDS)
+        family = rng.choice(_FAMILY)
         status = "active" if rng.random() < 0.95 else "ceased"
-        yield (partita_iva(k), name, street, number, status)
+        if k % HOTEL_EVERY == 0:
+            # Hotels stand in the historic centre, on a street of zone A (the draws above are
+            # still made, so the other firms keep their addresses).
+            segment = _HOTEL_STREETS[(k // HOTEL_EVERY) % len(_HOTEL_STREETS)]
+            street, number = segment.street, str(segment.from_number + k % 10)
+            yield (partita_iva(k), f"Albergo {family} {k + 1}", street, number, status, "55.10")
+        else:
+            name = f"{kind} {family} {k + 1} S.r.l."
+            yield (partita_iva(k), name, street, number, status, _ATECO[kind])
 
 
 def generate(

@@ -115,3 +115,5 @@ class Business(Base):
     house_number: Mapped[str] = mapped_column(String(20))
     house_no: Mapped[int]
     status: Mapped[str] = mapped_column(String(8))
+    # Main activity (ATECO): 55.x is accommodation, whose firms may buy hotel guests' booklets.
+    ateco: Mapped[str | None] = mapped_column(String(8))

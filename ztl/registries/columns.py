@@ -119,6 +119,16 @@ def codice_fiscale(raw: str) -> str:
     return parse_codice_fiscale(raw)
 
 
+_ATECO = re.compile(r"\d{2}(\.\d{1,2}){0,2}")
+
+
+def ateco(raw: str) -> str:
+    """An ATECO activity code, as the chamber of commerce writes it: 55, 55.1, 55.10, 55.10.00."""
+    if not _ATECO.fullmatch(raw):
+        raise InvalidValue(f"codice ATECO non valido / not an ATECO code (55.10): {_shown(raw)}")
+    return raw
+
+
 def partita_iva(raw: str) -> str:
     """A valid partita IVA (11 digits, check digit verified)."""
     return parse_partita_iva(raw)

@@ -119,3 +119,4 @@ class BusinessFact:
     house_number: str
     house_no: int
     status: BusinessStatus
+    ateco: str | None = None  # main activity; None when the register did not say

@@ -7,6 +7,7 @@ kind; a kind is only its columns (file name, parser, table field), the fields de
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,9 @@ class Column:
     name: str
     parse: c.Parser
     field: str = ""
+    # An optional column may be absent from a file: files written before it existed still import,
+    # and rows updated from them keep the value an earlier file gave.
+    required: bool = True
 
     @property
     def target(self) -> str:
@@ -66,7 +70,13 @@ class RegistryKind:
 
     @property
     def required_columns(self) -> tuple[str, ...]:
-        return tuple(column.name for column in self.columns)
+        return tuple(column.name for column in self.columns if column.required)
+
+    def for_header(self, names: tuple[str, ...]) -> RegistryKind:
+        """The format as one file has it: optional columns the file lacks are left out, so an
+        update by key does not blank what an earlier, fuller file gave."""
+        kept = tuple(c for c in self.columns if c.required or c.name in names)
+        return dataclasses.replace(self, columns=kept)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -198,6 +208,7 @@ def registry_kind(name: str, zone_codes: Mapping[str, str]) -> RegistryKind:
                 street,
                 number,
                 Column("status", c.choice(BusinessStatus)),
+                Column("ateco", c.optional(c.ateco), required=False),
             ),
             derived=(key, house_no),
             key=("partita_iva",),

@@ -193,4 +193,5 @@ def _business(row: Any) -> BusinessFact:
         house_number=row.house_number,
         house_no=row.house_no,
         status=BusinessStatus(row.status),
+        ateco=row.ateco,
     )

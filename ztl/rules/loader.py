@@ -514,7 +514,20 @@ def _booklet(reader: _Reader, item: Mapping[str, Any], index: int) -> Booklet | 
                 "categories", index, ("booklet",), f"{key} must be a whole number >= {lowest}"
             )
         values[key] = value
-    return Booklet(values["registrations"], values["fee_cents"])
+    ateco = raw.get("ateco", [])
+    if not isinstance(ateco, list) or not all(
+        isinstance(a, str) and _ATECO_PREFIX.fullmatch(a) for a in ateco
+    ):
+        raise reader.fail(
+            "categories",
+            index,
+            ("booklet",),
+            'ateco must be a list of activity codes or their start, like ["55"] or ["55.10"]',
+        )
+    return Booklet(values["registrations"], values["fee_cents"], tuple(ateco))
+
+
+_ATECO_PREFIX = re.compile(r"\d{2}(\.\d{1,2}){0,2}")
 
 
 def _checks(reader: _Reader, item: Mapping[str, Any], index: int) -> tuple[CheckSpec, ...]:

@@ -93,10 +93,20 @@ class PlateChangeLimit:
 
 @dataclass(frozen=True)
 class Booklet:
-    """Registrations sold in advance (a hotel's booklet for its guests' plates)."""
+    """Registrations sold in advance (a hotel's booklet for its guests' plates), only to firms
+    whose main activity (ATECO) starts with one of `ateco` and whose seat is in a zone of the
+    category: a booklet is seven-day permits for any plate, not for any firm to hand out."""
 
     registrations: int
     fee_cents: int
+    ateco: tuple[str, ...] = ()  # activity code prefixes ("55": accommodation); empty: any firm
+
+    def sold_to(self, activity: str | None) -> bool:
+        """Whether a firm of this main activity may buy one. ATECO codes narrow left to right
+        (55 accommodation, 55.1 hotels, 55.10, 55.10.00), so a prefix is the group it names."""
+        if not self.ateco:
+            return True
+        return activity is not None and any(activity.startswith(p) for p in self.ateco)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ from ztl.models import (
     PermitPlate,
     User,
 )
-from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.models.enums import ApplicationStatus, BusinessStatus, PermitStatus
+from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
 from ztl.rules.results import Outcome
@@ -92,10 +93,38 @@ def booklet_offer() -> tuple[Booklet, Fee]:
     return category.booklet, fee
 
 
+def _check_accommodation(holder: str, offer: Booklet) -> None:
+    """Booklets go to accommodation firms with a seat in a zone the guests' permits open.
+
+    Why: a booklet is forty seven-day permits for any plate. Sold to any partita IVA with a seat
+    in the zone, it let a shop (or anyone who typed a shop's number) hand out permits. The
+    business register says what the firm does (ATECO) and where its seat is.
+    """
+    registers = SqlRegistryAdapter()
+    firm = registers.business(holder)
+    if firm is None or firm.status is not BusinessStatus.ACTIVE:
+        raise ServiceError(
+            f"{holder} is not an active firm of the business register", code="hotel_unknown"
+        )
+    if not offer.sold_to(firm.ateco):
+        raise ServiceError(
+            f"{firm.name} is not an accommodation business (ATECO {firm.ateco or 'unknown'})",
+            code="hotel_not_accommodation",
+        )
+    zones = current_rules().category(GUEST_CATEGORY).zones
+    seat = registers.zone_of_address(firm.street, firm.house_number)
+    if not set(seat.zone_codes) & set(zones):
+        raise ServiceError(
+            f"the seat of {firm.name} is not in zone {', '.join(zones)}",
+            code="hotel_outside_zone",
+        )
+
+
 def buy_booklet(user: User, hotel: str) -> HotelBooklet:
-    """A booklet with its payment notice; usable once paid."""
+    """A booklet with its payment notice, for an accommodation firm in the zone; usable once paid."""
     holder = _hotel_id(hotel)
     offer, fee = booklet_offer()
+    _check_accommodation(holder, offer)
     notice = payment_provider().create_notice(fee.total_cents, "ZTL 8A booklet")
     with unit_of_work() as session:
         booklet = HotelBooklet(

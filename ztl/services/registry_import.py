@@ -120,7 +120,9 @@ def import_registry(
         try:
             header = read_header(stream)
             spec = registry_kind(kind, _zone_codes() if kind == "streets" else {})
-            positions = header.positions(spec.required_columns)
+            header.positions(spec.required_columns)  # names every missing required column
+            spec = spec.for_header(header.names)
+            positions = header.positions(tuple(column.name for column in spec.columns))
         except CsvFileError as exc:
             raise RegistryFileError(str(exc), code="file_invalid") from exc
         except (OSError, UnicodeDecodeError) as exc:

@@ -56,6 +56,11 @@ MESSAGES: dict[str, Any] = {
     "not_renewable": _l("Questo permesso non si rinnova: se ne chiede uno nuovo."),
     "plate_not_on_permit": _l("La targa da sostituire non è sul permesso."),
     "plate_unchanged": _l("La nuova targa è già sul permesso."),
+    "hotel_unknown": _l("La partita IVA non risulta tra le imprese attive del registro."),
+    "hotel_not_accommodation": _l(
+        "I blocchetti per gli ospiti sono riservati alle strutture ricettive (codice ATECO 55)."
+    ),
+    "hotel_outside_zone": _l("La sede della struttura non è nella zona a traffico limitato."),
     "guest_already_registered": _l(
         "Questa targa è già registrata dall'albergo per giorni che si sovrappongono: non serve "
         "registrarla di nuovo."
