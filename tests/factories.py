@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.extensions import db
-from ztl.models import Category, Permit, PermitPlate, User
+from ztl.models import Category, Permit, PermitPlate, User, Vehicle
 from ztl.services.accounts import create_user
 from ztl.values.fiscal import person_key
 
@@ -54,3 +54,21 @@ def make_permit(
     row.plates.append(PermitPlate(plate=plate))
     db.session.add(row)
     db.session.commit()
+
+
+def add_household_car(plate: str, owner: str = DEMO_RESIDENT) -> str:
+    """A petrol Euro 6 car (M1) owned by `owner` (the demo resident): a second car a plate change
+    can move a permit to."""
+    db.session.add(
+        Vehicle(
+            plate=plate,
+            category="M1",
+            fuel="petrol",
+            euro_class=6,
+            owner_id=person_key(owner),
+            usage="owned",
+            status="active",
+        )
+    )
+    db.session.commit()
+    return plate

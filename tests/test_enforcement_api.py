@@ -20,17 +20,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_app
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_user
+from tests.factories import DEMO_OWN_CAR, add_household_car, make_user
 from tests.permit_helpers import issue_resident
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
-from ztl.models import Badge, PlateLookup, Vehicle
+from ztl.models import Badge, PlateLookup
 from ztl.services import applications, hotel_guests
 from ztl.services.lookup_recorder import flush_lookups
 from ztl.services.permit_changes import change_plate, revoke_permit
 from ztl.services.tokens import create_token
 from ztl.services.unit_of_work import Actor
-from ztl.values.fiscal import person_key
 
 CLERK = Actor("test-clerk")
 STRANGER = car_plate(5_000_123)
@@ -105,19 +104,7 @@ def test_a_plate_change_moves_the_authorization(
     city: Flask, client: FlaskClient, gate: dict[str, str]
 ) -> None:
     issued = issue_resident()
-    db.session.add(
-        Vehicle(
-            plate="GA123BC",
-            category="M1",
-            fuel="petrol",
-            euro_class=6,
-            owner_id=person_key(DEMO_RESIDENT),
-            usage="owned",
-            status="active",
-        )
-    )
-    db.session.commit()
-    change_plate(issued.number, DEMO_OWN_CAR, "GA123BC", CLERK)
+    change_plate(issued.number, DEMO_OWN_CAR, add_household_car("GA123BC"), CLERK)
     assert _ask(client, gate, "GA123BC", zone="A")["authorized"] is True
     assert _ask(client, gate, DEMO_OWN_CAR, zone="A")["authorized"] is False
 

@@ -10,15 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.factories import DEMO_RESIDENT
+from tests.factories import DEMO_RESIDENT, add_household_car
 from tests.permit_helpers import fetch_lists, issue_resident
 from ztl.extensions import db
-from ztl.models import Permit, Vehicle
+from ztl.models import Permit
 from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
 from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import SealCheck, verify_seal
-from ztl.values.fiscal import person_key
 
 ROME = ZoneInfo("Europe/Rome")
 CLERK = Actor(label="clerk")
@@ -48,20 +47,7 @@ def test_revocation_puts_the_seal_on_a_newer_list(
 
 
 def _second_car() -> str:
-    plate = "GA123BC"
-    db.session.add(
-        Vehicle(
-            plate=plate,
-            category="M1",
-            fuel="petrol",
-            euro_class=6,
-            owner_id=person_key(DEMO_RESIDENT),
-            usage="owned",
-            status="active",
-        )
-    )
-    db.session.commit()
-    return plate
+    return add_household_car("GA123BC")
 
 
 def test_plate_change_replaces_the_permit_and_revokes_the_old_seal(

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, add_household_car
 from tests.permit_helpers import issue_resident
 from ztl.extensions import db
-from ztl.models import Permit, Vehicle
+from ztl.models import Permit
 from ztl.rules.loader import DEFAULT_RULES, RulesFileError, parse_rules
 from ztl.rules.municipality import PlateChangeLimit
 from ztl.rules.plate_changes import plate_change_refusal
@@ -23,7 +23,6 @@ from ztl.services.eligibility import PlateInput
 from ztl.services.permit_changes import change_plate
 from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.signing.keys import KeyStore
-from ztl.values.fiscal import person_key
 
 ROME = ZoneInfo("Europe/Rome")
 CLERK = Actor("clerk@comune.example.org")
@@ -81,22 +80,6 @@ def test_a_bad_limit_is_refused_with_its_line(written: str, problem: str) -> Non
     assert problem in refused.value.problem
 
 
-def _household_car(plate: str) -> str:
-    db.session.add(
-        Vehicle(
-            plate=plate,
-            category="M1",
-            fuel="petrol",
-            euro_class=6,
-            owner_id=person_key(DEMO_RESIDENT),
-            usage="owned",
-            status="active",
-        )
-    )
-    db.session.commit()
-    return plate
-
-
 def test_a_daily_permit_serves_one_car(city: Flask, keys: KeyStore) -> None:
     """The misuse: a paid daily permit changed five times authorized five cars."""
     issued = issue_at_counter(
@@ -105,7 +88,7 @@ def test_a_daily_permit_serves_one_car(city: Flask, keys: KeyStore) -> None:
         ),
         Actor.cli(),
     )
-    other = _household_car("GA123BC")
+    other = add_household_car("GA123BC")
     with pytest.raises(ServiceError) as refused:
         change_plate(issued.number, DEMO_OWN_CAR, other, CLERK)
     assert refused.value.code == "plate_change_limit"
@@ -115,7 +98,7 @@ def test_a_daily_permit_serves_one_car(city: Flask, keys: KeyStore) -> None:
 
 def test_a_yearly_permit_changes_plate_twice_a_year(city: Flask, keys: KeyStore) -> None:
     issued = issue_resident()
-    cars = [_household_car(p) for p in ("GA123BC", "GB234CD", "GC345DE")]
+    cars = [add_household_car(p) for p in ("GA123BC", "GB234CD", "GC345DE")]
     start = max(issued.valid_from, dt.datetime(2027, 1, 2, tzinfo=dt.UTC))
     first = change_plate(issued.number, DEMO_OWN_CAR, cars[0], CLERK, at=start)
     second = change_plate(first.number, cars[0], cars[1], CLERK, at=start + dt.timedelta(days=30))
