@@ -80,6 +80,14 @@ def test_a_changed_calendar_is_logged_as_before_and_after(
     assert json.loads(_zone("B").calendar)["entries"] == [{"hours": ["08:00-20:00"]}]
 
 
+def test_a_new_patron_saint_is_said_once_not_for_every_zone(app: Flask) -> None:
+    sync_city(parse_rules(PRATO, "prato.toml"))
+    edited = _prato(**{'patron_saint = "12-26"': 'patron_saint = "06-24"'})
+    report = sync_city(parse_rules(edited, "prato.toml"))
+    assert report.changes == ("municipality patron saint: 12-26 -> 06-24",)
+    assert json.loads(_zone("B").calendar)["patron_saint"] == "06-24"  # the zones follow it
+
+
 def test_a_category_change_is_logged_and_no_fee_is_copied(app: Flask) -> None:
     sync_city(parse_rules(PRATO, "prato.toml"))
     edited = _prato(

@@ -13,8 +13,10 @@ removed from under them. Businesses get their main activity (ATECO), an optional
 only accommodation firms may buy hotel guests' booklets.
 """
 
-from alembic import op
+import json
+
 import sqlalchemy as sa
+from alembic import op
 
 
 # revision identifiers, used by Alembic.
@@ -24,6 +26,45 @@ branch_labels = None
 depends_on = None
 
 EMPTY_CALENDAR = '{"entries": [], "patron_saint": null}'
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EVERY_DAY = 127
+
+
+def _hhmm(minutes):
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _carry_zone_hours_over():
+    """Zones keep the hours they had until the rules file is applied (`ztl db upgrade` does it
+    right after migrating): an empty calendar means a zone never restricted, and every plate
+    would be authorized meanwhile, or for good if the new file is refused. A zone without windows
+    was restricted at every hour; windows become entries, one per set of weekdays, written as
+    ztl.rules.calendar.calendar_data writes them, so applying an unchanged file changes nothing."""
+    bind = op.get_bind()
+    zones = [row[0] for row in bind.execute(sa.text("SELECT id FROM zone ORDER BY id"))]
+    windows = bind.execute(
+        sa.text(
+            "SELECT zone_id, start_minute, end_minute, weekdays FROM zone_window "
+            "ORDER BY zone_id, start_minute"
+        )
+    ).all()
+    by_zone = {zone: {} for zone in zones}
+    for zone, start, end, days in windows:
+        by_zone[zone].setdefault(days, []).append(f"{_hhmm(start)}-{_hhmm(end)}")
+    for zone, groups in by_zone.items():
+        entries = []
+        for days, hours in groups.items():
+            entry = {"hours": hours}
+            if days != EVERY_DAY:
+                entry["days"] = [WEEKDAYS[n] for n in range(7) if days >> n & 1]
+            entries.append(entry)
+        calendar = {"entries": entries or [{"hours": ["00:00-24:00"]}], "patron_saint": None}
+        bind.execute(
+            sa.text("UPDATE zone SET calendar = :calendar WHERE id = :zone"),
+            {"calendar": json.dumps(calendar, sort_keys=True), "zone": zone},
+        )
 
 
 def upgrade():
@@ -69,6 +110,7 @@ def upgrade():
         batch_op.add_column(sa.Column("gate", sa.String(length=10), nullable=True))
         batch_op.create_index(batch_op.f("ix_plate_lookup_gate"), ["gate"], unique=False)
 
+    _carry_zone_hours_over()
     with op.batch_alter_table("zone_window", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_zone_window_zone_id"))
     op.drop_table("zone_window")

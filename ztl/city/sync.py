@@ -225,6 +225,13 @@ def _calendar_text(stored: str) -> str:
         return "unreadable"
 
 
+def _entries(stored: str) -> object:
+    try:
+        return json.loads(stored).get("entries")
+    except (ValueError, AttributeError):
+        return None
+
+
 def _calendar_json(calendar: ZoneCalendar) -> str:
     return json.dumps(calendar_data(calendar), sort_keys=True)
 
@@ -249,9 +256,11 @@ def _zones(
             changes.append(f"zone {zone.code}: name {zone.name} -> {zone_rules.name}")
             zone.name = zone_rules.name
         if zone.calendar != wanted:
-            changes.append(
-                f"zone {zone.code}: {_calendar_text(zone.calendar)} -> {zone_rules.calendar.text()}"
-            )
+            # A new patron saint alone changes every zone's data but no zone's hours as written:
+            # the municipality's line says it once.
+            if _entries(zone.calendar) != _entries(wanted):
+                before = _calendar_text(zone.calendar)
+                changes.append(f"zone {zone.code}: {before} -> {zone_rules.calendar.text()}")
             zone.calendar = wanted
         if not zone.active:
             changes.append(f"zone {zone.code}: in force again")
