@@ -114,8 +114,12 @@ def test_the_runbook_sets_up_a_city_from_an_empty_database(
     assert f"gate {gate}: added" in output
     assert "zone F: added" in output
     assert "rules file" in output and "in force" in output  # ztl city show
-    assert re.search(r"streets: \d+ imported", output) or "imported" in output
-    assert "FI-" in output  # the permit's number carries Firenze's prefix
-    assert "valid" in output.lower()
+    for kind in ("streets", "residents", "vehicles", "badges", "businesses"):
+        imported = re.search(
+            rf"^{kind}: [\d,]+ rows read, ([\d,]+) imported, 0 rejected", output, re.M
+        )
+        assert imported and int(imported.group(1).replace(",", "")) > 0, kind
+    assert re.search(r"^issued FI-\d{4}-000001 ", output, re.M)  # Firenze's prefix, its first
+    assert "PDF signature: OK" in output and "Seal: VALID" in output
     assert f'"plate":"{env["PLATE"]}"' in output.replace(" ", "")
     assert "Prato" not in output

@@ -44,6 +44,7 @@ from ztl.models import (
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.rules.calendar import ZoneCalendar, calendar_data, calendar_from_data
 from ztl.rules.municipality import CategoryRules, Municipality
+from ztl.rules.windows import DailyWindow
 from ztl.services.events import record_event
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 
@@ -429,9 +430,7 @@ def _stored_category(category: Category) -> dict[str, Any]:
         "max_plates": category.max_plates,
         "zones": [z.code for z in category.zones],
         "windows": [
-            f"{w.start_minute // 60:02d}:{w.start_minute % 60:02d}-"
-            f"{w.end_minute // 60:02d}:{w.end_minute % 60:02d}"
-            for w in category.windows
+            DailyWindow(w.start_minute, w.end_minute, w.weekdays).text() for w in category.windows
         ],
     }
 

@@ -86,9 +86,6 @@ class ZonePolicy:
             self.days[day] = found
         return found
 
-    def active(self, minute: int, day: int) -> bool:
-        return any(start <= minute < end for start, end in self.intervals(day))
-
 
 def covers(window: DailyWindow, minute: int, weekday: int) -> bool:
     """DailyWindow.covers_local on a precomputed local minute and weekday."""
@@ -211,12 +208,6 @@ class EnforcementIndex:
             if now < until:
                 pending = until
         return Answer(False, why, nearest, grants, pending)
-
-    def zone_active(self, zone: str, ts: float) -> bool:
-        """Whether `zone` restricts access at `ts` (an unknown zone: never)."""
-        rules = self.zones.get(zone)
-        minute, _weekday, day = self.clock.local_day(ts)
-        return rules is not None and rules.active(minute, day)
 
     def touching(self, zone: str, start: float, end: float) -> Iterable[tuple[str, Grant]]:
         """Every (plate, grant) for `zone` whose validity overlaps [start, end)."""

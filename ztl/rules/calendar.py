@@ -347,9 +347,9 @@ def _merge(spans: Iterable[tuple[int, int]]) -> Intervals:
     return tuple(merged)
 
 
-def minutes_text(intervals: Intervals) -> str:
-    """((450, 1110),) -> "07:30-18:30"; () -> "-"."""
-    return ", ".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in intervals) or "-"
+def minutes_text(intervals: Intervals, separator: str = ", ", empty: str = "-") -> str:
+    """((450, 1110),) -> "07:30-18:30"; () -> `empty`."""
+    return separator.join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in intervals) or empty
 
 
 def _hhmm(minutes: int) -> str:

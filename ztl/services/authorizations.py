@@ -22,6 +22,7 @@ from ztl.enforcement.holder import current_index
 from ztl.enforcement.index import Answer, EnforcementIndex, Grant, Why
 from ztl.extensions import db
 from ztl.models import Gate, User, Zone
+from ztl.rules.calendar import minutes_text
 from ztl.services.lookup_recorder import record_lookups
 from ztl.services.tokens import TokenIdentity
 from ztl.services.unit_of_work import ServiceError
@@ -278,11 +279,7 @@ def zone_hours_on(zone: str, date: dt.date) -> str:
     if policy is None:
         raise InvalidValue(f"zona sconosciuta / unknown zone: {zone!r}")
     day = date.toordinal() - dt.date(1970, 1, 1).toordinal()
-    return " ".join(f"{_hhmm(s)}-{_hhmm(e)}" for s, e in policy.intervals(day))
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return minutes_text(policy.intervals(day), separator=" ", empty="")
 
 
 def permit_json(grant: Grant) -> dict[str, Any]:
