@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import POSTGRES_SKIP, postgres_base_url
+from tests.conftest import POSTGRES_SKIP, _psycopg_url, postgres_base_url
 from ztl.demo.generator import CitySize, car_plate, codice_fiscale, generate
 from ztl.rules.loader import DEFAULT_RULES, load_rules
 
@@ -48,10 +48,7 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if base is None:
         pytest.skip(POSTGRES_SKIP)
     name = f"ztl_runbook_{secrets.token_hex(4)}"
-    admin = sa.create_engine(
-        re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", base),
-        isolation_level="AUTOCOMMIT",
-    )
+    admin = sa.create_engine(_psycopg_url(base), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
