@@ -1,10 +1,11 @@
-"""Races on PostgreSQL: many threads, released together, try to break a limit or a uniqueness.
+"""Races on both engines: many threads, released together, try to break a limit or a uniqueness.
 
 Every test starts 8-12 threads, each with its own app context and so its own session and connection,
 waiting on a barrier and then calling the same service at the same moment. What must hold afterwards
 is checked on what was committed: one permit per approval, household and monthly limits, numbers
-without gaps, one end per permit. PostgreSQL only: SQLite has neither row locks (it ignores FOR
-UPDATE) nor advisory locks, so the services' protections are PostgreSQL's.
+without gaps, one end per permit. On PostgreSQL the services' row and advisory locks hold; on SQLite,
+which ignores FOR UPDATE, every unit of work takes the database's write lock at its start
+(ztl.database), so the same races must end the same way.
 """
 
 from __future__ import annotations
@@ -45,20 +46,14 @@ from ztl.services.permit_changes import change_plate, revoke_permit, surrender_p
 from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.values.fiscal import subject_key
 
-pytestmark = pytest.mark.postgres
-
-SQLITE_SKIP = "PostgreSQL only: SQLite has no row or advisory locks (FOR UPDATE is ignored there)"
 THREADS = 12  # below the engine's pool (5 + 10 overflow), with room for the test's own session
 ROME = ZoneInfo("Europe/Rome")
 T = TypeVar("T")
 
 
 @pytest.fixture
-def pg_city(request: pytest.FixtureRequest, database_url: str) -> Flask:
-    """The demo city with keys, on PostgreSQL only (decided before anything is loaded)."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip(SQLITE_SKIP)
-    city: Flask = request.getfixturevalue("city")
+def racing_city(city: Flask) -> Flask:
+    """The demo city with keys, on each engine."""
     return city
 
 
@@ -193,7 +188,7 @@ def counter_issue(category: str, applicant: str, plate: str, **extra: Any) -> Ca
 # --- 1. one approval, one permit -------------------------------------------------------------------
 
 
-def test_one_application_approved_at_once_by_many_gives_one_permit(pg_city: Flask) -> None:
+def test_one_application_approved_at_once_by_many_gives_one_permit(racing_city: Flask) -> None:
     member = household_with_cars()[0]
     user = make_user("resident", "mario@example.test", codice_fiscale=member.codice_fiscale)
     # Domiciled (15) is decided by a clerk: paid, it waits in the queue.
@@ -210,7 +205,7 @@ def test_one_application_approved_at_once_by_many_gives_one_permit(pg_city: Flas
             return lambda: decisions.approve(app_id, actor, "contratto verificato")
         return lambda: approve_application(app_id, actor, "contratto verificato")
 
-    results = race(pg_city, [approve_as(i) for i in range(THREADS)])
+    results = race(racing_city, [approve_as(i) for i in range(THREADS)])
 
     done, failed = split(results)
     assert_refusals(failed, set())  # a retried approval is not an error: it returns the permit
@@ -225,7 +220,7 @@ def test_one_application_approved_at_once_by_many_gives_one_permit(pg_city: Flas
     assert db.session.get(Application, app_id).status == "issued"  # type: ignore[union-attr]
 
 
-def test_one_payment_confirmed_at_once_by_many_issues_once(pg_city: Flask) -> None:
+def test_one_payment_confirmed_at_once_by_many_issues_once(racing_city: Flask) -> None:
     """A provider calling back several times, a payer double-clicking: the notice (IUV) is the key."""
     member = household_with_cars(at_least=1)[0]
     user = make_user("resident", "pagante@example.test", codice_fiscale=member.codice_fiscale)
@@ -240,7 +235,7 @@ def test_one_payment_confirmed_at_once_by_many_issues_once(pg_city: Flask) -> No
     def confirm(index: int) -> Callable[[], applications.SubmitOutcome]:
         return lambda: applications.confirm_payment(app_id, iuv, Actor(label=f"provider-{index}"))
 
-    results = race(pg_city, [confirm(i) for i in range(THREADS)])
+    results = race(racing_city, [confirm(i) for i in range(THREADS)])
 
     done, failed = split(results)
     assert_refusals(failed, set())
@@ -268,7 +263,7 @@ def _household_keys(members: Sequence[Member]) -> set[str]:
 
 
 def test_household_limit_holds_when_many_are_issued_at_the_counter_at_once(
-    pg_city: Flask,
+    racing_city: Flask,
 ) -> None:
     members = household_with_cars()
     calls = [
@@ -278,7 +273,7 @@ def test_household_limit_holds_when_many_are_issued_at_the_counter_at_once(
         for i in range(THREADS)
     ]
 
-    results = race(pg_city, calls)
+    results = race(racing_city, calls)
 
     done, failed = split(results)
     assert_refusals(failed, {"not_eligible"})
@@ -291,7 +286,7 @@ def test_household_limit_holds_when_many_are_issued_at_the_counter_at_once(
         assert "household_limit" in str(exc) or "one_permit_per_plate" in str(exc)
 
 
-def test_household_limit_holds_when_many_applications_are_paid_at_once(pg_city: Flask) -> None:
+def test_household_limit_holds_when_many_applications_are_paid_at_once(racing_city: Flask) -> None:
     members = household_with_cars()
     users = [
         make_user("resident", f"member{i}@example.test", codice_fiscale=m.codice_fiscale)
@@ -317,7 +312,7 @@ def test_household_limit_holds_when_many_applications_are_paid_at_once(pg_city: 
 
         return call
 
-    results = race(pg_city, [pay(a, u) for a, u in pending])
+    results = race(racing_city, [pay(a, u) for a, u in pending])
 
     done, failed = split(results)
     assert_refusals(failed, set())
@@ -334,12 +329,12 @@ def test_household_limit_holds_when_many_applications_are_paid_at_once(pg_city: 
 # --- 3. numbers ------------------------------------------------------------------------------------
 
 
-def test_numbers_are_one_to_n_without_gaps_under_parallel_issuance(pg_city: Flask) -> None:
+def test_numbers_are_one_to_n_without_gaps_under_parallel_issuance(racing_city: Flask) -> None:
     plates = daily_plates(THREADS)
     day = dt.datetime.now(ROME).date() + dt.timedelta(days=1)
     calls = [counter_issue("G/A", CF_MARIO, plate, valid_from=day) for plate in plates]
 
-    results = race(pg_city, calls)
+    results = race(racing_city, calls)
 
     done, failed = split(results)
     assert not failed, failed
@@ -356,7 +351,7 @@ def test_numbers_are_one_to_n_without_gaps_under_parallel_issuance(pg_city: Flas
 # --- 4. the monthly limit of daily permits ---------------------------------------------------------
 
 
-def test_monthly_limit_of_daily_permits_holds_under_parallel_purchases(pg_city: Flask) -> None:
+def test_monthly_limit_of_daily_permits_holds_under_parallel_purchases(racing_city: Flask) -> None:
     plate = daily_plates(1)[0]
     today = dt.datetime.now(ROME).date()
     month = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)  # next month: all free
@@ -370,7 +365,7 @@ def test_monthly_limit_of_daily_permits_holds_under_parallel_purchases(pg_city: 
         for i in range(THREADS)
     ]
 
-    results = race(pg_city, calls)
+    results = race(racing_city, calls)
 
     done, failed = split(results)
     assert_refusals(failed, {"not_eligible"})
@@ -398,7 +393,7 @@ def _end_events(permit_id: int) -> list[Event]:
     return [e for e in events("permit", permit_id) if e.action != "issued"]
 
 
-def test_plate_change_racing_revocation_ends_the_permit_once(pg_city: Flask) -> None:
+def test_plate_change_racing_revocation_ends_the_permit_once(racing_city: Flask) -> None:
     members = household_with_cars()
     first = counter_issue("1", members[0].codice_fiscale, members[0].plate)()
     sequence_before = db.session.scalar(select(RevocationListState.sequence)) or 0
@@ -409,7 +404,7 @@ def test_plate_change_racing_revocation_ends_the_permit_once(pg_city: Flask) -> 
     def revoke() -> None:
         revoke_permit(first.number, Actor(label="clerk"), "veicolo venduto")
 
-    results = race(pg_city, [change if i % 2 else revoke for i in range(THREADS)])
+    results = race(racing_city, [change if i % 2 else revoke for i in range(THREADS)])
 
     done, failed = split(results)
     assert_refusals(failed, {"not_active"})
@@ -438,7 +433,7 @@ def test_plate_change_racing_revocation_ends_the_permit_once(pg_city: Flask) -> 
 
 
 def test_two_permits_changed_to_the_same_plate_at_once_give_it_one_permit(
-    pg_city: Flask,
+    racing_city: Flask,
 ) -> None:
     members = household_with_cars()
     ours = [counter_issue("1", m.codice_fiscale, m.plate)() for m in members[:2]]
@@ -448,7 +443,7 @@ def test_two_permits_changed_to_the_same_plate_at_once_give_it_one_permit(
         number, plate = ours[index % 2].number, members[index % 2].plate
         return lambda: change_plate(number, plate, target, Actor.cli())
 
-    results = race(pg_city, [change(i) for i in range(THREADS)])
+    results = race(racing_city, [change(i) for i in range(THREADS)])
 
     done, failed = split(results)
     assert_refusals(failed, {"not_active", "not_eligible"})
@@ -462,7 +457,7 @@ def test_two_permits_changed_to_the_same_plate_at_once_give_it_one_permit(
 
 
 def test_a_booklet_is_never_used_past_its_size_under_parallel_registrations(
-    pg_city: Flask,
+    racing_city: Flask,
 ) -> None:
     """Guests registered at once by several desks of one hotel: 40 registrations, not one more."""
     from tests.test_portal_services import _hotel_in_zone_a
@@ -493,7 +488,7 @@ def test_a_booklet_is_never_used_past_its_size_under_parallel_registrations(
 
         return call
 
-    results = race(pg_city, [register(i) for i in range(THREADS)])
+    results = race(racing_city, [register(i) for i in range(THREADS)])
 
     done, failed = split(results)
     assert_refusals(failed, {"no_booklet"})

@@ -176,6 +176,7 @@ def _urls(app: Flask, city: City) -> list[str]:
         "number": city.permits,
         "code": tuple(c.code for c in current_rules(app).categories),
         "plate": PLATES,
+        "key": ("nessuna-ricevuta",),  # a form's report that was never made: a 404 page
     }
     urls = [MISSING_PAGE, "/polizia/targa?plate=AB123CD&zone="]
     with app.test_request_context():

@@ -21,11 +21,11 @@ from tests.conftest import csrf_token
 from tests.test_portal_services import _hotel_in_zone_a
 from tests.test_resident_pages import PDF, _apply, _post, _signed_in, _upload
 from ztl.extensions import db
-from ztl.models import Application, Document, HotelBooklet, Permit
+from ztl.models import Application, Document, Event, HotelBooklet, Permit
 
 PORTAL = "/area-personale/"
 # Route arguments that name something a resident owns. Any other argument must be listed as public.
-OWNED = {"application_id", "document_id", "number", "booklet_id"}
+OWNED = {"application_id", "document_id", "number", "booklet_id", "key"}
 PUBLIC_ARGUMENTS = {"code"}  # a category code: the same catalogue for everyone
 
 
@@ -63,11 +63,28 @@ def _owners_things(client: FlaskClient) -> dict[str, str]:
     permit = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).one()
     document = db.session.scalars(select(Document).where(Document.application_id == app_id)).one()
     booklet = db.session.scalars(select(HotelBooklet)).one()
+    paid = _post(client, f"{hotel_page}/blocchetti/{booklet.id}/paga", hotel_page)
+    assert paid.status_code == 303  # type: ignore[attr-defined]
+    guests = client.post(
+        f"{hotel_page}/ospiti/file",
+        data={
+            "csrf_token": csrf_token(client, hotel_page),
+            "batch-hotel": booklet.holder_id,
+            "batch-file": (io.BytesIO(b"GS123AB,2026-12-24T15:00:00+01:00,1\n"), "ospiti.csv"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert guests.status_code == 303  # the report is shown after the redirect, to its owner
+    report_key = guests.headers["Location"].rsplit("/", 1)[-1]
+    db.session.expire_all()
+    used = db.session.get(HotelBooklet, booklet.id).used  # type: ignore[union-attr]
     return {
         "application_id": str(app_id),
         "document_id": str(document.id),
         "number": permit.number,
         "booklet_id": str(booklet.id),
+        "key": report_key,
+        "booklet_used": str(used),
     }
 
 
@@ -118,7 +135,15 @@ def test_every_owned_route_is_not_found_for_another_resident(
     assert permit.status == "active" and [p.plate for p in permit.plates]
     assert db.session.get(Document, int(values["document_id"])) is not None
     booklet = db.session.get(HotelBooklet, int(values["booklet_id"]))
-    assert booklet is not None and booklet.paid_at is None
+    assert booklet is not None and str(booklet.used) == values["booklet_used"]  # nobody else's
+    paid = db.session.scalars(
+        select(Event).where(
+            Event.subject_type == "booklet",
+            Event.subject_id == values["booklet_id"],
+            Event.action == "paid",
+        )
+    ).all()
+    assert [e.actor_label for e in paid] == ["mario@example.org"]
 
 
 def test_a_new_route_with_an_unknown_argument_is_caught(app: Flask) -> None:

@@ -79,6 +79,7 @@ def test_the_runbook_sets_up_a_city_from_an_empty_database(
         ZTL_ENV="development" if empty_database.startswith("sqlite") else "production",
         DATABASE_URL=empty_database,
         ZTL_SECRET_KEY=secrets.token_urlsafe(48),
+        ZTL_PAYMENT_NOTIFICATION_SECRET=secrets.token_urlsafe(48),
         ZTL_INSTANCE_PATH=str(tmp_path / "instance"),
         ZTL_RULES_FILE=str(FIRENZE),
         REGISTERS=str(registers),

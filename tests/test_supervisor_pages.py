@@ -336,7 +336,13 @@ def _upload(
 ) -> TestResponse:
     token = csrf_token(client, f"{ROOT}/importazioni")
     data = {"kind": kind, "csrf_token": token, "file": (io.BytesIO(content), name, "text/csv")}
-    return client.post(f"{ROOT}/importazioni", data=data, content_type="multipart/form-data")
+    # Post/redirect/get: the report is the page the answer sends to (a refusal is shown at once).
+    return client.post(
+        f"{ROOT}/importazioni",
+        data=data,
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
 
 
 def _count(label: str, text: str) -> int:

@@ -57,6 +57,7 @@ EXPECTED.update(
             "/area-personale/albergo/blocchetti/<int:booklet_id>/paga",
             "/area-personale/albergo/ospiti",
             "/area-personale/albergo/ospiti/file",
+            "/area-personale/albergo/ospiti/esito/<key>",
             "/area-personale/documenti/<int:document_id>",
             "/area-personale/i-miei-dati.json",
             "/area-personale/documenti/<int:document_id>/elimina",
@@ -84,6 +85,7 @@ EXPECTED.update(
             "/supervisione/categorie",
             "/supervisione/consultazioni",
             "/supervisione/importazioni",
+            "/supervisione/importazioni/esito/<key>",
             "/supervisione/token",
             "/supervisione/token/<name>/revoca",
             "/supervisione/utenti",
@@ -232,7 +234,9 @@ def test_deactivated_user_loses_access_at_once(app: Flask, client: FlaskClient) 
 
 # --- The API and the published lists: who may call each rule -------------------------------------
 # "public": anyone; "token": a bearer token of role police or gate (the only token roles);
-# "session": a signed-in resident or clerk (the eligibility check the portal's pages call).
+# "session": a signed-in resident or clerk (the eligibility check the portal's pages call);
+# "signed": the payment system's notifications, authenticated by an HMAC signature only (closed,
+# 404, with the development payment provider; its own tests are in test_integrity).
 API_EXPECTED: dict[str, str] = {
     "/api/v1/openapi.json": "public",
     "/.well-known/ztl/trust-list": "public",
@@ -243,6 +247,7 @@ API_EXPECTED: dict[str, str] = {
     "/api/v1/whitelist": "token",
     "/api/v1/seals/verify": "token",
     "/api/v1/eligibility": "session",
+    "/api/v1/payments/notifications": "signed",
 }
 TOKEN_ROLES = ("police", "gate")
 
@@ -291,6 +296,8 @@ def test_api_matrix(app: Flask, client: FlaskClient, caller: str) -> None:
             ok = all(s not in (401, 403) for s in statuses)  # 503 here: no keys, so no lists yet
         elif kind == "token":
             ok = all((s == 401) == (caller not in TOKEN_ROLES) and s != 403 for s in statuses)
+        elif kind == "signed":  # no token or session opens it
+            ok = all(s in (401, 404) for s in statuses)
         else:  # session
             ok = all((s == 401) == (caller != "clerk session") for s in statuses)
         if not ok:

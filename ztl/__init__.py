@@ -41,12 +41,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(build_settings(instance_path, config))
 
+    from ztl.config import ConfigurationError
     from ztl.extensions import babel, csrf, db, login_manager, migrate
     from ztl.i18n import select_locale
     from ztl.services.accounts import load_user
+    from ztl.services.payments import check_payment_settings
     from ztl.services.rules_config import init_rules
 
+    problems = check_payment_settings(app.config)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     init_rules(app)
+    from ztl.database import configure_busy_timeout, install_sqlite_behaviour
+
+    install_sqlite_behaviour()
+    configure_busy_timeout(float(app.config["ZTL_DB_BUSY_TIMEOUT"]))
     from ztl.enforcement.changes import install_change_tracking
     from ztl.services.audit_chain import install_audit_chain
 

@@ -98,6 +98,16 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_ENFORCEMENT_REFRESH_SECONDS": _env_seconds("ENFORCEMENT_REFRESH_SECONDS", 0.1),
         "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
         "ZTL_TOKEN_CACHE_SECONDS": _env_seconds("TOKEN_CACHE_SECONDS", 10),
+        # Who confirms payments: "demo" (the payer's click; development only) or "notified" (the
+        # payment system's signed notification, with the shared secret). See services/payments.py.
+        "ZTL_PAYMENT_PROVIDER": os.environ.get(ENV_PREFIX + "PAYMENT_PROVIDER")
+        or ("notified" if env == "production" else "demo"),
+        "ZTL_PAYMENT_NOTIFICATION_SECRET": os.environ.get(
+            ENV_PREFIX + "PAYMENT_NOTIFICATION_SECRET"
+        )
+        or None,
+        # How long a write waits for SQLite's write lock before the request answers 503.
+        "ZTL_DB_BUSY_TIMEOUT": _env_seconds("DB_BUSY_TIMEOUT", 5),
         # E-mail to applicants: SMTP when a host is set, else .eml files in the outbox folder.
         "ZTL_SMTP_HOST": os.environ.get(ENV_PREFIX + "SMTP_HOST") or None,
         "ZTL_SMTP_PORT": _env_int("SMTP_PORT", 25),

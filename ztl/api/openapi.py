@@ -151,6 +151,28 @@ def _schemas() -> dict[str, Schema]:
     }
     return {
         "Error": _closed({"error": TEXT, "message": TEXT}),
+        # ztl.services.payment_receipts.parse_receipt
+        "PaymentReceipt": {
+            "type": "object",
+            "required": ["receipt_id", "iuv", "amount_cents", "paid_at"],
+            "properties": {
+                "receipt_id": {"type": "string", "minLength": 1, "maxLength": 64},
+                "iuv": {"type": "string", "minLength": 1, "maxLength": 40},
+                "amount_cents": {"type": "integer", "minimum": 1},
+                "paid_at": {"type": "string", "description": "An instant with its offset."},
+            },
+        },
+        "ReceiptAnswer": {
+            "type": "object",
+            "required": ["outcome", "code", "message"],
+            "properties": {
+                "outcome": {"enum": ["accepted", "replay"]},
+                "code": TEXT,
+                "message": TEXT,
+                "permit": {**TEXT, "description": "The permit the payment issued, if any."},
+            },
+            "additionalProperties": False,
+        },
         "WhoAmI": _closed({"name": TEXT, "role": {"enum": ROLES}}),
         # ztl.services.authorizations.permit_json
         "Permit": _closed(permit_fields),
@@ -506,6 +528,26 @@ def _paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/api/v1/payments/notifications": {
+            "post": {
+                "operationId": "paymentNotification",
+                "summary": "The payment system reports that a notice was paid",
+                "description": "Signed by the payment system with the shared secret: header "
+                "ZTL-Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.' + body>, "
+                "within five minutes of the server's clock. A receipt is accepted once; the same "
+                "receipt again is answered as the first time (outcome replay). Closed (404) "
+                "unless ZTL_PAYMENT_PROVIDER=notified.",
+                "security": [{"paymentSignature": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {JSON: {"schema": _ref("PaymentReceipt")}},
+                },
+                "responses": {
+                    "200": _json(_ref("ReceiptAnswer"), "Accepted, or already recorded."),
+                    **_errors(400, 401, 404, 422),
+                },
+            }
+        },
         "/api/v1/eligibility": {
             "post": {
                 "operationId": "eligibility",
@@ -583,6 +625,13 @@ def build_document() -> dict[str, Any]:
                     "in": "cookie",
                     "name": "session",
                     "description": "The web session of a signed-in person.",
+                },
+                "paymentSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "ZTL-Payment-Signature",
+                    "description": "The payment system's HMAC-SHA256 signature of the body, "
+                    "with the secret in ZTL_PAYMENT_NOTIFICATION_SECRET.",
                 },
             },
             "schemas": _schemas(),

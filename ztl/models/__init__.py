@@ -1,12 +1,18 @@
 """Typed SQLAlchemy 2.0 models; importing this package registers every table on Base.metadata."""
 
 from ztl.models.account import ApiToken, ExternalIdentity, User
-from ztl.models.application import Application, ApplicationPlate, ApplicationZone, Document
+from ztl.models.application import (
+    Application,
+    ApplicationPlate,
+    ApplicationZone,
+    Document,
+    PaymentNotification,
+)
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, City, Gate, Zone
 from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
 from ztl.models.event import AuditChainHead, Event, RegistryImport
-from ztl.models.hotel import HotelBooklet
+from ztl.models.hotel import GuestNight, HotelBooklet
 from ztl.models.notification import Notification
 from ztl.models.permit import (
     Permit,
@@ -17,6 +23,7 @@ from ztl.models.permit import (
     RevocationListState,
 )
 from ztl.models.registers import Badge, Business, Resident, StreetSegment, Vehicle
+from ztl.models.submission import FormSubmission
 
 __all__ = [
     "ApiToken",
@@ -36,9 +43,12 @@ __all__ = [
     "EnforcementState",
     "Event",
     "ExternalIdentity",
+    "FormSubmission",
     "Gate",
+    "GuestNight",
     "HotelBooklet",
     "Notification",
+    "PaymentNotification",
     "Permit",
     "PermitNumberCounter",
     "PermitPlate",

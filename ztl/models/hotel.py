@@ -33,3 +33,19 @@ class HotelBooklet(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(40), unique=True)
     paid_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class GuestNight(Base):
+    """A night a hotel registered a guest's plate for: one row per (hotel, plate, night).
+
+    Why rows per night: "the same plate registered twice for overlapping stays" is then a primary
+    key conflict, which both engines enforce under any concurrency without triggers or range types.
+    A registration that ends early (revoked, given up) frees its nights.
+    """
+
+    __tablename__ = "guest_night"
+
+    holder_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(12), primary_key=True)
+    night: Mapped[dt.date] = mapped_column(primary_key=True)
+    permit_id: Mapped[int] = mapped_column(ForeignKey("permit.id", ondelete="CASCADE"), index=True)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +43,15 @@ class Permit(Base):
         CheckConstraint(check_in("status", PermitStatus), name="status"),
         CheckConstraint("valid_from < valid_to", name="validity"),
         Index("ix_permit_status_valid_to", "status", "valid_to"),
+        # At most one permit per application: its first; the ones that replace it (a plate change
+        # of that permit) name their predecessor instead, and each predecessor has one successor.
+        Index(
+            "uq_permit_first_of_application",
+            "application_id",
+            unique=True,
+            sqlite_where=text("replaces_id IS NULL"),
+            postgresql_where=text("replaces_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +82,11 @@ class Permit(Base):
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[int | None] = mapped_column(ForeignKey("permit.id", ondelete="SET NULL"))
+    # The permit this one replaced (plate change, renewal): unique, so two racing changes of one
+    # permit cannot both leave a live successor, whatever path forgot a lock.
+    replaces_id: Mapped[int | None] = mapped_column(
+        ForeignKey("permit.id", ondelete="SET NULL"), unique=True
+    )
     # Set by the re-check against the registers: the permit waits in the clerks' queue, it is never
     # revoked silently. Cleared when a clerk decides or a later re-check passes.
     flagged_at: Mapped[dt.datetime | None] = mapped_column(index=True)

@@ -341,32 +341,49 @@ def confirm_payment(
             raise ServiceError("no such payment notice for this application", code="not_found")
         if application.paid_at is not None:
             return SubmitOutcome(application.status, 0, _permit_number(session, application))
-        if application.status != ApplicationStatus.SUBMITTED.value:
-            raise ServiceError("the application is not waiting for payment", code="not_payable")
-        if not payment_provider().is_paid(iuv):
-            raise ServiceError("the provider has no payment for this notice", code="not_paid")
-        application.paid_at = now
-        record_event(
-            session,
-            actor,
-            "application",
-            application.id,
-            "paid",
-            data={"iuv": iuv, "amount_cents": total_due(application)},
-        )
-        permit = _route_after_payment(session, application, actor, now)
+        permit = record_payment(session, application, actor, now)
         outcome = SubmitOutcome(application.status, 0, permit.number if permit else None)
     _notify_after_routing(application_id, permit)
     return outcome
 
 
+def record_payment(
+    session: AnySession, application: Application, actor: Actor, now: dt.datetime
+) -> Permit | None:
+    """In the caller's transaction, with the application locked: paid, then routed (issued at once
+    or queued for a clerk). The one place a payment takes effect, whoever reported it."""
+    if application.status != ApplicationStatus.SUBMITTED.value:
+        raise ServiceError("the application is not waiting for payment", code="not_payable")
+    application.paid_at = now
+    record_event(
+        session,
+        actor,
+        "application",
+        application.id,
+        "paid",
+        data={"iuv": application.payment_reference, "amount_cents": total_due(application)},
+    )
+    return _route_after_payment(session, application, actor, now)
+
+
+def notify_after_payment(application_id: int, permit: Permit | None) -> None:
+    """The e-mails a payment causes, after its commit."""
+    _notify_after_routing(application_id, permit)
+
+
 def pay_own_application(
     application_id: int, user: User, at: dt.datetime | None = None
 ) -> SubmitOutcome:
-    """The payer's "I have paid" with the built-in provider: the user's own application only."""
+    """The payer's "I have paid": a payment only with the development stand-in provider; with a
+    real one the payment system's notification confirms it, and the click just says so."""
     with unit_of_work() as session:
         application = owned_application(session, application_id, user)
         iuv = application.payment_reference or ""
+        paid = application.paid_at is not None
+    if not paid and not payment_provider().confirms_on_payer_word:
+        raise ServiceError(
+            "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
+        )
     return confirm_payment(application_id, iuv, _actor(user), at)
 
 

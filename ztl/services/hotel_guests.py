@@ -18,19 +18,20 @@ import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ztl.models import (
     Application,
     ApplicationPlate,
     Category,
+    GuestNight,
     HotelBooklet,
     Permit,
-    PermitPlate,
     User,
 )
-from ztl.models.enums import ApplicationStatus, BusinessStatus, PermitStatus
+from ztl.models.enums import ApplicationStatus, BusinessStatus
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
@@ -141,7 +142,8 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
 
 
 def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> None:
-    """The payer's confirmation with the built-in provider; repeating it changes nothing."""
+    """The payer's confirmation, taken only by the development stand-in provider; repeating it
+    changes nothing. With a real provider the payment system's notification pays the booklet."""
     with unit_of_work() as session:
         booklet = session.execute(
             select(HotelBooklet).where(HotelBooklet.id == booklet_id).with_for_update()
@@ -150,10 +152,19 @@ def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> N
             raise ServiceError(f"no booklet {booklet_id}", code="not_found")
         if booklet.paid_at is not None:
             return
-        if not payment_provider().is_paid(booklet.payment_reference or ""):
-            raise ServiceError("the provider has no payment for this notice", code="not_paid")
-        booklet.paid_at = at or dt.datetime.now(dt.UTC)
-        record_event(session, Actor.of_user(user), "booklet", booklet.id, "paid")
+        if not payment_provider().confirms_on_payer_word:
+            raise ServiceError(
+                "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
+            )
+        record_booklet_payment(session, booklet, Actor.of_user(user), at or dt.datetime.now(dt.UTC))
+
+
+def record_booklet_payment(
+    session: AnySession, booklet: HotelBooklet, actor: Actor, now: dt.datetime
+) -> None:
+    """In the caller's transaction, with the booklet locked: the one place a booklet gets paid."""
+    booklet.paid_at = now
+    record_event(session, actor, "booklet", booklet.id, "paid")
 
 
 def booklets_of(user: User) -> list[HotelBooklet]:
@@ -248,30 +259,47 @@ def register_guest(
 
 
 def _refuse_overlapping_stay(session: AnySession, permit: Permit, plate: str) -> None:
-    """One registration per plate and stay: the same hotel registering a plate again for days
+    """One registration per plate and night: the same hotel registering a plate again for nights
     it already covers (a reloaded upload, a second receptionist) would spend a registration on
-    nothing, or stretch one stay into two."""
-    overlapping = session.execute(
-        select(Permit.number, Permit.valid_from, Permit.valid_to)
-        .join(PermitPlate, PermitPlate.permit_id == Permit.id)
+    nothing, or stretch one stay into two.
+
+    The nights are rows (GuestNight) whose primary key is (hotel, plate, night): the query below
+    names the registration in the way; the key refuses what a simultaneous twin slipped past it.
+    """
+    timezone = ZoneInfo(current_rules().timezone)
+    nights = stay_nights(permit.valid_from, permit.valid_to, timezone)
+    taken = session.execute(
+        select(Permit.number, func.min(GuestNight.night), func.max(GuestNight.night))
+        .join(GuestNight, GuestNight.permit_id == Permit.id)
         .where(
-            PermitPlate.plate == plate,
-            Permit.holder_id == permit.holder_id,
-            Permit.category_id == permit.category_id,
-            Permit.id != permit.id,
-            Permit.status == PermitStatus.ACTIVE.value,
-            Permit.valid_from < permit.valid_to,
-            Permit.valid_to > permit.valid_from,
+            GuestNight.holder_id == permit.holder_id,
+            GuestNight.plate == plate,
+            GuestNight.night.in_(nights),
         )
+        .group_by(Permit.number)
         .limit(1)
     ).first()
-    if overlapping is not None:
-        number, start, end = overlapping
+    if taken is not None:
+        number, first, last = taken
         raise ServiceError(
-            f"{plate} is already registered by this hotel from {start:%Y-%m-%d %H:%M} to "
-            f"{end:%Y-%m-%d %H:%M} UTC (permit {number})",
+            f"{plate} is already registered by this hotel for the nights from "
+            f"{first:%d/%m/%Y} to {last:%d/%m/%Y} (permit {number})",
             code="guest_already_registered",
         )
+    session.add_all(
+        GuestNight(holder_id=permit.holder_id, plate=plate, night=night, permit_id=permit.id)
+        for night in nights
+    )
+    session.flush()
+
+
+def stay_nights(
+    valid_from: dt.datetime, valid_to: dt.datetime, timezone: ZoneInfo
+) -> list[dt.date]:
+    """The local days a guest's permit covers (whole days, midnight to midnight)."""
+    first = valid_from.astimezone(timezone).date()
+    last = (valid_to - dt.timedelta(microseconds=1)).astimezone(timezone).date()
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:

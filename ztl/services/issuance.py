@@ -85,6 +85,7 @@ class PermitSpec:
     holder_user_id: int | None = None
     application_id: int | None = None
     holder_name: str = ""
+    replaces_id: int | None = None  # the permit this one replaces (plate change, renewal)
 
 
 def _result(permit: Permit, created: bool) -> IssueResult:
@@ -264,6 +265,7 @@ def _permit_row(
         year=year,
         serial=serial,
         application_id=spec.application_id,
+        replaces_id=spec.replaces_id,
         holder_id=spec.holder_id,
         holder_user_id=spec.holder_user_id,
         category=spec.category,

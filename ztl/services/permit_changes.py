@@ -16,9 +16,9 @@ import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from ztl.models import Application, Permit, utcnow
+from ztl.models import Application, GuestNight, Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.plate_changes import plate_change_refusal
@@ -112,6 +112,8 @@ def end_permit(
     permit.flagged_at = None
     if replaced_by is not None:
         permit.replaced_by_id = replaced_by.id
+    # A hotel guest's registration that ends early frees its nights for a new registration.
+    session.execute(delete(GuestNight).where(GuestNight.permit_id == permit.id))
     sequence = bump_revocation_sequence(session)
     record_event(
         session,
@@ -189,6 +191,7 @@ def replacement_spec(
         stamp_duty_cents=fee.stamp_duty_cents,
         holder_user_id=old.holder_user_id,
         application_id=old.application_id,
+        replaces_id=old.id,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import Session, scoped_session
 
+from ztl.database import writing
 from ztl.extensions import db
 
 
@@ -47,14 +48,19 @@ class ServiceError(Exception):
 
 @contextmanager
 def unit_of_work() -> Iterator[scoped_session[FlaskSession]]:
-    """Commit on success, roll back on any error, so nothing is half-written."""
+    """Commit on success, roll back on any error, so nothing is half-written.
+
+    On SQLite the transaction takes the write lock at its start (ztl.database.writing): what it
+    reads is still true when it writes, even with several gunicorn workers.
+    """
     session = db.session
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+    with writing(session):
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 # What services pass around inside a transaction: the Flask-SQLAlchemy scoped session or a plain one.

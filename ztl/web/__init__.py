@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
     from ztl.web.clerk.views import bp as clerk_bp
     from ztl.web.context import register_context
     from ztl.web.errors import register_error_handlers
+    from ztl.web.idempotency import register_idempotency
     from ztl.web.police.views import bp as police_bp
     from ztl.web.public.views import bp as public_bp
     from ztl.web.resident.views import bp as resident_bp
@@ -32,6 +33,7 @@ def register_web(app: Flask) -> None:
         app.register_blueprint(blueprint)
     configure_sign_in_prompt()
     register_error_handlers(app)
+    register_idempotency(app)
     register_context(app)
     from ztl.city.wording import calendar_lines
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
+
+from ztl.database import is_busy
 
 log = logging.getLogger(__name__)
 
-TEMPLATED = {400, 403, 404, 405, 413, 429, 500, 503}
+TEMPLATED = {400, 403, 404, 405, 409, 413, 429, 500, 503}
+# Seconds a client is told to wait when the database stayed busy: a writer holds the lock for
+# milliseconds, so a retry after a second normally goes through.
+BUSY_RETRY_AFTER = 1
 
 
 def _wants_json() -> bool:
@@ -33,6 +39,16 @@ def _forget_unloadable_user() -> None:
     except SQLAlchemyError:
         log.warning("user not loaded for the error page; shown as signed out")
         login_manager._update_request_context_with_user()
+
+
+def _roll_back() -> None:
+    """The failed transaction is abandoned before the page is rendered (it reads the database)."""
+    from ztl.extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        log.warning("rollback after a database error failed", exc_info=True)
 
 
 def render_error(error: HTTPException) -> tuple[str | Response, int]:
@@ -62,8 +78,32 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError) -> tuple[str | Response, int]:
+        _roll_back()
+        if is_busy(error):
+            log.warning("database busy beyond the timeout: %s", error)
+            body, code = render_error(
+                ServiceUnavailable(_("Il servizio è occupato: riprova tra un momento."))
+            )
+            response = make_response(body, code)
+            response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+            return response, code
         log.error("database error: %s", error)
         return render_error(ServiceUnavailable())
+
+    @app.errorhandler(IntegrityError)
+    def lost_race(error: IntegrityError) -> tuple[str | Response, int]:
+        """A change the database refused because a simultaneous one got there first (its
+        constraints are the last guard): the loser is told, nothing of its change is stored."""
+        _roll_back()
+        log.warning("change refused by the database's constraints: %s", error.orig)
+        return render_error(
+            Conflict(
+                _(
+                    "Un'altra richiesta ha modificato questi dati nello stesso momento. "
+                    "Ricarica la pagina per vedere il risultato."
+                )
+            )
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> tuple[str | Response, int]:

@@ -6,15 +6,19 @@ IVA, and registrations are made only against a paid booklet of that hotel (servi
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ztl.services import hotel_guests
+from ztl.services import hotel_guests, submissions
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import ServiceError
 from ztl.values.times import from_local
+from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.resident.forms import ActionForm, BookletForm, GuestBatchForm, GuestForm
 from ztl.web.resident.messages import refusal_text
 from ztl.web.resident.views import bp
@@ -29,7 +33,7 @@ def _forms() -> tuple[GuestForm, GuestBatchForm]:
     return guest, batch
 
 
-def _page(report: list[hotel_guests.BatchLine] | None = None, status: int = 200) -> tuple[str, int]:
+def _page(report: list[dict[str, Any]] | None = None, status: int = 200) -> tuple[str, int]:
     guest, batch = _forms()
     return render_template(
         "resident/hotel.html",
@@ -126,4 +130,15 @@ def register_guest_file() -> Response | tuple[str, int]:
     except ServiceError as exc:
         flash(refusal_text(exc), "danger")
         return _page(status=400)
-    return _page(report)
+    # Post/redirect/get: a reload of the report's page shows it again, it never registers again.
+    remember_result({"report": [dataclasses.asdict(line) for line in report]})
+    return redirect(url_for("resident.guest_file_report", key=submission_key()), 303)
+
+
+@bp.get("/albergo/ospiti/esito/<key>")
+def guest_file_report(key: str) -> tuple[str, int]:
+    """A guest file's report, line by line, to the receptionist who sent it."""
+    shown = submissions.result_of(submission_scope(), key)
+    if shown is None:
+        abort(404)
+    return _page(list(shown.get("report") or []))

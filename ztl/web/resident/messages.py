@@ -41,6 +41,10 @@ MESSAGES: dict[str, Any] = {
     ),
     "not_payable": _l("La domanda non è in attesa di pagamento."),
     "not_paid": _l("Il pagamento non risulta ancora: riprova tra qualche minuto."),
+    "awaiting_receipt": _l(
+        "Il pagamento sarà registrato appena arriva la ricevuta del sistema pagoPA: "
+        "non serve fare altro. Ricarica la pagina tra qualche minuto."
+    ),
     "not_withdrawable": _l("La domanda non può più essere ritirata."),
     "empty": _l("Il file è vuoto."),
     "too_large": _l("Il file è troppo grande."),

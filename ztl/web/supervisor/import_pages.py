@@ -8,6 +8,7 @@ with the reason, never a 500.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import tempfile
@@ -15,13 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import render_template, request
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
 
 from ztl.registries.csvfile import CsvFileError, check_utf8
+from ztl.services import submissions
 from ztl.services.overview import recent_imports
 from ztl.services.registry_import import (
     ImportResult,
@@ -30,6 +34,7 @@ from ztl.services.registry_import import (
     import_registry,
 )
 from ztl.services.statistics import registry_rows
+from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ImportForm
 
@@ -59,6 +64,22 @@ class ImportReport:
     @property
     def problems_not_shown(self) -> int:
         return self.result.problems_total - len(self.problems)
+
+    def shown(self) -> dict[str, Any]:
+        """What the page after the redirect shows (post/redirect/get), as plain data."""
+        return {
+            "file_name": self.file_name,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "result": {
+                "kind": self.result.kind,
+                "rows_read": self.result.rows_read,
+                "duplicates": self.result.duplicates,
+                "rows_rejected": self.result.rows_rejected,
+            },
+            "problems": [dataclasses.asdict(p) for p in self.problems],
+            "problems_not_shown": self.problems_not_shown,
+        }
 
 
 class _NamedText(io.TextIOWrapper):
@@ -118,9 +139,8 @@ def _import(kind: str, upload: FileStorage) -> ImportReport:
 
 
 @bp.route("/importazioni", methods=["GET", "POST"])
-def imports() -> tuple[str, int]:
+def imports() -> tuple[str, int] | Response:
     form = ImportForm()
-    report: ImportReport | None = None
     refusal: str | None = None
     status = 200
     if form.validate_on_submit():
@@ -129,8 +149,26 @@ def imports() -> tuple[str, int]:
             report = _import(form.kind.data or "", upload)
         except UploadRefused as exc:
             refusal, status = str(exc), 400
+        else:
+            remember_result(report.shown())
+            return redirect(url_for("supervisor.import_report", key=submission_key()), 303)
     elif request.method == "POST":
         status = 400
+    return _page(form, None, refusal, status)
+
+
+@bp.get("/importazioni/esito/<key>")
+def import_report(key: str) -> tuple[str, int]:
+    """The report of an import just made, to the supervisor who made it (after the redirect)."""
+    shown = submissions.result_of(submission_scope(), key)
+    if shown is None:
+        abort(404)
+    return _page(ImportForm(formdata=None), shown, None, 200)
+
+
+def _page(
+    form: ImportForm, report: dict[str, Any] | None, refusal: str | None, status: int
+) -> tuple[str, int]:
     return render_template(
         "supervisor/imports.html",
         form=form,
