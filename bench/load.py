@@ -1,17 +1,21 @@
-"""A mixed load against gunicorn and PostgreSQL: residents, clerks and police at the same time.
+"""A mixed load against gunicorn: residents, clerks and police at the same time, reads and writes.
 
-Usage: .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/test
+Usage: .venv/bin/python bench/load.py [--database-url postgresql://postgres@127.0.0.1:5432/test]
        [--seconds 120] [--permits 100000] [--applications 20000] [--threads N] [--api-workers N]
+       [--no-writes]
 
-The demo city plus generated permits and applications in a schema of its own; gunicorn with 2
-workers; then three `wrk` processes at once on loopback, one per kind of request, each with its own
+The demo city plus generated permits and applications, on PostgreSQL in a schema of its own, or
+without --database-url on SQLite in a temporary folder (the engine `make run` serves); gunicorn with
+2 workers; then one `wrk` process per kind of request at once on loopback, each with its own
 connections for the whole run:
   resident  GET /area-personale/            (a signed-in resident's dashboard)
   clerk     GET /ufficio/                   (a signed-in clerk's queue)
   police    GET /api/v1/authorizations/...  (a gate token's plate checks)
-Prints, per kind, requests per second, errors (non-2xx answers and socket errors) and p99 latency;
-exits 1 when there was any error (issue 7's target: none in a 2-minute mixed load). A 10-second
-warm-up, not measured, comes first.
+  drafts    POST /area-personale/domande/nuova/G%2FA (another resident saves a new draft: three
+            write transactions each, the form's claim, the draft and its events, the claim's end)
+Prints, per kind, requests per second, errors (non-2xx/3xx answers and socket errors) and p99
+latency; exits 1 when there was any error (issue 7's target: none in a 2-minute mixed load). A
+10-second warm-up, not measured, comes first.
 Rate limits are off (the load is one client per kind, which a limit would rightly throttle).
 Needs wrk (Debian package wrk).
 """
@@ -118,8 +122,40 @@ def _gunicorn(
     return server
 
 
-def _wrk(url: str, header: str, seconds: int) -> subprocess.Popen[str]:
+# wrk's Lua: every request a new draft, with a fresh idempotency key (each is a new form, not a
+# repeat); the CSRF token and the plate are filled in by _drafts_script.
+DRAFTS_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+counter = 0
+request = function()
+  counter = counter + 1
+  local key = string.format("bench%08x%08x%06d", math.random(0, 0x7fffffff), os.time(), counter)
+  local body = "csrf_token=CSRF&plate_1=PLATE&validity=P1D&idempotency_key=" .. key
+  return wrk.format(nil, nil, nil, body)
+end
+"""
+
+
+def _drafts_script(workdir: Path, port: int, cookie: str, plate: str) -> tuple[Path, str]:
+    """The Lua script of the drafts kind with the signed-in resident's CSRF token, and the session
+    cookie that token belongs to (the page may have started it)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/area-personale/domande/nuova/G%2FA", headers={"Cookie": cookie})
+    page = connection.getresponse()
+    html = page.read().decode()
+    cookie = (page.getheader("Set-Cookie") or cookie).split(";")[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert token, "no CSRF token on the new application page"
+    script = workdir / "drafts.lua"
+    script.write_text(DRAFTS_LUA.replace("CSRF", token.group(1)).replace("PLATE", plate))
+    return script, cookie
+
+
+def _wrk(url: str, header: str, seconds: int, script: Path | None = None) -> subprocess.Popen[str]:
     command = ["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-H", header, url]
+    if script is not None:
+        command[1:1] = ["-s", str(script)]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -144,7 +180,12 @@ def _figures(output: str) -> tuple[float, int, str, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgresql://... (a schema is made)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="postgresql://... (a schema is made); default SQLite in a temporary folder",
+    )
+    parser.add_argument("--no-writes", action="store_true", help="only the three read kinds")
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--permits", type=int, default=100_000)
     parser.add_argument("--applications", type=int, default=20_000)
@@ -168,12 +209,15 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-load-"))
     schema = f"bench_load_{random.randrange(10**8)}"
-    engine = sa.create_engine(args.database_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    separator = "&" if "?" in args.database_url else "?"
-    url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
+    if args.database_url:
+        engine = sa.create_engine(args.database_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        separator = "&" if "?" in args.database_url else "?"
+        url = f"{args.database_url}{separator}options=-csearch_path%3D{schema}"
+    else:
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -197,6 +241,15 @@ def main() -> None:
             load_demo()
             create_user("resident", "resident@load.example.org", PASSWORD, "Resident")
             create_user("clerk", "clerk@load.example.org", PASSWORD, "Clerk")
+            from ztl.demo.generator import codice_fiscale
+
+            create_user(
+                "resident",
+                "writer@load.example.org",
+                PASSWORD,
+                "Writer",
+                codice_fiscale=codice_fiscale(1),
+            )
         plates = build_city(app, args.permits)
         add_applications(app, args.applications)
         token = subprocess.run(
@@ -220,19 +273,34 @@ def main() -> None:
                 f"Authorization: Bearer {secret}",
             ),
         }  # fmt: skip
+        scripts: dict[str, Path] = {}
+        if not args.no_writes:
+            script, writer = _drafts_script(
+                workdir, port, sign_in(port, "writer@load.example.org"), plates[7]
+            )
+            kinds["resident new draft"] = (
+                f"{base}/area-personale/domande/nuova/G%2FA",
+                f"Cookie: {writer}",
+            )
+            scripts["resident new draft"] = script
+        engine_name = "PostgreSQL" if args.database_url else "SQLite"
         print(
-            f"python {sys.version.split()[0]}, PostgreSQL, gunicorn 2 workers x {args.threads} "
+            f"python {sys.version.split()[0]}, {engine_name}, gunicorn 2 workers x {args.threads} "
             f"thread{'s' if args.threads > 1 else ''}"
             f"{f' + {args.api_workers} for the API' if args.api_workers else ''}; {args.permits:,} "
-            f"permits, {args.applications:,} generated applications; 3 x wrk (1 thread, 8 "
+            f"permits, {args.applications:,} generated applications; {len(kinds)} x wrk (1 thread, 8 "
             f"connections) for {args.seconds} s at once on loopback"
         )
         # Warm-up, not measured: each worker builds its enforcement index (about 2 s for 100,000
         # permits) and fills its caches on its first requests; a cold start is not the load.
-        warm = {name: _wrk(u, h, WARM_UP_SECONDS) for name, (u, h) in kinds.items()}
+        warm = {
+            name: _wrk(u, h, WARM_UP_SECONDS, scripts.get(name)) for name, (u, h) in kinds.items()
+        }
         for process in warm.values():
             process.communicate(timeout=WARM_UP_SECONDS + 60)
-        running = {name: _wrk(u, h, args.seconds) for name, (u, h) in kinds.items()}
+        running = {
+            name: _wrk(u, h, args.seconds, scripts.get(name)) for name, (u, h) in kinds.items()
+        }
         total_rate, total_errors = 0.0, 0
         for name, process in running.items():
             output, _ = process.communicate(timeout=args.seconds + 60)
@@ -250,10 +318,11 @@ def main() -> None:
             from ztl.extensions import db
 
             db.engine.dispose()
-        engine = sa.create_engine(args.database_url)
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+        if args.database_url:
+            engine = sa.create_engine(args.database_url)
+            with engine.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
         shutil.rmtree(workdir, ignore_errors=True)
     if failed:
         sys.exit("errors under load (the target is none): see the figures above")

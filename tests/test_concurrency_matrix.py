@@ -732,7 +732,9 @@ def _token_post(
     role: str, path: str, body: dict[str, Any]
 ) -> Callable[[World], tuple[Browser, Post]]:
     def prepare(w: World) -> tuple[Browser, Post]:
-        _token, plaintext = tokens.create_token(f"{role}-{w.serial}-{path.rsplit('/', 1)[-1]}", role)
+        _token, plaintext = tokens.create_token(
+            f"{role}-{w.serial}-{path.rsplit('/', 1)[-1]}", role
+        )
         w.serial += 1
         headers = {"Authorization": f"Bearer {plaintext}", "Content-Type": "application/json"}
         return Browser(w.base), Post(path, body=json.dumps(body).encode(), headers=headers)

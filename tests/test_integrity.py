@@ -9,6 +9,7 @@ refusal leaves for the accounting office.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import sqlite3
 import threading
@@ -32,6 +33,7 @@ from tests.factories import (
 )
 from tests.permit_helpers import issue_resident
 from ztl.config import ConfigurationError
+from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import (
     Application,
@@ -470,3 +472,71 @@ def test_simultaneous_deliveries_of_one_receipt_issue_one_permit(notified: Flask
     db.session.expire_all()
     permits = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).all()
     assert len(permits) == 1
+
+
+def test_with_a_real_provider_the_page_offers_no_button_that_would_pretend(notified: Flask) -> None:
+    _user, app_id, _iuv, _due = _submitted("attesa@esempio.it")
+    client = notified.test_client()
+    _sign_in(client, "attesa@esempio.it")
+    page = client.get(f"/area-personale/domande/{app_id}").get_data(as_text=True)
+    assert "Ho pagato" not in page
+    assert "appena arriva la ricevuta del sistema pagoPA" in page
+    forged = client.post(f"/area-personale/domande/{app_id}/paga", data=_csrf(client, app_id))
+    assert forged.status_code == 303
+    application = db.session.get(Application, app_id)
+    assert application is not None and application.paid_at is None
+
+
+def test_reloading_a_guest_file_upload_registers_nobody_twice(city: Flask) -> None:
+    """The issue's case: a hotel reloaded the page after uploading its guest file."""
+    from tests.test_portal_services import _hotel_in_zone_a
+    from ztl.services import hotel_guests
+
+    hotel = _hotel_in_zone_a(accommodation=True)
+    user = make_user("resident", "reception@esempio.it", codice_fiscale=DEMO_RESIDENT)
+    booklet = hotel_guests.buy_booklet(user, hotel)
+    hotel_guests.pay_booklet(booklet.id, user)
+    client = city.test_client()
+    _sign_in(client, "reception@esempio.it")
+    arrival = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat(timespec="minutes")
+    guests = (car_plate(5_000_001), car_plate(5_000_002))  # registered cars of the demo city
+    content = f"targa,arrivo,giorni\n{guests[0]},{arrival},2\n{guests[1]},{arrival},1\n".encode()
+
+    def upload(key: str) -> Any:
+        from tests.conftest import csrf_token
+
+        return client.post(
+            "/area-personale/albergo/ospiti/file",
+            data={
+                "csrf_token": csrf_token(client, "/area-personale/albergo"),
+                "idempotency_key": key,
+                "batch-hotel": hotel,
+                "batch-file": (io.BytesIO(content), "ospiti.csv"),
+            },
+            content_type="multipart/form-data",
+        )
+
+    def used() -> int:
+        db.session.expire_all()
+        found = db.session.get(HotelBooklet, booklet.id)
+        assert found is not None
+        return found.used
+
+    first = upload("chiave-del-primo-invio-0001")
+    assert first.status_code == 303
+    report_page = first.headers["Location"]
+    assert used() == 2
+    shown = client.get(report_page).get_data(as_text=True)
+    assert shown.count("registrato: permesso") == 2
+    # Reloading the report is a GET: it shows the report again and registers nobody.
+    assert client.get(report_page).get_data(as_text=True).count("registrato: permesso") == 2
+    # The browser resubmits the form (same key): sent to the same report, nothing done.
+    again = upload("chiave-del-primo-invio-0001")
+    assert again.status_code == 303 and again.headers["Location"] == report_page
+    assert used() == 2
+    # The same file chosen and sent again (a new form, a new key): each guest is refused by name.
+    second = upload("chiave-del-secondo-invio-02")
+    assert second.status_code == 303
+    refused = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert refused.count("already registered by this hotel") == 2
+    assert used() == 2

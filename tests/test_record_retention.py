@@ -350,12 +350,13 @@ def test_a_clerk_still_opens_the_anonymised_records(records: Records) -> None:
     assert client.get(f"/ufficio/permessi/{records.old_permit}/pdf").status_code == 404
 
 
-def test_the_command_prints_both_counts(records: Records, runner: FlaskCliRunner) -> None:
+def test_the_command_prints_every_count(records: Records, runner: FlaskCliRunner) -> None:
     now = NOW.isoformat()
     result = runner.invoke(args=["retention", "purge", "--now", now])
     assert result.exit_code == 0, result.output
-    lookups, anonymised = result.output.splitlines()
+    lookups, submissions, anonymised = result.output.splitlines()
     assert lookups.startswith("0 plate lookups anonymised (retention 7 days")
+    assert submissions == "0 form submissions older than a day forgotten"
     assert re.match(
         r"1 permits and 2 applications anonymised, 1 documents deleted, the personal fields of "
         r"\d+ events erased \(retention 10 years: ",

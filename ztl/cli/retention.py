@@ -1,7 +1,8 @@
 """`ztl retention purge`: anonymise what is past the municipality's retention.
 
-Two purges, each its own transaction: plate lookups lose their plate (ztl.services.retention,
-`[retention] lookups_days`), then ended permits and closed applications lose the person's data
+Three purges, each its own transaction: plate lookups lose their plate (ztl.services.retention,
+`[retention] lookups_days`), the memory of form submissions older than a day goes
+(ztl.services.submissions), then ended permits and closed applications lose the person's data
 (ztl.services.record_retention, `[retention] records_years`). They are independent: the lookups
 done stay done if the records fail, and the next run finishes the rest.
 Run it once a day (cron or a systemd timer), like `ztl permits expire`.
@@ -16,6 +17,7 @@ from ztl.cli.permits import BadInput
 from ztl.models import utcnow
 from ztl.services.record_retention import anonymise_ended_records
 from ztl.services.retention import purge_lookups
+from ztl.services.submissions import forget_old as forget_old_submissions
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 
@@ -44,6 +46,8 @@ def purge(now_text: str | None) -> None:
         f"{result.anonymised} plate lookups anonymised "
         f"(retention {result.days} days: answers before {result.cutoff.isoformat()})"
     )
+    forgotten = forget_old_submissions(now)
+    click.echo(f"{forgotten} form submissions older than a day forgotten")
     records = anonymise_ended_records(now)
     click.echo(
         f"{records.permits} permits and {records.applications} applications anonymised, "

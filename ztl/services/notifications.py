@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ztl.mail import Attachment, MailError, OutgoingMessage, send_message
@@ -47,6 +47,9 @@ KIND_ISSUED = "permit_issued"
 REMINDERS: tuple[tuple[int, str], ...] = ((7, "expiry_7"), (30, "expiry_30"), (60, "expiry_60"))
 REMINDER_KINDS = tuple(kind for _, kind in REMINDERS)
 _LONGEST_NOTICE = dt.timedelta(days=max(days for days, _ in REMINDERS))
+# A claim neither sent nor failed after this long was left by a run killed while sending (one
+# message takes seconds); the next run sends it (see _abandoned_before).
+ABANDONED_AFTER = dt.timedelta(minutes=15)
 _INSTANT_PATTERN = "d MMMM y, HH:mm"
 _SUBJECT_MAX = 300  # the column's length
 _CHUNK = 500  # ids per IN (...) query
@@ -226,7 +229,8 @@ def _claim(draft: _Draft) -> int | None:
 def _reclaim_failed(
     session: AnySession, draft: _Draft, fields: dict[str, Any]
 ) -> tuple[bool, int | None]:
-    """(found, id): a failed earlier attempt is taken over atomically, so two runs cannot both."""
+    """(found, id): a failed earlier attempt, or one abandoned (claimed, never finished: the job
+    was killed), is taken over atomically, so two runs cannot both."""
     existing = session.scalar(
         select(Notification.id).where(
             Notification.kind == draft.kind, Notification.permit_id == draft.permit_id
@@ -239,7 +243,7 @@ def _reclaim_failed(
         .where(
             Notification.id == existing,
             Notification.sent_at.is_(None),
-            Notification.error.is_not(None),
+            or_(Notification.error.is_not(None), Notification.created_at < _abandoned_before()),
         )
         .values(error=None, created_at=utcnow(), **fields)
         .execution_options(synchronize_session=False)
@@ -438,8 +442,16 @@ def _due_reminders(now: dt.datetime) -> list[tuple[int, str, str]]:
     return due
 
 
+def _abandoned_before() -> dt.datetime:
+    """A claim older than this, neither sent nor failed, belongs to a run that was killed while
+    sending: the next run takes it over. A message handed to the mail server in the instant
+    before the kill may then go twice; without the takeover it would never go."""
+    return utcnow() - ABANDONED_AFTER
+
+
 def _claimed_reminders(permit_ids: Sequence[int]) -> set[tuple[int, str]]:
-    """Reminders sent or being sent; a failed one (error, not sent) is not here: it is retried."""
+    """Reminders sent or being sent; a failed one (error, not sent) or an abandoned claim is not
+    here: it is retried."""
     claimed: set[tuple[int, str]] = set()
     with unit_of_work() as session:
         for chunk in _chunks(permit_ids, _CHUNK):
@@ -447,7 +459,11 @@ def _claimed_reminders(permit_ids: Sequence[int]) -> set[tuple[int, str]]:
                 select(Notification.permit_id, Notification.kind).where(
                     Notification.permit_id.in_(chunk),
                     Notification.kind.in_(REMINDER_KINDS),
-                    (Notification.sent_at.is_not(None)) | (Notification.error.is_(None)),
+                    (Notification.sent_at.is_not(None))
+                    | (
+                        Notification.error.is_(None)
+                        & (Notification.created_at >= _abandoned_before())
+                    ),
                 )
             ).all()
             claimed.update((permit_id, kind) for permit_id, kind in rows if permit_id is not None)

@@ -71,6 +71,9 @@ def _recheck_one(permit_id: int, actor: Actor, at: dt.datetime, summary: Recheck
             select(Permit)
             .where(Permit.id == permit_id, Permit.status == PermitStatus.ACTIVE.value)
             .options(selectinload(Permit.plates), selectinload(Permit.zones))
+            # Two runs at once (a retried cron job): the second waits and then sees the flag the
+            # first set, so a permit is flagged, and its event written, once.
+            .with_for_update(of=Permit)
         )
         if permit is None:  # ended meanwhile
             return

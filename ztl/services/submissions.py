@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ztl.extensions import db
@@ -43,16 +45,36 @@ def key_hash(scope: str, key: str) -> str:
 
 
 def claim(scope: str, key: str, user_id: int | None, endpoint: str) -> int | Earlier:
-    """The new submission's id, or what the first one with this key came to."""
+    """The new submission's id, or what the first one with this key came to.
+
+    On a connection of its own, in a transaction of its own: the claim must be visible to a twin
+    before the view runs, and the request's session (the signed-in user it loaded) stays as it is.
+    """
     digest = key_hash(scope, key)
     try:
-        with unit_of_work() as session:
-            row = FormSubmission(key_hash=digest, user_id=user_id, endpoint=endpoint[:80])
-            session.add(row)
-            session.flush()
-            return int(row.id)
+        with _bookkeeping() as connection:
+            new_id = connection.execute(
+                insert(FormSubmission)
+                .values(
+                    key_hash=digest,
+                    user_id=user_id,
+                    endpoint=endpoint[:80],
+                    state=RUNNING,
+                    created_at=utcnow(),
+                )
+                .returning(FormSubmission.id)
+            ).scalar_one()
+        return int(new_id)
     except IntegrityError:
         return _wait_for(digest)
+
+
+@contextmanager
+def _bookkeeping() -> Iterator[Connection]:
+    """A short write transaction outside the request's session (on SQLite its first statement
+    writes, so it takes the write lock at once: ztl.database)."""
+    with db.engine.begin() as connection:
+        yield connection
 
 
 def _wait_for(digest: str) -> Earlier:
@@ -73,19 +95,23 @@ def _wait_for(digest: str) -> Earlier:
 
 
 def finish(submission_id: int, location: str | None, result: dict[str, Any] | None) -> None:
-    with unit_of_work() as session:
-        session.execute(
+    with _bookkeeping() as connection:
+        connection.execute(
             update(FormSubmission)
             .where(FormSubmission.id == submission_id)
-            .values(state=DONE, location=(location or "")[:500] or None, result=result)
-            .values(finished_at=utcnow())
+            .values(
+                state=DONE,
+                location=(location or "")[:500] or None,
+                result=result,
+                finished_at=utcnow(),
+            )
         )
 
 
 def release(submission_id: int) -> None:
     """The submission changed nothing (refused input, an error): the same form may be sent again."""
-    with unit_of_work() as session:
-        session.execute(delete(FormSubmission).where(FormSubmission.id == submission_id))
+    with _bookkeeping() as connection:
+        connection.execute(delete(FormSubmission).where(FormSubmission.id == submission_id))
 
 
 def result_of(scope: str, key: str) -> dict[str, Any] | None:

@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from ztl.i18n import supported_languages
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.services.payments import payment_provider
 from ztl.services.rules_config import current_rules
 from ztl.web.labels import (
     GATE_DIRECTION_LABELS,
@@ -98,4 +99,7 @@ def register_context(app: Flask) -> None:
             "current_path": request.full_path.rstrip("?"),
             "sprite": url_for("static", filename="vendor/bootstrap-italia/svg/sprites.svg"),
             "municipality_name": current_rules(app).name,
+            # Only the development stand-in takes the payer's word; otherwise the page says the
+            # payment system's receipt is awaited, and offers no button that would pretend.
+            "payer_confirms": payment_provider().confirms_on_payer_word,
         }
