@@ -46,6 +46,7 @@ from ztl.extensions import db
 from ztl.models import (
     ApiToken,
     Application,
+    BrowserSession,
     Document,
     Event,
     HotelBooklet,
@@ -633,6 +634,37 @@ def _notification(w: World) -> Effect:
     return Effect(Browser(w.base), post, lambda: _count(Permit, Permit.application_id == app_id))
 
 
+def _end_session(w: World) -> Effect:
+    """Another browser's session ended from this one: one row ended (a session has no event)."""
+    user, browser = w.person("resident", codice_fiscale(960 + w.serial))
+    signed_in(w.base, user.email)  # the other browser
+    other = db.session.scalars(
+        select(BrowserSession.id)
+        .where(BrowserSession.user_id == user.id)
+        .order_by(BrowserSession.id.desc())
+    ).first()
+    assert other is not None
+    return Effect(
+        browser,
+        Post(f"/sessioni/{other}/termina"),
+        lambda: _count(
+            BrowserSession, BrowserSession.id == other, BrowserSession.ended_at.is_not(None)
+        ),
+    )
+
+
+def _end_other_sessions(w: World) -> Effect:
+    user, browser = w.person("resident", codice_fiscale(970 + w.serial))
+    signed_in(w.base, user.email)
+    return Effect(
+        browser,
+        Post("/sessioni/termina-le-altre"),
+        lambda: _count(
+            BrowserSession, BrowserSession.user_id == user.id, BrowserSession.ended_at.is_not(None)
+        ),
+    )
+
+
 def _events_of(subject: str, subject_id: int, action: str) -> int:
     return _count(
         Event,
@@ -686,6 +718,8 @@ STATE_CHANGES: dict[str, Prepare] = {
         lambda app_id: _events_of("application", app_id, "rejected"),
     ),
     "clerk.revoke": _revoke,
+    "auth.end_session": _end_session,
+    "auth.end_other_sessions": _end_other_sessions,
 }
 TWO_TABS = ("resident.pay_application", "clerk.approve", "resident.change_permit_plate")
 # Served by the production payment provider only: its own server run.

@@ -4,6 +4,7 @@ municipality's identity only from the rules file (the old settings for it stop s
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import stat
 from pathlib import Path
 
@@ -35,7 +36,7 @@ def test_production_refuses_to_start_without_a_secret(
     monkeypatch.setenv("ZTL_ENV", "production")
     with pytest.raises(ConfigurationError, match="ZTL_SECRET_KEY"):
         build_settings(tmp_path, None)
-    monkeypatch.setenv("ZTL_SECRET_KEY", "k" * 64)
+    monkeypatch.setenv("ZTL_SECRET_KEY", secrets.token_hex(32))
     settings = build_settings(tmp_path, None)
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_HTTPONLY"] is True
@@ -127,3 +128,29 @@ def test_babel_time_zone_is_the_rules_files(
     elsewhere.write_text(text.replace('timezone = "Europe/Rome"', 'timezone = "Europe/Lisbon"'))
     settings = build_settings(tmp_path, {"SECRET_KEY": "x", "ZTL_RULES_FILE": str(elsewhere)})
     assert settings["BABEL_DEFAULT_TIMEZONE"] == "Europe/Lisbon"
+
+
+@pytest.mark.parametrize("env", ["Production", "PRODUCTION", "prod", "staging", ""])
+def test_an_unknown_environment_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    """ "Production" used to run with development's defaults (demo allowed, cookies over HTTP)."""
+    monkeypatch.setenv("ZTL_SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("ZTL_ENV", env)
+    if env == "":
+        assert build_settings(tmp_path, None)["ZTL_ENV"] == "development"  # unset: the default
+        return
+    with pytest.raises(ConfigurationError, match="ZTL_ENV must be one of development, production"):
+        build_settings(tmp_path, None)
+
+
+@pytest.mark.parametrize("weak", ["x", "k" * 64, "abcdefgh" * 3, "0123456789" * 3])
+def test_production_refuses_a_weak_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weak: str
+) -> None:
+    monkeypatch.setenv("ZTL_ENV", "production")
+    monkeypatch.setenv("ZTL_SECRET_KEY", weak)
+    with pytest.raises(ConfigurationError, match="too weak for production"):
+        build_settings(tmp_path, None)
+    monkeypatch.setenv("ZTL_ENV", "development")  # development accepts what the developer chose
+    assert build_settings(tmp_path, None)["SECRET_KEY"] == weak

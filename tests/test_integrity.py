@@ -540,3 +540,36 @@ def test_reloading_a_guest_file_upload_registers_nobody_twice(city: Flask) -> No
     refused = client.get(second.headers["Location"]).get_data(as_text=True)
     assert refused.count("already registered by this hotel") == 2
     assert used() == 2
+
+
+def test_the_instance_database_and_uploads_are_created_owner_only(tmp_path: Path) -> None:
+    """On a fresh instance: the folder 0700, the SQLite database (and its WAL) 0600, an uploaded
+    document 0600 in a 0700 folder, whatever the process's umask lets others read."""
+    import os
+    import stat
+
+    from flask_migrate import upgrade
+
+    from ztl.services.documents import _write
+
+    instance = tmp_path / "instance"
+    database = instance / "ztl.sqlite3"
+    previous = os.umask(0o022)  # the usual umask: without care, files are world-readable
+    try:
+        app = make_app(f"sqlite:///{database}", instance)
+        with app.app_context():
+            upgrade()
+            make_user("resident", "permessi@esempio.it", codice_fiscale=CF_MARIO)
+            stored, _name = _write(b"%PDF-1.4 identity document")
+            db.engine.dispose()
+    finally:
+        os.umask(previous)
+
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    assert mode(instance) == 0o700
+    assert mode(database) == 0o600
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or mode(wal) == 0o600
+    assert mode(stored) == 0o600 and mode(stored.parent) == 0o700

@@ -114,6 +114,9 @@ EXPECTED.update(
 )
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.
 PUBLIC = {"/", "/accedi", "/registrazione", "/lingua", "/esci", "/static/<path:filename>"}
+# Rules for every signed-in person, whatever the role (login_required; anonymous visitors go to
+# sign-in): the browser sessions page (tests/test_browser_sessions.py).
+SIGNED_IN = {"/sessioni", "/sessioni/<int:session_id>/termina", "/sessioni/termina-le-altre"}
 API_PREFIXES = ("/api/", "/.well-known/")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # A page that exists for nobody: its 404 page carries the language form, hence a CSRF token, for
@@ -153,7 +156,7 @@ def test_every_other_rule_is_known_to_be_public(app: Flask) -> None:
     unknown = [
         r.rule
         for r in app.url_map.iter_rules()
-        if not r.rule.startswith(ROLE_PREFIXES + API_PREFIXES) and r.rule not in PUBLIC
+        if not r.rule.startswith(ROLE_PREFIXES + API_PREFIXES) and r.rule not in PUBLIC | SIGNED_IN
     ]
     assert unknown == [], f"routes outside the role areas that no test decides about: {unknown}"
 
@@ -303,3 +306,18 @@ def test_api_matrix(app: Flask, client: FlaskClient, caller: str) -> None:
         if not ok:
             refused[rule.rule] = statuses
     assert refused == {}, (caller, refused)
+
+
+def test_signed_in_rules_send_anonymous_visitors_to_sign_in(
+    app: Flask, client: FlaskClient
+) -> None:
+    for rule in app.url_map.iter_rules():
+        if rule.rule not in SIGNED_IN:
+            continue
+        path = _example_url(app, rule)
+        for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+            response = client.open(path, method=method, data={"csrf_token": "x"})
+            if method == "POST":  # a visitor has no valid CSRF token: refused before anything
+                assert response.status_code == 400, (method, path)
+            else:
+                assert response.status_code == 302 and "/accedi" in response.headers["Location"]

@@ -38,23 +38,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    instance_path.mkdir(parents=True, exist_ok=True)
+    if not instance_path.exists():  # owner-only: the database, keys and uploads live here
+        instance_path.mkdir(mode=0o700, parents=True)
     app.config.from_mapping(build_settings(instance_path, config))
 
     from ztl.config import ConfigurationError
     from ztl.extensions import babel, csrf, db, login_manager, migrate
     from ztl.i18n import select_locale
-    from ztl.services.accounts import load_user
     from ztl.services.payments import check_payment_settings
     from ztl.services.rules_config import init_rules
+    from ztl.web.sessions import load_signed_in_user
 
     problems = check_payment_settings(app.config)
     if problems:
         raise ConfigurationError("; ".join(problems))
     init_rules(app)
-    from ztl.database import configure_busy_timeout, install_sqlite_behaviour
+    from ztl.database import (
+        configure_busy_timeout,
+        create_sqlite_file_owner_only,
+        install_sqlite_behaviour,
+    )
 
     install_sqlite_behaviour()
+    create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
     configure_busy_timeout(float(app.config["ZTL_DB_BUSY_TIMEOUT"]))
     from ztl.enforcement.changes import install_change_tracking
     from ztl.services.audit_chain import install_audit_chain
@@ -69,7 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
-    login_manager.user_loader(load_user)
+    login_manager.user_loader(load_signed_in_user)
 
     from ztl.api import register_api
     from ztl.cli import register_commands

@@ -22,6 +22,13 @@ from typing import Any
 from ztl.rules.loader import DEFAULT_RULES, load_rules
 
 ENV_PREFIX = "ZTL_"
+# The environments the application knows; anything else (a typo, "Production") stops start-up
+# rather than silently running as development.
+ENVIRONMENTS = ("development", "production")
+# A production secret: at least this many characters, and not a repeated few (32 random bytes
+# written in hex are 64 characters; in base64, 43).
+MIN_SECRET_CHARACTERS = 32
+MIN_SECRET_DISTINCT = 10
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name, not a secret)
 # Settings that once duplicated the rules file's [municipality] table, and the field that replaces
 # each: still set, they would make someone believe they work while the rules file decides.
@@ -76,7 +83,7 @@ def _env_bool(name: str, default: bool) -> bool:
 
 def default_settings(instance_path: Path) -> dict[str, Any]:
     """The settings every deployment starts from; environment variables override them."""
-    env = os.environ.get(ENV_PREFIX + "ENV", "development")
+    env = os.environ.get(ENV_PREFIX + "ENV") or "development"
     database_url = os.environ.get("DATABASE_URL") or os.environ.get(ENV_PREFIX + "DATABASE_URL")
     if not database_url:
         database_url = f"sqlite:///{instance_path / 'ztl.sqlite3'}"
@@ -130,6 +137,10 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         # A signed-in session lasts a working day from sign-in: a copied cookie stops working
         # then (Flask checks the signature's age against this on every request).
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=_env_int("SESSION_HOURS", 12)),
+        # The server ends sessions too (ztl.services.browser_sessions): residents' after
+        # ZTL_SESSION_HOURS, staff's (who see everyone's data) after a shift.
+        "ZTL_SESSION_HOURS": _env_int("SESSION_HOURS", 12),
+        "ZTL_STAFF_SESSION_HOURS": _env_int("STAFF_SESSION_HOURS", 8),
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
         # (werkzeug's ProxyFix): without it, behind a proxy every client has the proxy's address
         # and shares one sign-in limit. 0: the app faces the clients directly.
@@ -166,6 +177,24 @@ def load_secret_key(instance_path: Path, env: str) -> str:
     return key
 
 
+def check_environment(env: str) -> None:
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"ZTL_ENV must be one of {', '.join(ENVIRONMENTS)} (lower case), got {env!r}: "
+            "an unknown value would otherwise run with development's defaults"
+        )
+
+
+def check_production_secret(key: str) -> None:
+    """The session secret signs every cookie: in production it must be long and random."""
+    if len(key) < MIN_SECRET_CHARACTERS or len(set(key)) < MIN_SECRET_DISTINCT:
+        raise ConfigurationError(
+            f"The secret key is too weak for production: use at least {MIN_SECRET_CHARACTERS} "
+            "random characters (for example `python -c 'import secrets; "
+            "print(secrets.token_hex(32))'`) in ZTL_SECRET_KEY or the instance's secret_key file."
+        )
+
+
 def refuse_retired_settings(overrides: Mapping[str, Any] | None, rules_file: Path) -> None:
     """Stop start-up when ZTL_MUNICIPALITY or ZTL_TIMEZONE is still set (environment or mapping).
 
@@ -196,8 +225,11 @@ def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> 
     # Flask-Babel takes its time zone from the settings, before the app loads the rules
     # (ztl.services.rules_config): read the rules file's here. A broken file stops start-up either way.
     settings["BABEL_DEFAULT_TIMEZONE"] = load_rules(rules_path(settings)).timezone
+    check_environment(settings["ZTL_ENV"])
     if "SECRET_KEY" not in settings:
         settings["SECRET_KEY"] = load_secret_key(instance_path, settings["ZTL_ENV"])
+    if settings["ZTL_ENV"] == "production":
+        check_production_secret(str(settings["SECRET_KEY"] or ""))
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )

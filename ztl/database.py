@@ -23,14 +23,17 @@ The cost of serialised writers was measured with bench/load.py and bench/pages.p
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -54,6 +57,25 @@ def install_sqlite_behaviour() -> None:
     event.listen(Engine, "connect", _on_connect)
     event.listen(Engine, "before_cursor_execute", _before_execute)
     _installed = True
+
+
+def create_sqlite_file_owner_only(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (SQLite would make it, and
+    its WAL and shared-memory files, which take the same mode, world-readable under the usual
+    umask). An existing file is left as its administrator set it."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return
+    path = Path(parsed.database)
+    if path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):  # another worker made it first
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def configure_busy_timeout(seconds: float) -> None:

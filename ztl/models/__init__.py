@@ -1,6 +1,6 @@
 """Typed SQLAlchemy 2.0 models; importing this package registers every table on Base.metadata."""
 
-from ztl.models.account import ApiToken, ExternalIdentity, User
+from ztl.models.account import ApiToken, BrowserSession, ExternalIdentity, User
 from ztl.models.application import (
     Application,
     ApplicationPlate,
@@ -33,6 +33,7 @@ __all__ = [
     "AuditChainHead",
     "Badge",
     "Base",
+    "BrowserSession",
     "Business",
     "Category",
     "CategoryWindow",

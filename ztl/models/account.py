@@ -88,3 +88,25 @@ class ApiToken(Base):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class BrowserSession(Base):
+    """A signed-in browser, known to the server: signing out ends it here, at once.
+
+    Why on the server: the cookie is signed, not stored, so without this row a copy of it taken
+    before sign-out kept working until it expired. The cookie holds a random token; this row holds
+    its hash, when it started, when it was last seen and how it ended.
+    """
+
+    __tablename__ = "browser_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    browser: Mapped[str] = mapped_column(String(200), default="")

@@ -102,13 +102,18 @@ def _remove(path: Path) -> None:
         log.warning("could not remove %s: %s", path.name, exc.strerror)
 
 
+def _owner_only(path: str, flags: int) -> int:
+    """open()'s opener: identity documents and contracts are nobody else's to read on the server."""
+    return os.open(path, flags, 0o600)
+
+
 def _write(data: bytes) -> tuple[Path, str]:
     folder = upload_folder()
     stored_name = secrets.token_hex(16)
     path = folder / stored_name
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as handle:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(path, "xb", opener=_owner_only) as handle:
             handle.write(data)
     except OSError as exc:
         _remove(path)

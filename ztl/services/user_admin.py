@@ -14,6 +14,7 @@ from sqlalchemy import func, or_, select
 from ztl.extensions import db
 from ztl.models import User
 from ztl.models.enums import Role
+from ztl.services import browser_sessions
 from ztl.services.events import record_event
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
@@ -85,5 +86,7 @@ def set_active(user_id: int, active: bool, actor: Actor) -> User:
             # A fresh start: failures counted before the deactivation no longer lock the account.
             user.failed_logins = 0
             user.locked_until = None
+        if not active:  # every open session ends now, not when its cookie expires
+            browser_sessions.end_all(session, user.id, browser_sessions.DEACTIVATED)
         record_event(session, actor, "user", user.id, "reactivated" if active else "deactivated")
     return user

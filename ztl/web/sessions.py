@@ -10,6 +10,8 @@ outside the list: residents call it from their signed-in browser.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
@@ -29,3 +31,27 @@ class BrowserSessionInterface(SecureCookieSessionInterface):
         if request.path.startswith(TOKEN_ONLY_PREFIXES):
             return self.make_null_session(app)
         return super().open_session(app, request)
+
+
+# Where the cookie keeps the server-side session's token (ztl.services.browser_sessions).
+SESSION_TOKEN_KEY = "sid"  # noqa: S105 (a key name, not a secret)
+
+
+def load_signed_in_user(user_id: str) -> Any:
+    """Flask-Login's loader: the person only while their browser session is open on the server.
+
+    A cookie copied before sign-out, a session ended from another browser or by a deactivation,
+    or one older than its role's lifetime loads nobody: the request is a signed-out visitor's.
+    """
+    from flask import session
+
+    from ztl.services import browser_sessions
+    from ztl.services.accounts import load_user
+
+    try:
+        numeric = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    if not browser_sessions.is_live(session.get(SESSION_TOKEN_KEY), numeric):
+        return None
+    return load_user(user_id)

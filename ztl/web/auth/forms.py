@@ -52,3 +52,9 @@ class RegistrationForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     submit = SubmitField(_l("Esci"))
+
+
+class SessionEndForm(FlaskForm):
+    """A button that ends a browser session (one, or all the others): only the CSRF token."""
+
+    submit = SubmitField(_l("Termina"))

@@ -17,6 +17,7 @@ from ztl.extensions import login_manager
 from ztl.i18n import SESSION_KEY
 from ztl.models import User
 from ztl.permissions import HOME_ENDPOINT
+from ztl.services import browser_sessions
 from ztl.services.accounts import (
     AccountError,
     SignInFailure,
@@ -26,6 +27,7 @@ from ztl.services.accounts import (
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many
 from ztl.web.redirects import safe_next
+from ztl.web.sessions import SESSION_TOKEN_KEY
 
 bp = Blueprint("auth", __name__)
 
@@ -59,6 +61,9 @@ def start_session(user: User) -> None:
     session.clear()
     if language:
         session[SESSION_KEY] = language
+    session[SESSION_TOKEN_KEY] = browser_sessions.open_session(
+        int(user.id), request.user_agent.string or ""
+    )
     login_user(user)
 
 
@@ -103,6 +108,7 @@ def login() -> str | Response | tuple[str, int]:
 def logout() -> Response:
     form = LogoutForm()
     if form.validate_on_submit():
+        browser_sessions.end_session(session.get(SESSION_TOKEN_KEY))
         logout_user()
         language = session.get(SESSION_KEY)
         session.clear()
