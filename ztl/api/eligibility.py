@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from ztl.api.auth import api_error
 from ztl.extensions import csrf
 from ztl.permissions import CLERKS, RESIDENTS, has_role
+from ztl.services.applicant_view import result_for_applicant
 from ztl.services.eligibility import (
     EligibilityInputError,
     EligibilityRequest,
@@ -56,7 +57,10 @@ def eligibility() -> tuple[Response, int] | Response:
         result = check_eligibility(eligibility_request)
     except EligibilityInputError as exc:
         return api_error(422, exc.code, str(exc))
-    return jsonify(result.to_dict())
+    answer = result.to_dict()
+    if has_role(current_user, RESIDENTS):  # clerks see the evidence; applicants their own facts
+        answer = result_for_applicant(answer)
+    return jsonify(answer)
 
 
 def _is_self(applicant_id: str) -> bool:

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 
 from ztl.extensions import db
 from ztl.models import Application, Event, HotelBooklet, Notification, Permit, User
+from ztl.services.applicant_view import checks_for_applicant
 from ztl.values.fiscal import subject_key
 
 FORMAT = "ztl-personal-data/1"
@@ -73,7 +74,7 @@ def _applications(user: User, subjects: set[str]) -> list[dict[str, Any]]:
             "requested_from": _when(a.requested_from),
             "details": a.details,
             "outcome": a.outcome,
-            "checks": a.verdict,
+            "checks": checks_for_applicant(a.verdict),
             "checked_at": _when(a.checked_at),
             "fee_cents": a.fee_cents,
             "stamp_duty_cents": a.stamp_duty_cents,

@@ -1,0 +1,93 @@
+"""An applicant learns nothing about other people: who owns a plate, whom a car is assigned to.
+
+Before, a signed-in resident who asked the eligibility API about any plate got the owner's codice
+fiscale in the evidence (ten plates a request), and the same stayed in their saved draft and came
+back in their data export. Clerks still see the full evidence: deciding needs it.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.conftest import csrf_token, login
+from tests.factories import DEMO_RESIDENT, PASSWORD, make_user
+from ztl.extensions import db
+from ztl.models import Resident, Vehicle
+from ztl.services import applications
+
+
+def _strangers_car() -> tuple[str, str]:
+    """A car of the demo city owned by someone outside the demo resident's household: (plate,
+    the owner's key as the registers hold it)."""
+    household = db.session.scalar(
+        select(Resident.household_id).where(Resident.codice_fiscale == DEMO_RESIDENT)
+    )
+    row = db.session.execute(
+        select(Vehicle.plate, Vehicle.owner_id)
+        .join(Resident, Resident.person_key == Vehicle.owner_id)
+        .where(Resident.household_id != household, Vehicle.status == "active")
+        .order_by(Vehicle.plate)
+        .limit(1)
+    ).one()
+    return str(row[0]), str(row[1])
+
+
+def _ask(client: FlaskClient, page: str, plate: str) -> dict[str, object]:
+    response = client.post(
+        "/api/v1/eligibility",
+        json={"category": "1", "plates": [plate]},
+        headers={"X-CSRFToken": csrf_token(client, page)},
+    )
+    assert response.status_code == 200, response.json
+    body: dict[str, object] = response.json
+    return body
+
+
+def test_a_resident_asking_about_a_strangers_plate_learns_the_verdict_not_the_owner(
+    city: Flask, client: FlaskClient
+) -> None:
+    plate, owner = _strangers_car()
+    make_user("resident", "curioso@example.org", codice_fiscale=DEMO_RESIDENT)
+    assert login(client, "curioso@example.org", PASSWORD).status_code == 302
+
+    answer = _ask(client, "/area-personale/", plate)
+
+    text = json.dumps(answer)
+    assert owner not in text
+    tied = next(c for c in answer["checks"] if c["id"] == "vehicle_tied")  # type: ignore[union-attr]
+    assert tied["status"] == "fail"
+    assert "owner" not in tied["evidence"] and tied["evidence"]["plate"] == plate
+    assert "non è intestato né in uso al richiedente" in tied["message"]["it"]
+
+
+def test_a_clerk_sees_the_owner_in_the_evidence(city: Flask, client: FlaskClient) -> None:
+    plate, owner = _strangers_car()
+    make_user("clerk", "clerk@comune.example.org")
+    assert login(client, "clerk@comune.example.org", PASSWORD).status_code == 302
+    response = client.post(
+        "/api/v1/eligibility",
+        json={"category": "1", "applicant": DEMO_RESIDENT, "plates": [plate]},
+        headers={"X-CSRFToken": csrf_token(client, "/ufficio/")},
+    )
+    tied = next(c for c in response.json["checks"] if c["id"] == "vehicle_tied")
+    assert tied["evidence"]["owner"] == owner
+
+
+def test_the_data_export_does_not_name_the_owner_of_a_plate_in_a_draft(
+    city: Flask, client: FlaskClient
+) -> None:
+    plate, owner = _strangers_car()
+    user = make_user("resident", "curioso@example.org", codice_fiscale=DEMO_RESIDENT)
+    applications.create_draft(
+        user, applications.ApplicationInput(category="1", applicant_id="", plates=(plate,))
+    )
+    assert login(client, "curioso@example.org", PASSWORD).status_code == 302
+    export = client.get("/area-personale/i-miei-dati.json")
+    assert export.status_code == 200
+    text = export.get_data(as_text=True)
+    assert plate in text  # their own draft is there
+    assert owner not in text
