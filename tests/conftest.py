@@ -89,6 +89,7 @@ def make_app(database_url: str, instance: Path, **extra: Any) -> Flask:
         # Every test signs in from 127.0.0.1; the per-address limits have their own tests.
         "ZTL_LOGIN_RATE_PER_MINUTE": 0,
         "ZTL_REGISTRATION_RATE_PER_MINUTE": 0,
+        "ZTL_ELIGIBILITY_RATE_PER_MINUTE": 0,
         # Tests put the city in with the factories they need; start-up sync has its own tests.
         "ZTL_SYNC_CITY_ON_START": False,
         **extra,

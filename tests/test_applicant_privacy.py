@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import csrf_token, login
 from tests.factories import DEMO_RESIDENT, PASSWORD, make_user
+from ztl.demo.generator import car_plate
 from ztl.extensions import db
-from ztl.models import Resident, Vehicle
+from ztl.models import PlateLookup, Resident, Vehicle
+from ztl.rate_limit import SlidingWindow
 from ztl.services import applications
 
 
@@ -91,3 +94,38 @@ def test_the_data_export_does_not_name_the_owner_of_a_plate_in_a_draft(
     text = export.get_data(as_text=True)
     assert plate in text  # their own draft is there
     assert owner not in text
+
+
+def test_eligibility_questions_are_limited_per_account_and_recorded(
+    city: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Resolving the city's plates one after the other is stopped, and every question is kept
+    with who asked, like a police lookup."""
+    from ztl.api import eligibility as api
+
+    monkeypatch.setitem(city.config, "ZTL_ELIGIBILITY_RATE_PER_MINUTE", 25)
+    monkeypatch.setattr(api, "_PLATES_ASKED", SlidingWindow())
+    user = make_user("resident", "curioso@example.org", codice_fiscale=DEMO_RESIDENT)
+    assert login(client, "curioso@example.org", PASSWORD).status_code == 302
+    token = csrf_token(client, "/area-personale/")
+    plates = [car_plate(5_000_000 + i) for i in range(10)]
+
+    answers = [
+        client.post(
+            "/api/v1/eligibility",
+            json={"category": "1", "plates": plates},
+            headers={"X-CSRFToken": token},
+        )
+        for _ in range(3)
+    ]
+
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert int(answers[2].headers["Retry-After"]) >= 1
+    assert answers[2].json["error"] == "rate_limited"
+    recorded = db.session.scalars(
+        select(PlateLookup).where(PlateLookup.channel == "eligibility")
+    ).all()
+    assert len(recorded) == 20  # two answered questions of ten plates; the refused one is not
+    assert {r.user_id for r in recorded} == {user.id}
+    assert {r.actor_label for r in recorded} == {"curioso@example.org"}
+    assert sorted({r.plate for r in recorded}) == sorted(plates)

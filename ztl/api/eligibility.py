@@ -7,22 +7,26 @@ the request must carry the CSRF token (X-CSRFToken header), like every form.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error
 from ztl.extensions import csrf
+from ztl.models import utcnow
 from ztl.permissions import CLERKS, RESIDENTS, has_role
+from ztl.rate_limit import SlidingWindow
 from ztl.services.applicant_view import result_for_applicant
 from ztl.services.eligibility import (
     EligibilityInputError,
     EligibilityRequest,
     PlateInput,
     check_eligibility,
+    record_question,
 )
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
@@ -30,6 +34,27 @@ from ztl.values.times import parse_date, parse_instant
 
 bp = Blueprint("api_eligibility", __name__, url_prefix="/api/v1")
 MAX_PLATES = 10
+
+
+# Plates asked about per account and minute (ZTL_ELIGIBILITY_RATE_PER_MINUTE, per worker process):
+# enough for a person and a clerk, not for resolving the city's plates one after the other.
+_PLATES_ASKED = SlidingWindow()
+
+
+def _over_limit(plates: int) -> tuple[Response, int] | None:
+    """A 429 with Retry-After once this account has asked about too many plates this minute."""
+    limit = int(current_app.config.get("ZTL_ELIGIBILITY_RATE_PER_MINUTE", 30))
+    if limit <= 0:
+        return None
+    for _ in range(max(1, plates)):
+        wait = _PLATES_ASKED.allow(f"eligibility:{current_user.id}", limit)
+        if wait is not None:
+            response, status = api_error(
+                429, "rate_limited", f"At most {limit} plates a minute: try again later."
+            )
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response, status
+    return None
 
 
 class BodyError(ValueError):
@@ -53,10 +78,14 @@ def eligibility() -> tuple[Response, int] | Response:
         return api_error(400, "bad_request", str(exc))
     if has_role(current_user, RESIDENTS) and not _is_self(eligibility_request.applicant_id):
         return api_error(403, "forbidden", "A resident may ask only about themself.")
+    limited = _over_limit(len(eligibility_request.plates))
+    if limited is not None:
+        return limited
     try:
         result = check_eligibility(eligibility_request)
     except EligibilityInputError as exc:
         return api_error(422, exc.code, str(exc))
+    record_question(int(current_user.id), str(current_user.email), result, utcnow())
     answer = result.to_dict()
     if has_role(current_user, RESIDENTS):  # clerks see the evidence; applicants their own facts
         answer = result_for_applicant(answer)

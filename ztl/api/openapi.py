@@ -119,7 +119,11 @@ def _error_responses() -> dict[str, Schema]:
             error, "The question is well formed but cannot be asked (unknown category, validity)."
         ),
         "RateLimited": {
-            **_json(error, "Too many requests for this token in the last minute."),
+            **_json(
+                error,
+                "Too many requests for this token in the last minute (for eligibility: too "
+                "many plates asked about by this account).",
+            ),
             "headers": {
                 "Retry-After": {
                     "required": True,
@@ -570,7 +574,7 @@ def _paths() -> dict[str, Schema]:
                 },
                 "responses": {
                     "200": _json(_ref("EligibilityAnswer"), "The verdict, the checks, the fee."),
-                    **_errors(400, 401, 403, 422),
+                    **_errors(400, 401, 403, 422, 429),
                 },
             }
         },

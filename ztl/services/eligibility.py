@@ -33,7 +33,7 @@ from ztl.rules.facts import (
 )
 from ztl.rules.fees import Fee, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
-from ztl.rules.results import Verdict
+from ztl.rules.results import Outcome, Verdict
 from ztl.services.events import record_event
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
@@ -399,3 +399,31 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return value
+
+
+def record_question(user_id: int, label: str, result: EligibilityResult, now: dt.datetime) -> None:
+    """An eligibility question joins the plate lookups' record (one row a plate, channel
+    "eligibility"): who asked about which plate is kept, and purged, as a police lookup is."""
+    from ztl.services.lookup_log import ELIGIBILITY
+    from ztl.services.lookup_recorder import record_lookups
+
+    outcome = result.verdict.outcome
+    record_lookups(
+        [
+            {
+                "asked_at": now,
+                "token_id": None,
+                "user_id": user_id,
+                "actor_label": label[:100],
+                "channel": ELIGIBILITY,
+                "plate": vehicle.plate,
+                "zone": None,
+                "gate": None,
+                "at": result.facts.at,
+                "authorized": outcome is Outcome.ELIGIBLE,
+                "pending_until": None,
+                "reason": outcome.value,
+            }
+            for vehicle in result.facts.vehicles
+        ]
+    )

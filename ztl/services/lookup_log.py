@@ -25,11 +25,12 @@ from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 
 # Where a lookup came from (PlateLookup.channel): the API's single question, a batch of camera
-# transits (API or file), the police page.
+# transits (API or file), the police page, a signed-in person's eligibility question.
 AUTHORIZATION = "authorization"
 TRANSIT = "transit"
 POLICE_PAGE = "police_page"
-CHANNELS = (AUTHORIZATION, TRANSIT, POLICE_PAGE)
+ELIGIBILITY = "eligibility"
+CHANNELS = (AUTHORIZATION, TRANSIT, POLICE_PAGE, ELIGIBILITY)
 PER_PAGE = 50
 MAX_COUNTED = 10_000
 

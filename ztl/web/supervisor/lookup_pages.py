@@ -19,6 +19,7 @@ from wtforms.validators import ValidationError
 
 from ztl.services.lookup_log import (
     AUTHORIZATION,
+    ELIGIBILITY,
     POLICE_PAGE,
     TRANSIT,
     LookupPage,
@@ -35,6 +36,7 @@ CHANNEL_LABELS = {
     AUTHORIZATION: _l("API: domanda su una targa"),
     TRANSIT: _l("Transiti dei varchi"),
     POLICE_PAGE: _l("Pagina della polizia"),
+    ELIGIBILITY: _l("Verifica dei requisiti"),
 }
 PLATE_INVALID = _l("Targa non valida: scrivi solo lettere e cifre, per esempio AB123CD.")
 CHANNEL_INVALID = _l("Scegli uno dei canali dell'elenco.")
