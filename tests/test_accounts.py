@@ -14,6 +14,7 @@ from ztl.models import Event, User
 from ztl.services.accounts import (
     AccountError,
     SignInFailure,
+    create_user,
     register_resident,
     sign_in_external,
     sign_in_with_password,
@@ -53,6 +54,11 @@ def test_registration_refuses_same_person_with_omocodic_variant(app: Flask) -> N
         ("RSSMRA85T10A562X", PASSWORD, "codice_fiscale_invalid"),
         (CF_MARIO, "short1", "password_too_short"),
         (CF_MARIO, "onlyletterslong", "password_too_simple"),
+        # The issue's case: long enough, letters and digits, and among the first guesses.
+        (CF_MARIO, "password12", "password_too_common"),
+        (CF_MARIO, "qwerty123456", "password_too_common"),
+        (CF_MARIO, " correct-horse-42", "password_blank_padded"),
+        (CF_MARIO, "correct-horse-42 ", "password_blank_padded"),
     ],
 )
 def test_registration_refusals(app: Flask, cf: str, password: str, code: str) -> None:
@@ -144,3 +150,28 @@ def test_create_user_refuses_unknown_role_and_duplicate_email(app: Flask) -> Non
     with pytest.raises(AccountError) as role:
         make_user("mayor", "m@example.test")
     assert role.value.code == "role_unknown"
+
+
+@pytest.mark.parametrize("password", ["mario.rossi@example.test", CF_MARIO, "Mario Rossi 1"])
+def test_a_password_made_of_what_anyone_knows_of_the_person_is_refused(
+    app: Flask, password: str
+) -> None:
+    """Strong to an estimator that knows nothing of the person; guessed at once by one who does."""
+    with pytest.raises(AccountError) as info:
+        register_resident("mario.rossi@example.test", "Mario Rossi", CF_MARIO, password)
+    assert info.value.code == "password_too_common"
+
+
+@pytest.mark.parametrize("role", ["clerk", "supervisor", "police", "admin"])
+def test_staff_passwords_need_twelve_characters(app: Flask, role: str) -> None:
+    with pytest.raises(AccountError) as info:
+        create_user(role, f"{role}@example.test", "Vq7-mxk2-Lp", "Staff")  # 11 characters
+    assert info.value.code == "password_too_short_staff"
+    assert db.session.scalar(select(User)) is None
+    staff = create_user(role, f"{role}@example.test", "Vq7-mxk2-Lp9", "Staff")  # 12
+    assert staff.role == role
+
+
+def test_a_resident_password_of_eleven_characters_is_enough(app: Flask) -> None:
+    user = register_resident("x@example.test", "X", CF_MARIO, "Vq7-mxk2-Lp")
+    assert user.role == "resident"

@@ -168,7 +168,7 @@ def test_create_a_staff_user_who_can_then_sign_in(app: Flask, client: FlaskClien
 @pytest.mark.parametrize(
     ("fields", "status", "message"),
     [
-        ({"password": "corta-1", "confirm": "corta-1"}, 422, "almeno 10 caratteri"),
+        ({"password": "corta-1", "confirm": "corta-1"}, 422, "almeno 12 caratteri"),
         ({"password": "solamentelettere", "confirm": "solamentelettere"}, 422, "lettere e cifre"),
         ({"confirm": "un-altra-password-9"}, 400, "Le password non coincidono."),
         ({"email": "supervisor@comune.example.org"}, 422, "Esiste già un account"),

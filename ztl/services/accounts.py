@@ -53,8 +53,8 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def _check_new_password(password: str) -> None:
-    problem = password_problem(password)
+def _check_new_password(password: str, staff: bool, *personal: str) -> None:
+    problem = password_problem(password, staff=staff, personal=personal)
     if problem:
         raise AccountError(problem, code=f"password_{problem}")
 
@@ -67,7 +67,7 @@ def register_resident(
         cf = parse_codice_fiscale(codice_fiscale)
     except InvalidValue as exc:
         raise AccountError(str(exc), code="codice_fiscale_invalid") from exc
-    _check_new_password(password)
+    _check_new_password(password, False, email, full_name, cf)
     email = normalise_email(email)
     key = person_key(cf)
     with unit_of_work() as session:
@@ -107,7 +107,8 @@ def create_user(
     email = normalise_email(email)
     if "@" not in email:
         raise AccountError(f"invalid e-mail {email!r}", code="email_invalid")
-    _check_new_password(password)
+    staff = role_value != Role.RESIDENT.value
+    _check_new_password(password, staff, email, full_name, codice_fiscale or "")
     cf = key = None
     if codice_fiscale:
         try:

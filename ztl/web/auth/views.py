@@ -26,6 +26,7 @@ from ztl.services.accounts import (
 )
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many
+from ztl.web.labels import PASSWORD_MESSAGES
 from ztl.web.redirects import safe_next
 from ztl.web.sessions import SESSION_TOKEN_KEY
 
@@ -37,8 +38,7 @@ REGISTRATION_MESSAGES = {
     "codice_fiscale_invalid": _l(
         "Il codice fiscale non è valido: controlla di averlo scritto per intero."
     ),
-    "password_too_short": _l("La password deve avere almeno 10 caratteri."),
-    "password_too_simple": _l("La password deve contenere lettere e cifre o simboli."),
+    **{f"password_{problem}": message for problem, message in PASSWORD_MESSAGES.items()},
 }
 
 # Shown on the sign-in page when a guarded page sent an anonymous visitor there.

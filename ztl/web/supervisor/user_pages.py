@@ -10,13 +10,10 @@ from werkzeug.wrappers import Response
 from ztl.services.accounts import AccountError, create_user
 from ztl.services.passwords import password_problem
 from ztl.services.user_admin import UserAdminError, list_users, set_active
+from ztl.web.labels import PASSWORD_MESSAGES
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, CreateUserForm, UserFilterForm
 
-PASSWORD_MESSAGES = {
-    "too_short": _l("La password deve avere almeno 10 caratteri."),
-    "too_simple": _l("La password deve contenere lettere e cifre o simboli."),
-}
 ACCOUNT_MESSAGES = {
     "email_taken": _l("Esiste già un account con questo indirizzo e-mail."),
     "email_invalid": _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it."),
@@ -43,7 +40,11 @@ def new_user() -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("supervisor/user_new.html", form=form), status
-    problem = password_problem(form.password.data or "")
+    problem = password_problem(
+        form.password.data or "",
+        staff=True,  # this form creates staff accounts only
+        personal=(form.email.data or "", form.full_name.data or ""),
+    )
     if problem:
         form.password.errors = [str(PASSWORD_MESSAGES.get(problem, problem))]
         return render_template("supervisor/user_new.html", form=form), 422
