@@ -418,6 +418,29 @@ def test_an_unsigned_or_stale_notification_is_refused_and_pays_nothing(
     assert _notifications() == []
 
 
+@pytest.mark.parametrize(
+    "header",
+    ["t=" + "9" * 30 + ",v1=ab", "t=\u00b2\u00b3,v1=ab", "t=12,v1=", "v1=ab", "nonsense"],
+)
+def test_a_malformed_signature_header_is_a_401_not_a_500(notified: Flask, header: str) -> None:
+    response = notified.test_client().post(
+        NOTIFY, data=b"{}", headers={SIGNATURE_HEADER: header.encode().decode("latin-1")}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "bad_signature"
+
+
+def test_an_amount_beyond_any_column_is_a_400_not_a_500(notified: Flask) -> None:
+    body = json.dumps(
+        {"receipt_id": "R", "iuv": "1", "amount_cents": 10**20, "paid_at": "2026-12-05T10:00Z"}
+    ).encode()
+    signed = {SIGNATURE_HEADER: sign(SECRET, body, dt.datetime.now(dt.UTC))}
+    response = notified.test_client().post(NOTIFY, data=body, headers=signed)
+    assert response.status_code == 400
+    assert "amount_cents" in response.get_json()["message"]
+    assert _notifications() == []
+
+
 def test_a_notification_without_signature_or_with_a_bad_body_is_refused(notified: Flask) -> None:
     client = notified.test_client()
     assert client.post(NOTIFY, data=b"{}").status_code == 401
