@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load screenshots clean
+.PHONY: run test lint typecheck pytest install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load bench-forms screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench-enforcement: install translations
 	$(BIN)/python bench/enforcement.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # A 2-minute mixed load (residents, clerks, police) on gunicorn + PostgreSQL; needs wrk.
+# What a form's idempotency claim costs, claimed against unclaimed in one run (BENCH_DB for PostgreSQL).
+bench-forms: install translations
+	$(BIN)/python bench/form_posts.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
+
 bench-load: install translations
 	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test)
 
