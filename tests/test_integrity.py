@@ -596,3 +596,24 @@ def test_the_instance_database_and_uploads_are_created_owner_only(tmp_path: Path
     wal = database.with_name(database.name + "-wal")
     assert not wal.exists() or mode(wal) == 0o600
     assert mode(stored) == 0o600 and mode(stored.parent) == 0o700
+
+
+@pytest.mark.parametrize(
+    ("referrer", "expected"),
+    [
+        ("http://localhost/area-personale/albergo?x=1", "/area-personale/albergo?x=1"),
+        ("https://evil.example/phish", "/"),
+        ("//evil.example/phish", "/"),
+        ("javascript:alert(1)", "/"),
+        (None, "/"),
+    ],
+)
+def test_a_repeat_is_sent_back_only_to_a_page_of_this_site(
+    app: Flask, referrer: str | None, expected: str
+) -> None:
+    """Where a twin of a failed submission is sent: the form's page, never another host."""
+    from ztl.web.idempotency import page_sent_from
+
+    headers = {"Referer": referrer} if referrer else {}
+    with app.test_request_context("/area-personale/albergo/ospiti", headers=headers):
+        assert page_sent_from() == expected

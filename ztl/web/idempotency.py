@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, flash, g, redirect, request, session
 from flask_babel import gettext as _
@@ -26,6 +27,7 @@ from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
 from ztl.services import submissions
+from ztl.web.redirects import safe_next
 
 KEY_FIELD = "idempotency_key"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -57,6 +59,16 @@ def submission_key() -> str | None:
 def remember_result(result: dict[str, Any]) -> None:
     """Keep what a GET page shows after the redirect (a file's report): post/redirect/get."""
     g.ztl_submission_result = result
+
+
+def page_sent_from() -> str:
+    """The page the form was on, when it is a page of this site; else the home page. The Referer
+    header is the client's word: another host or a malformed value never becomes a redirect."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc and referrer.netloc != request.host:
+        return "/"
+    local = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return safe_next(local) or "/"
 
 
 def register_idempotency(app: Flask) -> None:
@@ -96,7 +108,7 @@ def _claim() -> Response | None:
             _("La richiesta precedente non è andata a buon fine: controlla e invia di nuovo."),
             "warning",
         )
-        return redirect(request.referrer or request.path, 303)
+        return redirect(page_sent_from(), 303)
     raise Conflict(
         _("La stessa richiesta è ancora in corso: attendi qualche secondo e ricarica la pagina.")
     )
