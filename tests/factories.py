@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.extensions import db
-from ztl.models import Category, Permit, PermitPlate, User, Vehicle
+from ztl.models import BusinessRepresentative, Category, Permit, PermitPlate, User, Vehicle
 from ztl.services.accounts import create_user
-from ztl.values.fiscal import person_key
+from ztl.values.fiscal import parse_codice_fiscale, person_key
 
 PASSWORD = "correct-horse-42"
 # Valid codici fiscali (check characters computed by python-stdnum).
@@ -72,3 +72,17 @@ def add_household_car(plate: str, owner: str = DEMO_RESIDENT) -> str:
     )
     db.session.commit()
     return plate
+
+
+def make_representative(partita_iva: str, who: User | str) -> None:
+    """Name a person (an account, or a codice fiscale) among a firm's legal representatives, as
+    a businesses file's `legal_representatives` column does; the firm must be in the register."""
+    cf = who if isinstance(who, str) else who.codice_fiscale
+    assert cf, "a representative is named by their codice fiscale"
+    cf = parse_codice_fiscale(cf)
+    key = person_key(cf)
+    if db.session.get(BusinessRepresentative, (partita_iva, key)) is None:
+        db.session.add(
+            BusinessRepresentative(partita_iva=partita_iva, person_key=key, codice_fiscale=cf)
+        )
+    db.session.commit()

@@ -10,15 +10,16 @@ from sqlalchemy import select
 
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from ztl.extensions import db
+from ztl.identity.assertion import AssertedPerson
 from ztl.models import Event, User
 from ztl.services.accounts import (
     AccountError,
     SignInFailure,
     create_user,
     register_resident,
-    sign_in_external,
     sign_in_with_password,
 )
+from ztl.services.verified_identity import VerifiedRefusal, sign_in_verified
 
 
 def _omocodic(cf: str) -> str:
@@ -132,14 +133,32 @@ def test_inactive_user_cannot_sign_in(app: Flask) -> None:
     assert sign_in_with_password("police@example.test", PASSWORD).failure is SignInFailure.INACTIVE
 
 
-def test_external_identity_links_by_codice_fiscale_then_by_subject(app: Flask) -> None:
-    user = register_resident("m@example.test", "Mario Rossi", CF_MARIO, PASSWORD)
-    assert sign_in_external("spid", "spid-subject-1", None) is None
-    linked = sign_in_external("spid", "spid-subject-1", _omocodic(CF_MARIO))
-    assert linked is not None and linked.id == user.id
-    again = sign_in_external("spid", "spid-subject-1", None)
-    assert again is not None and again.id == user.id
-    assert sign_in_external("cie", "other", "RSSMRA85T10A562X") is None
+def test_a_verified_identity_is_found_by_subject_then_by_the_person_whatever_the_variant(
+    app: Flask,
+) -> None:
+    """The protocol is tested against a real provider in test_identity_providers; here, the
+    account rules: an omocodic variant of the codice fiscale is the same person."""
+    first = sign_in_verified(_asserted("spid", "spid-subject-1", CF_MARIO))
+    assert first.user is not None and first.created
+    by_subject = sign_in_verified(_asserted("spid", "spid-subject-1", CF_MARIO))
+    assert by_subject.user is not None and by_subject.user.id == first.user.id
+    by_person = sign_in_verified(_asserted("cie", "cie-subject-9", _omocodic(CF_MARIO)))
+    assert by_person.user is not None and by_person.user.id == first.user.id
+    assert not by_person.created
+    changed = sign_in_verified(_asserted("spid", "spid-subject-1", "VRDPLA75C12G999N"))
+    assert changed.refusal is VerifiedRefusal.IDENTITY_CHANGED
+
+
+def _asserted(provider: str, subject: str, codice_fiscale: str) -> AssertedPerson:
+    return AssertedPerson(
+        provider=provider,
+        subject=subject,
+        acr="https://www.spid.gov.it/SpidL2",
+        codice_fiscale=codice_fiscale,
+        given_name="Mario",
+        family_name="Rossi",
+        email="mario.rossi@esempio.it",
+    )
 
 
 def test_create_user_refuses_unknown_role_and_duplicate_email(app: Flask) -> None:

@@ -22,7 +22,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import CF_MARIO, make_user
+from tests.factories import CF_MARIO, make_representative, make_user
 from ztl.extensions import db
 from ztl.models import (
     Application,
@@ -466,6 +466,7 @@ def test_a_booklet_is_never_used_past_its_size_under_parallel_registrations(
 
     user = make_user("resident", "albergo@example.test", codice_fiscale=CF_MARIO)
     hotel = _hotel_in_zone_a()
+    make_representative(hotel, user)
     booklet = hotel_guests.buy_booklet(user, hotel)
     hotel_guests.pay_booklet(booklet.id, user)
     left = 5

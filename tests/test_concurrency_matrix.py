@@ -35,20 +35,31 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pyotp
 import requests
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, add_household_car, make_user
+from tests.factories import (
+    DEMO_OWN_CAR,
+    DEMO_RESIDENT,
+    PASSWORD,
+    add_household_car,
+    make_representative,
+    make_user,
+)
 from tests.test_concurrency import daily_plates
+from tests.test_second_factor import SECRET_ON_PAGE
 from ztl.demo.generator import codice_fiscale
 from ztl.extensions import db
 from ztl.models import (
     ApiToken,
     Application,
     BrowserSession,
+    Business,
     Document,
     Event,
+    FirmDelegation,
     HotelBooklet,
     Permit,
     PermitPlate,
@@ -58,7 +69,7 @@ from ztl.models import (
     Vehicle,
 )
 from ztl.rules.results import Outcome
-from ztl.services import applications, hotel_guests, tokens
+from ztl.services import applications, hotel_guests, representation, second_factor, tokens
 from ztl.services.counter import CounterRequest, issue_at_counter
 from ztl.services.documents import attach_document
 from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
@@ -291,10 +302,38 @@ class World:
         db.session.commit()
         return user, browser, result.number, cf, plate
 
-    def hotel(self) -> str:
+    def hotel(self, receptionist: User) -> str:
+        """The demo hotel, with the receptionist among its legal representatives."""
         from tests.test_portal_services import _hotel_in_zone_a
 
-        return _hotel_in_zone_a(accommodation=True)
+        hotel = _hotel_in_zone_a(accommodation=True)
+        make_representative(hotel, receptionist)
+        return hotel
+
+    def firm(self) -> str:
+        """An active firm of the register: what a delegation is asked for."""
+        found = db.session.scalars(
+            select(Business.partita_iva)
+            .where(Business.status == "active")
+            .order_by(Business.partita_iva.desc())
+        ).first()
+        assert found is not None
+        return str(found)
+
+    def delegation(self, approved: bool = False) -> int:
+        """A delegation asked by a new resident (and approved by a clerk when `approved`)."""
+        self.serial += 1
+        user = make_user(
+            "resident",
+            f"delegato{self.serial}@esempio.it",
+            codice_fiscale=codice_fiscale(980 + self.serial),
+        )
+        upload = representation.Upload("delega.pdf", PDF)
+        delegation_id = representation.request_delegation(user, self.firm(), upload, upload)
+        if approved:
+            clerk = make_user("clerk", f"approva{self.serial}@esempio.it")
+            representation.approve_delegation(delegation_id, clerk)
+        return delegation_id
 
 
 def _residents_with_cars() -> list[tuple[str, str]]:
@@ -450,14 +489,14 @@ def _change_plate(w: World) -> Effect:
 
 def _buy_booklet(w: World) -> Effect:
     user, browser = w.person("resident", codice_fiscale(905))
-    post = Post("/area-personale/albergo/blocchetti", {"booklet-hotel": w.hotel()})
+    post = Post("/area-personale/albergo/blocchetti", {"booklet-hotel": w.hotel(user)})
     return Effect(browser, post, lambda: _count(HotelBooklet, HotelBooklet.user_id == user.id))
 
 
 def _booklet_of(w: World, paid: bool) -> tuple[User, Browser, HotelBooklet, str]:
     w.serial += 1
     user, browser = w.person("resident", codice_fiscale(910 + w.serial))
-    hotel = w.hotel()
+    hotel = w.hotel(user)
     booklet = hotel_guests.buy_booklet(user, hotel)
     if paid:
         hotel_guests.pay_booklet(booklet.id, user)
@@ -511,6 +550,43 @@ def _guest_permits(hotel: str, plate: str) -> int:
         Permit.holder_id == hotel,
         Permit.id.in_(select(PermitPlate.permit_id).where(PermitPlate.plate == plate)),
     )
+
+
+def _request_delegation(w: World) -> Effect:
+    user, browser = w.person("resident", codice_fiscale(930))
+    browser.page("/area-personale/imprese")
+    post = Post(
+        "/area-personale/imprese/deleghe",
+        {"partita_iva": w.firm()},
+        {
+            "delegation_form": ("delega.pdf", PDF, "application/pdf"),
+            "identity_document": ("carta.pdf", PDF, "application/pdf"),
+        },
+    )
+    return Effect(
+        browser, post, lambda: _count(FirmDelegation, FirmDelegation.delegate_user_id == user.id)
+    )
+
+
+def _revoke_own_delegation(w: World) -> Effect:
+    user, browser = w.person("resident", codice_fiscale(931))
+    upload = representation.Upload("delega.pdf", PDF)
+    delegation_id = representation.request_delegation(user, w.firm(), upload, upload)
+    post = Post(f"/area-personale/imprese/deleghe/{delegation_id}/revoca")
+    return Effect(
+        browser, post, lambda: _events_of("delegation", delegation_id, "delegation_revoked")
+    )
+
+
+def _clerk_delegation(path: str, fields: dict[str, str], action: str, approved: bool) -> Prepare:
+    def prepare(w: World) -> Effect:
+        delegation_id = w.delegation(approved)
+        _clerk, browser = w.person("clerk")
+        browser.page(f"/ufficio/deleghe/{delegation_id}")
+        post = Post(f"/ufficio/deleghe/{delegation_id}/{path}", fields)
+        return Effect(browser, post, lambda: _events_of("delegation", delegation_id, action))
+
+    return prepare
 
 
 def _imports(w: World) -> Effect:
@@ -665,6 +741,102 @@ def _end_other_sessions(w: World) -> Effect:
     )
 
 
+def _staff_with_second_factor(w: World, role: str = "clerk") -> tuple[User, str]:
+    """A staff account whose authenticator app (its secret returned) is set up."""
+    w.serial += 1
+    user = make_user(role, f"{role}{w.serial}@esempio.it")
+    secret = pyotp.random_base32()
+    second_factor.enrol(user.id, secret, pyotp.TOTP(secret).now(), Actor.cli())
+    db.session.commit()
+    return user, secret
+
+
+def _next_code(secret: str) -> str:
+    """The app's code of the next time step (the current one may be the step enrolment used)."""
+    return str(pyotp.TOTP(secret).at(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)))
+
+
+def _secret_on(browser: Browser, path: str) -> str:
+    match = SECRET_ON_PAGE.search(browser.page(path))
+    assert match, f"no secret on {path}"
+    return match[1].replace(" ", "")
+
+
+def _password_step(w: World, email: str, expected: str) -> Browser:
+    """The password of a staff member with a second factor: not signed in, the step due next."""
+    browser = anonymous(w.base)
+    response = requests.post(
+        w.base + "/accedi",
+        data={"email": email, "password": PASSWORD, "csrf_token": browser.token, "next": ""},
+        cookies=browser.cookies,
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert response.headers.get("Location", "").endswith(expected), response.status_code
+    browser.cookies.update(response.cookies.get_dict())
+    return browser
+
+
+def _second_factor_code(w: World) -> Effect:
+    """The same code sent six times at once: one sign-in (the code's time step is used once)."""
+    user, secret = _staff_with_second_factor(w)
+    browser = _password_step(w, user.email, "/accedi/codice")
+    browser.page("/accedi/codice")
+    return Effect(
+        browser,
+        Post("/accedi/codice", {"code": _next_code(secret)}),
+        lambda: _count(BrowserSession, BrowserSession.user_id == user.id),
+    )
+
+
+def _enrol_at_sign_in(w: World) -> Effect:
+    """Served with the second factor required: a clerk without one sets it up after the password."""
+    w.serial += 1
+    user = make_user("clerk", f"nuovo.fattore{w.serial}@esempio.it")
+    db.session.commit()
+    browser = _password_step(w, user.email, "/accedi/attivazione")
+    secret = _secret_on(browser, "/accedi/attivazione")
+    return Effect(
+        browser,
+        Post("/accedi/attivazione", {"code": pyotp.TOTP(secret).now()}),
+        lambda: _events_of("user", user.id, "second_factor_enrolled"),
+    )
+
+
+def _enrol_signed_in(w: World) -> Effect:
+    user, browser = w.person("clerk")
+    secret = _secret_on(browser, "/sessioni/secondo-fattore")
+    return Effect(
+        browser,
+        Post("/sessioni/secondo-fattore/attivazione", {"code": pyotp.TOTP(secret).now()}),
+        lambda: _events_of("user", user.id, "second_factor_enrolled"),
+    )
+
+
+def _renew_recovery_codes(w: World) -> Effect:
+    user, browser = w.person("clerk")  # signed in before the app is set up (development)
+    secret = pyotp.random_base32()
+    second_factor.enrol(user.id, secret, pyotp.TOTP(secret).now(), Actor.cli())
+    db.session.commit()
+    browser.page("/sessioni/secondo-fattore")
+    return Effect(
+        browser,
+        Post("/sessioni/secondo-fattore/codici-di-recupero", {"code": _next_code(secret)}),
+        lambda: _events_of("user", user.id, "recovery_codes_renewed"),
+    )
+
+
+def _reset_second_factor(w: World) -> Effect:
+    _supervisor, browser = w.person("supervisor")
+    target, _secret = _staff_with_second_factor(w)
+    browser.page("/supervisione/utenti")
+    return Effect(
+        browser,
+        Post(f"/supervisione/utenti/{target.id}/secondo-fattore/azzera"),
+        lambda: _events_of("user", target.id, "second_factor_reset"),
+    )
+
+
 def _events_of(subject: str, subject_id: int, action: str) -> int:
     return _count(
         Event,
@@ -700,6 +872,8 @@ STATE_CHANGES: dict[str, Prepare] = {
     "resident.pay_booklet": _pay_booklet,
     "resident.register_guest": _register_guest,
     "resident.register_guest_file": _register_guest_file,
+    "resident.request_delegation": _request_delegation,
+    "resident.revoke_delegation": _revoke_own_delegation,
     "supervisor.imports": _imports,
     "supervisor.tokens": _tokens,
     "supervisor.revoke_api_token": _revoke_token,
@@ -718,12 +892,30 @@ STATE_CHANGES: dict[str, Prepare] = {
         lambda app_id: _events_of("application", app_id, "rejected"),
     ),
     "clerk.revoke": _revoke,
+    "clerk.approve_delegation": _clerk_delegation(
+        "approva", {}, "delegation_approved", approved=False
+    ),
+    "clerk.refuse_delegation": _clerk_delegation(
+        "rifiuta", {"refuse-reason": "delega non firmata"}, "delegation_refused", approved=False
+    ),
+    "clerk.revoke_delegation": _clerk_delegation(
+        "revoca",
+        {"revoke-reason": "rapporto di lavoro concluso"},
+        "delegation_revoked",
+        approved=True,
+    ),
     "auth.end_session": _end_session,
     "auth.end_other_sessions": _end_other_sessions,
+    "auth.second_factor_code": _second_factor_code,
+    "auth.enrol_second_factor": _enrol_signed_in,
+    "auth.renew_recovery_codes": _renew_recovery_codes,
+    "supervisor.reset_second_factor": _reset_second_factor,
 }
 TWO_TABS = ("resident.pay_application", "clerk.approve", "resident.change_permit_plate")
 # Served by the production payment provider only: its own server run.
 NOTIFIED_ONLY = {"api_payments.notification": _notification}
+# Reached only when staff must have a second factor (production): the same second run has it on.
+SECOND_FACTOR_REQUIRED = {"auth.second_factor_enrol": _enrol_at_sign_in}
 # POST routes that change no permit or application: sign-in and out, language, queries.
 QUERIES: dict[str, Callable[[World], tuple[Browser, Post]]] = {}
 
@@ -798,7 +990,7 @@ def test_every_post_route_has_an_entry(app: Flask) -> None:
         for rule in app.url_map.iter_rules()
         if rule.methods and rule.methods & {"POST", "PUT", "PATCH", "DELETE"}
     }
-    covered = set(STATE_CHANGES) | set(NOTIFIED_ONLY) | set(QUERIES)
+    covered = set(STATE_CHANGES) | set(NOTIFIED_ONLY) | set(SECOND_FACTOR_REQUIRED) | set(QUERIES)
     assert sorted(posted - covered) == [], "a POST route without a concurrency entry"
     assert sorted(covered - posted) == [], "an entry for a route that no longer exists"
 
@@ -847,9 +1039,10 @@ def test_simultaneous_identical_requests_have_one_effect_on_every_post_route(
         tmp_path,
         ZTL_PAYMENT_PROVIDER="notified",
         ZTL_PAYMENT_NOTIFICATION_SECRET=SECRET,
+        ZTL_STAFF_SECOND_FACTOR=True,
     ) as base:
         world.base = base
-        for endpoint, prepare in NOTIFIED_ONLY.items():
+        for endpoint, prepare in {**NOTIFIED_ONLY, **SECOND_FACTOR_REQUIRED}.items():
             effect = prepare(world)
             after = _last_event_id()
             answers = fire(effect.browser, effect.post)

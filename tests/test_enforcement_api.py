@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_app
-from tests.factories import DEMO_OWN_CAR, add_household_car, make_user
+from tests.factories import DEMO_OWN_CAR, add_household_car, make_representative, make_user
 from tests.permit_helpers import issue_resident
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
@@ -123,7 +123,10 @@ def test_transits_pending_until_a_hotel_registers_the_guest(
     assert result["pending_until"] == _z(transit_at + dt.timedelta(hours=48))
 
     hotel = _hotel_in_zone_a()
-    receptionist = make_user("resident", "reception@albergo.example.org")
+    receptionist = make_user(
+        "resident", "reception@albergo.example.org", codice_fiscale="RSSMRA85T10A562S"
+    )
+    make_representative(hotel, receptionist)
     booklet = hotel_guests.buy_booklet(receptionist, hotel)
     hotel_guests.pay_booklet(booklet.id, receptionist)
     guest = hotel_guests.GuestRegistration(STRANGER, transit_at - dt.timedelta(minutes=10), 2)

@@ -177,6 +177,8 @@ def _urls(app: Flask, city: City) -> list[str]:
         "code": tuple(c.code for c in current_rules(app).categories),
         "plate": PLATES,
         "key": ("nessuna-ricevuta",),  # a form's report that was never made: a 404 page
+        "delegation_id": (1,),  # none is asked for in this city: a 404 page (for the office)
+        "name": ("spid",),  # no identity provider is configured here: a 404 page
     }
     urls = [MISSING_PAGE, "/polizia/targa?plate=AB123CD&zone="]
     with app.test_request_context():

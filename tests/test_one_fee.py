@@ -115,11 +115,13 @@ def test_a_plate_change_is_free(city: Flask, keys: KeyStore) -> None:
 
 
 def test_a_booklet_costs_what_the_rules_file_says(city: Flask) -> None:
-    from tests.factories import make_user
+    from tests.factories import make_representative, make_user
     from tests.test_portal_services import _hotel_in_zone_a
     from ztl.services.hotel_guests import buy_booklet
 
     user = make_user("resident", codice_fiscale="RSSMRA85T10A562S")
-    booklet = buy_booklet(user, _hotel_in_zone_a())
+    hotel = _hotel_in_zone_a()
+    make_representative(hotel, user)
+    booklet = buy_booklet(user, hotel)
     stored = db.session.get(HotelBooklet, booklet.id)
     assert stored is not None and (stored.size, stored.price_cents) == (40, 4500)

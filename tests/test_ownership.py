@@ -1,4 +1,5 @@
-"""Ownership: a resident never reaches another resident's application, document, permit or booklet.
+"""Ownership: a resident never reaches another resident's application, document, permit, booklet
+or delegation.
 
 The routes are taken from app.url_map, not listed by hand: every rule of the resident portal whose
 URL names an owned thing (an application id, a document id, a permit number, a booklet id) is
@@ -21,11 +22,21 @@ from tests.conftest import csrf_token
 from tests.test_portal_services import _hotel_in_zone_a
 from tests.test_resident_pages import PDF, _apply, _post, _signed_in, _upload
 from ztl.extensions import db
-from ztl.models import Application, Document, Event, HotelBooklet, Permit
+from ztl.models import (
+    Application,
+    Business,
+    BusinessRepresentative,
+    Document,
+    Event,
+    FirmDelegation,
+    HotelBooklet,
+    Permit,
+)
+from ztl.services import representation
 
 PORTAL = "/area-personale/"
 # Route arguments that name something a resident owns. Any other argument must be listed as public.
-OWNED = {"application_id", "document_id", "number", "booklet_id", "key"}
+OWNED = {"application_id", "document_id", "number", "booklet_id", "key", "delegation_id"}
 PUBLIC_ARGUMENTS = {"code"}  # a category code: the same catalogue for everyone
 
 
@@ -48,8 +59,9 @@ def _owned_rules(app: Flask) -> list[tuple[str, set[str], set[str]]]:
 
 
 def _owners_things(client: FlaskClient) -> dict[str, str]:
-    """The first resident applies with a document, pays (issued at once) and buys a booklet."""
-    _signed_in(client)
+    """The first resident applies with a document, pays (issued at once), buys a booklet for the
+    hotel they represent and asks to be the delegate of another firm."""
+    owner = _signed_in(client)
     app_id = _apply(client)
     page = f"{PORTAL}domande/{app_id}"
     assert _upload(client, page, "carta.pdf").status_code == 303
@@ -76,6 +88,17 @@ def _owners_things(client: FlaskClient) -> dict[str, str]:
     )
     assert guests.status_code == 303  # the report is shown after the redirect, to its owner
     report_key = guests.headers["Location"].rsplit("/", 1)[-1]
+    represented = select(BusinessRepresentative.partita_iva).where(
+        BusinessRepresentative.person_key == owner.person_key
+    )
+    other_firm = db.session.scalars(
+        select(Business.partita_iva)
+        .where(Business.status == "active", Business.partita_iva.not_in(represented))
+        .order_by(Business.partita_iva)
+    ).first()
+    assert other_firm is not None
+    upload = representation.Upload("delega.pdf", PDF)
+    delegation_id = representation.request_delegation(owner, other_firm, upload, upload)
     db.session.expire_all()
     used = db.session.get(HotelBooklet, booklet.id).used  # type: ignore[union-attr]
     return {
@@ -85,6 +108,7 @@ def _owners_things(client: FlaskClient) -> dict[str, str]:
         "booklet_id": str(booklet.id),
         "key": report_key,
         "booklet_used": str(used),
+        "delegation_id": str(delegation_id),
     }
 
 
@@ -144,6 +168,8 @@ def test_every_owned_route_is_not_found_for_another_resident(
         )
     ).all()
     assert [e.actor_label for e in paid] == ["mario@example.org"]
+    delegation = db.session.get(FirmDelegation, int(values["delegation_id"]))
+    assert delegation is not None and delegation.status == "requested"  # nobody else revoked it
 
 
 def test_a_new_route_with_an_unknown_argument_is_caught(app: Flask) -> None:

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_user
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_representative, make_user
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
@@ -314,12 +314,13 @@ def test_booklets_are_sold_to_accommodation_firms_in_the_zone(city: Flask) -> No
         )
     )
     db.session.commit()
+    make_representative(outside, user)
     with pytest.raises(ServiceError) as far_away:
         hotel_guests.buy_booklet(user, outside)
     assert far_away.value.code == "hotel_outside_zone"
     with pytest.raises(ServiceError) as unknown:
         hotel_guests.buy_booklet(user, "01234560025")  # a valid number, but in no register
-    assert unknown.value.code == "hotel_unknown"
+    assert unknown.value.code == "not_representative"  # nobody represents a firm it lacks
     assert db.session.scalar(select(func.count()).select_from(HotelBooklet)) == 0
     assert hotel_guests.buy_booklet(user, _hotel_in_zone_a()).size == 40
 

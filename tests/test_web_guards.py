@@ -60,6 +60,9 @@ EXPECTED.update(
             "/area-personale/albergo/ospiti/esito/<key>",
             "/area-personale/documenti/<int:document_id>",
             "/area-personale/i-miei-dati.json",
+            "/area-personale/imprese",
+            "/area-personale/imprese/deleghe",
+            "/area-personale/imprese/deleghe/<int:delegation_id>/revoca",
             "/area-personale/documenti/<int:document_id>/elimina",
             "/area-personale/domande/<int:application_id>",
             "/area-personale/domande/<int:application_id>/documenti",
@@ -91,6 +94,7 @@ EXPECTED.update(
             "/supervisione/utenti",
             "/supervisione/utenti/<int:user_id>/disattiva",
             "/supervisione/utenti/<int:user_id>/riattiva",
+            "/supervisione/utenti/<int:user_id>/secondo-fattore/azzera",
             "/supervisione/utenti/nuovo",
         ),
         SUPERVISION,
@@ -100,6 +104,12 @@ EXPECTED.update(
 EXPECTED.update(
     dict.fromkeys(
         (
+            "/ufficio/deleghe",
+            "/ufficio/deleghe/<int:delegation_id>",
+            "/ufficio/deleghe/<int:delegation_id>/approva",
+            "/ufficio/deleghe/<int:delegation_id>/revoca",
+            "/ufficio/deleghe/<int:delegation_id>/rifiuta",
+            "/ufficio/deleghe/documenti/<int:document_id>",
             "/ufficio/documenti/<int:document_id>",
             "/ufficio/domande/<int:application_id>",
             "/ufficio/domande/<int:application_id>/approva",
@@ -114,9 +124,20 @@ EXPECTED.update(
 )
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.
 PUBLIC = {"/", "/accedi", "/registrazione", "/lingua", "/esci", "/static/<path:filename>"}
+# The sign-in's second step, open to a visitor whose password was right (anyone else is sent back
+# to the password: tests/test_second_factor.py).
+PUBLIC |= {"/accedi/codice", "/accedi/attivazione"}
+# Sign-in through SPID/CIE and our public keys for the providers (tests/test_identity_providers.py).
+PUBLIC |= {"/accedi/con/<name>", "/accedi/con/<name>/ritorno", "/oidc/jwks.json"}
 # Rules for every signed-in person, whatever the role (login_required; anonymous visitors go to
-# sign-in): the browser sessions page (tests/test_browser_sessions.py).
+# sign-in): the browser sessions page (tests/test_browser_sessions.py), and beside it the staff's
+# second factor (residents get 403 there: tests/test_second_factor.py).
 SIGNED_IN = {"/sessioni", "/sessioni/<int:session_id>/termina", "/sessioni/termina-le-altre"}
+SIGNED_IN |= {
+    "/sessioni/secondo-fattore",
+    "/sessioni/secondo-fattore/attivazione",
+    "/sessioni/secondo-fattore/codici-di-recupero",
+}
 API_PREFIXES = ("/api/", "/.well-known/")
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 # A page that exists for nobody: its 404 page carries the language form, hence a CSRF token, for

@@ -76,6 +76,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_signed_in_user)
+    from ztl.identity.client import init_identity
+    from ztl.identity.providers import ProviderSettingsError, load_providers
+
+    try:
+        providers = load_providers(
+            app.config.get("ZTL_IDENTITY_PROVIDERS"),
+            instance_path,
+            production=app.config["ZTL_ENV"] == "production",
+        )
+    except ProviderSettingsError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    init_identity(app, providers)
 
     from ztl.api import register_api
     from ztl.cli import register_commands

@@ -102,6 +102,15 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_LOGIN_RATE_PER_MINUTE": _env_int("LOGIN_RATE_PER_MINUTE", 20),
         "ZTL_REGISTRATION_RATE_PER_MINUTE": _env_int("REGISTRATION_RATE_PER_MINUTE", 5),
         "ZTL_ELIGIBILITY_RATE_PER_MINUTE": _env_int("ELIGIBILITY_RATE_PER_MINUTE", 30),
+        # Identity providers (SPID, CIE, the municipality's own): a JSON file, see
+        # ztl/identity/providers.py. Residents' identity comes only from them in production.
+        "ZTL_IDENTITY_PROVIDERS": os.environ.get(ENV_PREFIX + "IDENTITY_PROVIDERS") or None,
+        # Residents registering with a password and a codice fiscale they type: for development
+        # and the demo only (an identity nobody vouched for); production refuses it.
+        # Unset: resolved after overrides (on outside production), see check_production_identity.
+        "ZTL_RESIDENT_PASSWORDS": _env_bool("RESIDENT_PASSWORDS", False)
+        if (os.environ.get(ENV_PREFIX + "RESIDENT_PASSWORDS") or "").strip()
+        else None,
         "ZTL_ENFORCEMENT_LOOKBACK_DAYS": _env_int("ENFORCEMENT_LOOKBACK_DAYS", 30),
         "ZTL_ENFORCEMENT_REFRESH_SECONDS": _env_seconds("ENFORCEMENT_REFRESH_SECONDS", 0.1),
         "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
@@ -142,6 +151,11 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         # ZTL_SESSION_HOURS, staff's (who see everyone's data) after a shift.
         "ZTL_SESSION_HOURS": _env_int("SESSION_HOURS", 12),
         "ZTL_STAFF_SESSION_HOURS": _env_int("STAFF_SESSION_HOURS", 8),
+        # Staff sign in with a password and a one-time code (ztl.services.second_factor). None
+        # here: unset, decided by build_settings from the environment (on in production only).
+        "ZTL_STAFF_SECOND_FACTOR": _env_bool("STAFF_SECOND_FACTOR", False)
+        if (os.environ.get(ENV_PREFIX + "STAFF_SECOND_FACTOR") or "").strip()
+        else None,
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
         # (werkzeug's ProxyFix): without it, behind a proxy every client has the proxy's address
         # and shares one sign-in limit. 0: the app faces the clients directly.
@@ -196,6 +210,37 @@ def check_production_secret(key: str) -> None:
         )
 
 
+def check_production_identity(settings: dict[str, Any]) -> None:
+    """In production nobody declares their own identity: residents come through SPID/CIE.
+
+    Unset, password registration follows the environment (on in development, for the demo).
+    """
+    if settings.get("ZTL_RESIDENT_PASSWORDS") is None:
+        settings["ZTL_RESIDENT_PASSWORDS"] = settings["ZTL_ENV"] != "production"
+    if settings["ZTL_ENV"] == "production" and settings["ZTL_RESIDENT_PASSWORDS"]:
+        raise ConfigurationError(
+            "ZTL_RESIDENT_PASSWORDS cannot be on in production: residents' identity must come "
+            "from an identity provider (ZTL_IDENTITY_PROVIDERS), never from what they type."
+        )
+
+
+def check_staff_second_factor(settings: dict[str, Any]) -> None:
+    """Unset, the staff's second factor follows the environment (on in production); production
+    refuses to run without it: staff see everyone's data, and a password alone is too little."""
+    value = settings.get("ZTL_STAFF_SECOND_FACTOR")
+    if value is None:
+        settings["ZTL_STAFF_SECOND_FACTOR"] = settings["ZTL_ENV"] == "production"
+        return
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"ZTL_STAFF_SECOND_FACTOR must be true or false, got {value!r}")
+    if settings["ZTL_ENV"] == "production" and not value:
+        raise ConfigurationError(
+            "ZTL_STAFF_SECOND_FACTOR=false is refused in production: clerks, supervisors, police "
+            "and administrators sign in there with a password and a one-time code. Remove the "
+            "setting (production turns it on by itself)."
+        )
+
+
 def refuse_retired_settings(overrides: Mapping[str, Any] | None, rules_file: Path) -> None:
     """Stop start-up when ZTL_MUNICIPALITY or ZTL_TIMEZONE is still set (environment or mapping).
 
@@ -231,6 +276,8 @@ def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> 
         settings["SECRET_KEY"] = load_secret_key(instance_path, settings["ZTL_ENV"])
     if settings["ZTL_ENV"] == "production":
         check_production_secret(str(settings["SECRET_KEY"] or ""))
+    check_production_identity(settings)
+    check_staff_second_factor(settings)
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )

@@ -31,7 +31,7 @@ from tests.browser.journeys import (
     sign_out,
     tab_to,
 )
-from tests.factories import CF_MARIO, DEMO_OWN_CAR, PASSWORD
+from tests.factories import CF_MARIO, DEMO_OWN_CAR, PASSWORD, make_representative
 from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.extensions import db
 from ztl.models import Application, Category, Event, Permit, User, Vehicle
@@ -247,7 +247,9 @@ def test_hotel_registers_a_guest(page: Any, demo_server: LiveServer) -> None:
 
     def hotel_and_receptionist() -> str:
         account("resident", "reception@albergo.example.org", CF_MARIO)
-        return _hotel_in_zone_a()
+        hotel = _hotel_in_zone_a()
+        make_representative(hotel, CF_MARIO)
+        return hotel
 
     hotel = in_app(demo_server, hotel_and_receptionist)
     guest = car_plate(5_000_001)
@@ -255,7 +257,7 @@ def test_hotel_registers_a_guest(page: Any, demo_server: LiveServer) -> None:
 
     sign_in(page, demo_server, "reception@albergo.example.org")
     page.goto(f"{demo_server.base_url}/area-personale/albergo")
-    page.get_by_label("Partita IVA dell'albergo").fill(hotel)
+    page.get_by_label("Albergo del blocchetto").select_option(hotel)
     page.get_by_role("button", name="Richiedi un blocchetto").click()
     page.get_by_role("button", name="Ho pagato").click()
     page.get_by_label("Albergo", exact=True).first.select_option(hotel)

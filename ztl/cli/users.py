@@ -1,4 +1,5 @@
-"""`ztl users create`: accounts for staff and residents, password from a prompt or stdin."""
+"""`ztl users create`: accounts for staff and residents, password from a prompt or stdin.
+`ztl users reset-second-factor`: a staff member who lost their phone and their recovery codes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import sys
 import click
 
 from ztl.models.enums import Role
-from ztl.services.accounts import AccountError, create_user
+from ztl.services import second_factor
+from ztl.services.accounts import AccountError, create_user, find_user_by_email
+from ztl.services.unit_of_work import Actor
 
 
 @click.group(help="User accounts.")
@@ -34,3 +37,21 @@ def create(
     except AccountError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"created {user.role} {user.email} (id {user.id})")
+
+
+@users.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor(email: str) -> None:
+    """Delete a staff member's authenticator and recovery codes and end their open sessions; they
+    set up a new one at their next sign-in. Exit 1 when the account has none."""
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.UsageError(f"no account with e-mail {email!r}")
+    try:
+        user, ended = second_factor.reset(int(user.id), Actor.cli())
+    except second_factor.SecondFactorError as exc:
+        if exc.code == "not_enrolled":
+            click.echo(f"{user.email} has no second factor: nothing to reset", err=True)
+            raise SystemExit(1) from exc
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"second factor reset for {user.email}; sessions ended: {ended}")

@@ -47,7 +47,15 @@ HEADERS = {
         "status",
     ),
     "badges": ("badge_number", "holder_codice_fiscale", "valid_until", "issuer"),
-    "businesses": ("partita_iva", "name", "street", "house_number", "status", "ateco"),
+    "businesses": (
+        "partita_iva",
+        "name",
+        "street",
+        "house_number",
+        "status",
+        "ateco",
+        "legal_representatives",
+    ),
 }
 FILE_ORDER = ("streets", "residents", "vehicles", "badges", "businesses")
 
@@ -101,6 +109,9 @@ _ATECO = {
     "Studio": "69.20",
 }
 HOTEL_EVERY = 5
+# The demo resident (person 0) is a legal representative of the first firms, two hotels among
+# them, so the demo's resident login acts for firms and hotels without a delegation.
+DEMO_RESIDENT_REPRESENTS = HOTEL_EVERY + 1
 _HOTEL_STREETS = tuple(s for s in STREETS if s.zone == "A" and s.parity == "all")
 BADGE_ISSUER = "Comune di Prato"
 
@@ -282,8 +293,23 @@ def _badges(size: CitySize, rng: random.Random) -> Iterator[tuple[object, ...]]:
         yield (f"PO{n + 1:07d}", holder, valid_until.isoformat(), BADGE_ISSUER)
 
 
+def representatives(k: int, residents: int) -> str:
+    """The legal representatives of firm number `k`, as the file writes them ("CF1;CF2"): one
+    resident per firm, a second one for every third firm, and the demo resident for the first
+    ones. Pure functions of the index, so the random draws (and every other value) are unchanged."""
+    if residents <= 0:
+        return ""
+    people = [0] if k < DEMO_RESIDENT_REPRESENTS else []
+    if residents > 1:
+        people.append(1 + (k * 7) % (residents - 1))
+        if k % 3 == 0:
+            people.append(1 + (k * 7 + 3) % (residents - 1))
+    return ";".join(dict.fromkeys(codice_fiscale(person) for person in people))
+
+
 def _businesses(size: CitySize, rng: random.Random) -> Iterator[tuple[object, ...]]:
     for k in range(size.businesses):
+        people = representatives(k, size.residents)
         street, number = _address(rng, in_zone_share=0.7)
         kind = rng.choice(_BUSINESS_KINDS)
         family = rng.choice(_FAMILY)
@@ -293,10 +319,11 @@ def _businesses(size: CitySize, rng: random.Random) -> Iterator[tuple[object, ..
             # still made, so the other firms keep their addresses).
             segment = _HOTEL_STREETS[(k // HOTEL_EVERY) % len(_HOTEL_STREETS)]
             street, number = segment.street, str(segment.from_number + k % 10)
-            yield (partita_iva(k), f"Albergo {family} {k + 1}", street, number, status, "55.10")
+            name = f"Albergo {family} {k + 1}"
+            yield (partita_iva(k), name, street, number, status, "55.10", people)
         else:
             name = f"{kind} {family} {k + 1} S.r.l."
-            yield (partita_iva(k), name, street, number, status, _ATECO[kind])
+            yield (partita_iva(k), name, street, number, status, _ATECO[kind], people)
 
 
 def generate(

@@ -1,6 +1,13 @@
 """Typed SQLAlchemy 2.0 models; importing this package registers every table on Base.metadata."""
 
-from ztl.models.account import ApiToken, BrowserSession, ExternalIdentity, User
+from ztl.models.account import (
+    ApiToken,
+    BrowserSession,
+    ExternalIdentity,
+    RecoveryCode,
+    SecondFactor,
+    User,
+)
 from ztl.models.application import (
     Application,
     ApplicationPlate,
@@ -10,6 +17,7 @@ from ztl.models.application import (
 )
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, City, Gate, Zone
+from ztl.models.delegation import FirmDelegation, FirmDelegationDocument
 from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
 from ztl.models.event import AuditChainHead, Event, RegistryImport
 from ztl.models.hotel import GuestNight, HotelBooklet
@@ -22,7 +30,14 @@ from ztl.models.permit import (
     PermitZone,
     RevocationListState,
 )
-from ztl.models.registers import Badge, Business, Resident, StreetSegment, Vehicle
+from ztl.models.registers import (
+    Badge,
+    Business,
+    BusinessRepresentative,
+    Resident,
+    StreetSegment,
+    Vehicle,
+)
 from ztl.models.submission import FormSubmission
 
 __all__ = [
@@ -35,6 +50,7 @@ __all__ = [
     "Base",
     "BrowserSession",
     "Business",
+    "BusinessRepresentative",
     "Category",
     "CategoryWindow",
     "CategoryZone",
@@ -44,6 +60,8 @@ __all__ = [
     "EnforcementState",
     "Event",
     "ExternalIdentity",
+    "FirmDelegation",
+    "FirmDelegationDocument",
     "FormSubmission",
     "Gate",
     "GuestNight",
@@ -56,9 +74,11 @@ __all__ = [
     "PermitWindow",
     "PermitZone",
     "PlateLookup",
+    "RecoveryCode",
     "RegistryImport",
     "Resident",
     "RevocationListState",
+    "SecondFactor",
     "StreetSegment",
     "UTCDateTime",
     "User",

@@ -1,11 +1,12 @@
-"""People and machines that use the system: users, their external identities, API tokens."""
+"""People and machines that use the system: users, their external identities, API tokens, staff
+second factors."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ztl.models.base import Base, utcnow
@@ -33,6 +34,12 @@ class User(UserMixin, Base):
     locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The identity provider that asserted this resident's codice fiscale (SPID, CIE...); null for
+    # an identity the person typed themself, which only development allows.
+    identity_verified_by: Mapped[str | None] = mapped_column(String(40))
+    # Set when a provider asserted this account's codice fiscale for somebody else: the account
+    # held a self-declared identity that was not theirs, and can no longer be used.
+    frozen_at: Mapped[dt.datetime | None]
 
     identities: Mapped[list[ExternalIdentity]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -40,7 +47,11 @@ class User(UserMixin, Base):
 
     @property
     def is_active(self) -> bool:
-        return self.active
+        return self.active and self.frozen_at is None
+
+    @property
+    def identity_verified(self) -> bool:
+        return self.identity_verified_by is not None
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
@@ -63,6 +74,9 @@ class ExternalIdentity(Base):
     provider: Mapped[str] = mapped_column(String(40))
     subject: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The level of assurance of the last sign-in (the ID token's acr) and when it happened.
+    last_acr: Mapped[str | None] = mapped_column(String(100))
+    last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(back_populates="identities")
 
@@ -110,3 +124,34 @@ class BrowserSession(Base):
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(40))
     browser: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SecondFactor(Base):
+    """A staff member's authenticator app (TOTP, RFC 6238): one per account.
+
+    The secret is stored encrypted (AES-GCM, ztl.services.second_factor), never in clear: a copy of
+    the database alone does not give the codes. `last_step` is the last 30-second step whose code
+    was accepted: a code, once used, is refused for the rest of its validity (replay).
+    """
+
+    __tablename__ = "second_factor"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    last_step: Mapped[int] = mapped_column(default=0)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A single-use code that replaces the authenticator once (a lost phone); only its SHA-256."""
+
+    __tablename__ = "recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None]

@@ -58,6 +58,15 @@ class BusinessStatus(StrEnum):
     CEASED = "ceased"
 
 
+class DelegationStatus(StrEnum):
+    """A person's delegation to act for a firm: asked, then decided by a clerk, or revoked."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    REVOKED = "revoked"
+
+
 class ApplicationStatus(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"

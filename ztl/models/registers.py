@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ztl.models.base import Base
@@ -117,3 +117,20 @@ class Business(Base):
     status: Mapped[str] = mapped_column(String(8))
     # Main activity (ATECO): 55.x is accommodation, whose firms may buy hotel guests' booklets.
     ateco: Mapped[str | None] = mapped_column(String(8))
+
+
+class BusinessRepresentative(Base):
+    """A legal representative of a firm, as the business register names them.
+
+    Filled from the businesses file's `legal_representatives` column and replaced for a firm each
+    time a file with that column names it; `person_key` is the codice fiscale without omocodia, so
+    an account matches whatever variant either side wrote.
+    """
+
+    __tablename__ = "business_representative"
+
+    partita_iva: Mapped[str] = mapped_column(
+        String(11), ForeignKey("business.partita_iva", ondelete="CASCADE"), primary_key=True
+    )
+    person_key: Mapped[str] = mapped_column(String(16), primary_key=True, index=True)
+    codice_fiscale: Mapped[str] = mapped_column(String(16))

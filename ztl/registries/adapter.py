@@ -52,3 +52,11 @@ class RegistryAdapter(Protocol):
     def business(self, partita_iva: str) -> BusinessFact | None:
         """The firm with this partita IVA."""
         ...
+
+    def representatives(self, partita_iva: str) -> tuple[str, ...]:
+        """The person keys (codici fiscali without omocodia) of the firm's legal representatives."""
+        ...
+
+    def firms_represented_by(self, codice_fiscale: str) -> tuple[str, ...]:
+        """The partite IVA of the firms the person (any omocodic variant) legally represents."""
+        ...

@@ -119,6 +119,34 @@ def codice_fiscale(raw: str) -> str:
     return parse_codice_fiscale(raw)
 
 
+def codici_fiscali(max_items: int) -> Parser:
+    """Codici fiscali separated by ";" (an empty cell: none), as ((person_key, codice fiscale),
+    ...): each one valid, a person named twice (in any omocodic variant) counted once."""
+
+    def parse(raw: str) -> tuple[tuple[str, str], ...]:
+        parts = [part.strip() for part in raw.split(";")]
+        found: dict[str, str] = {}
+        bad: list[str] = []
+        for part in parts:
+            if not part:
+                continue
+            try:
+                value = codice_fiscale(part.upper())
+            except InvalidValue:
+                bad.append(_shown(part))
+                continue
+            found.setdefault(person_key(value), value)
+        if bad:
+            raise InvalidValue(
+                "codice fiscale non valido / invalid codice fiscale: " + ", ".join(bad[:5])
+            )
+        if len(found) > max_items:
+            raise InvalidValue(f"troppi / too many: {len(found)}, at most {max_items}")
+        return tuple(found.items())
+
+    return parse
+
+
 _ATECO = re.compile(r"\d{2}(\.\d{1,2}){0,2}")
 
 

@@ -2,7 +2,8 @@
 
 Why declarative: the reader, the validator, the upsert and the report are the same code for every
 kind; a kind is only its columns (file name, parser, table field), the fields derived from them
-(normalised keys), cross-column checks, and the key the upsert matches on.
+(normalised keys), cross-column checks, the key the upsert matches on, and the columns whose values
+are rows of a table of their own (a firm's legal representatives).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from ztl.models import Badge, Business, Resident, StreetSegment, Vehicle
+from ztl.models import Badge, Business, BusinessRepresentative, Resident, StreetSegment, Vehicle
 from ztl.models.enums import (
     BusinessStatus,
     Fuel,
@@ -29,6 +30,8 @@ from ztl.values.fiscal import person_key
 from ztl.values.streets import house_number, street_key
 
 KINDS = ("residents", "vehicles", "streets", "badges", "businesses")
+# Legal representatives one firm's row may name (a board, not a shareholder list).
+MAX_REPRESENTATIVES = 20
 
 # A check across columns of a parsed row: None, or (file column to blame, reason).
 RowCheck = Callable[[Mapping[str, Any]], tuple[str, str] | None]
@@ -60,6 +63,23 @@ class Derived:
 
 
 @dataclass(frozen=True)
+class Related:
+    """An optional column whose cell is a list of rows of another table, keyed by the row's key.
+
+    The businesses file's `legal_representatives` ("CF1;CF2") fills `business_representative`:
+    the parser gives a tuple of items, each a tuple of `fields`; the import replaces the rows of
+    `table` whose `key` field is the file row's key with those items (ztl.registries.related).
+    Optional, like every column added after the first files: a file without it leaves the table
+    as earlier files left it.
+    """
+
+    column: Column
+    table: Table
+    key: str
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RegistryKind:
     name: str
     table: Table
@@ -67,16 +87,23 @@ class RegistryKind:
     key: tuple[str, ...]
     derived: tuple[Derived, ...] = ()
     checks: tuple[RowCheck, ...] = ()
+    related: tuple[Related, ...] = ()
 
     @property
     def required_columns(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns if column.required)
 
+    @property
+    def file_columns(self) -> tuple[Column, ...]:
+        """Every column read from the file: the table's, then the related tables'."""
+        return self.columns + tuple(r.column for r in self.related)
+
     def for_header(self, names: tuple[str, ...]) -> RegistryKind:
         """The format as one file has it: optional columns the file lacks are left out, so an
         update by key does not blank what an earlier, fuller file gave."""
         kept = tuple(c for c in self.columns if c.required or c.name in names)
-        return dataclasses.replace(self, columns=kept)
+        related = tuple(r for r in self.related if r.column.name in names)
+        return dataclasses.replace(self, columns=kept, related=related)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -212,5 +239,17 @@ def registry_kind(name: str, zone_codes: Mapping[str, str]) -> RegistryKind:
             ),
             derived=(key, house_no),
             key=("partita_iva",),
+            related=(
+                Related(
+                    Column(
+                        "legal_representatives",
+                        c.codici_fiscali(MAX_REPRESENTATIVES),
+                        required=False,
+                    ),
+                    table=BusinessRepresentative.__table__,  # type: ignore[arg-type]
+                    key="partita_iva",
+                    fields=("person_key", "codice_fiscale"),
+                ),
+            ),
         )
     raise KeyError(name)

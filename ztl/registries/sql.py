@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session, scoped_session
 
-from ztl.models import Badge, Business, Resident, StreetSegment, Vehicle
+from ztl.models import Badge, Business, BusinessRepresentative, Resident, StreetSegment, Vehicle
 from ztl.models.enums import (
     BusinessStatus,
     Fuel,
@@ -81,6 +81,16 @@ _BADGES = (
     .order_by(Badge.valid_until.desc(), Badge.badge_number)
 )
 _BUSINESS = select(*_columns(Business)).where(Business.partita_iva == bindparam("piva"))
+_REPRESENTATIVES = (
+    select(BusinessRepresentative.person_key)
+    .where(BusinessRepresentative.partita_iva == bindparam("piva"))
+    .order_by(BusinessRepresentative.person_key)
+)
+_REPRESENTED = (
+    select(BusinessRepresentative.partita_iva)
+    .where(BusinessRepresentative.person_key == bindparam("key"))
+    .order_by(BusinessRepresentative.partita_iva)
+)
 
 
 class SqlRegistryAdapter:
@@ -130,6 +140,14 @@ class SqlRegistryAdapter:
     def business(self, partita_iva: str) -> BusinessFact | None:
         row = self._run(_BUSINESS, piva=parse_partita_iva(partita_iva)).first()
         return _business(row) if row is not None else None
+
+    def representatives(self, partita_iva: str) -> tuple[str, ...]:
+        rows = self._run(_REPRESENTATIVES, piva=parse_partita_iva(partita_iva))
+        return tuple(row.person_key for row in rows)
+
+    def firms_represented_by(self, codice_fiscale: str) -> tuple[str, ...]:
+        key = person_key(parse_codice_fiscale(codice_fiscale))
+        return tuple(row.partita_iva for row in self._run(_REPRESENTED, key=key))
 
 
 def _resident(row: Any) -> ResidentFact:

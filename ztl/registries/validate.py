@@ -2,7 +2,8 @@
 
 Why every column is checked even after the first failure: the person fixing the file sees all that
 is wrong with a row at once instead of one problem per re-run. Rows come out as tuples in the
-order the compiled upsert wants them (see ztl.registries.upsert): no per-row dict.
+order the compiled upsert wants them (see ztl.registries.upsert), followed by the values of the
+related columns (ztl.registries.schemas.Related): no per-row dict.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class RowValidator:
         index = {field: i for i, field in enumerate(order)}
         self._plan = tuple(
             (column.name, positions[column.name], column.parse, index[column.target])
-            for column in kind.columns
+            for column in kind.file_columns
         )
         field_of = {column.name: column.target for column in kind.columns}
         self._derived = tuple(

@@ -6,8 +6,9 @@ the library with the GIL released (see ztl.registries.upsert), so on two cores t
 overlap and a row costs about the larger of the two instead of their sum. With PostgreSQL the
 server does the work and the thread waits on the network.
 
-The thread owns one connection for the whole run. Each batch is one transaction: the rows, then the
-run's counts (RegistryImport), then commit. The main thread must not write to the database while
+The thread owns one connection for the whole run. Each batch is one transaction: the rows, the rows
+they own in other tables (a firm's legal representatives, ztl.registries.related), then the run's
+counts (RegistryImport), then commit. The main thread must not write to the database while
 the writer runs (SQLite has one writer at a time); it hands over batches through a queue of one,
 so at most three batches are in memory: being read, waiting, being written.
 """
@@ -29,6 +30,8 @@ from ztl.registries.upsert import Upsert
 
 # The run's counts, written in each batch's transaction: (connection, rows_read, imported, rejected).
 CountWriter = Callable[[Connection, int, int, int], None]
+# The rows a batch's rows own elsewhere, written after them: (connection, batch, refused indexes).
+RelatedWriter = Callable[[Connection, "Batch", set[int]], None]
 _POLL_SECONDS = 0.5
 _SQLITE_DEFAULT_CACHE = -2000  # SQLite's default page cache: 2000 KiB
 
@@ -42,6 +45,7 @@ class Batch:
     keys: str  # JSON [[key, line], ...], in the order of the rows
     rows_read: int  # counts of the run when the batch was cut, for the run record
     rejected: int  # rows the reader rejected so far
+    related: tuple[Any, ...] = ()  # per related column, [(key, items), ...] in the rows' order
 
 
 @dataclass
@@ -57,10 +61,18 @@ class Written:
 class BatchWriter:
     """Writes batches in order on its own thread; results come back in order."""
 
-    def __init__(self, engine: Engine, upsert: Upsert, counts: CountWriter, sqlite_cache_kib: int):
+    def __init__(
+        self,
+        engine: Engine,
+        upsert: Upsert,
+        counts: CountWriter,
+        sqlite_cache_kib: int,
+        related: RelatedWriter | None = None,
+    ):
         self._engine = engine
         self._upsert = upsert
         self._counts = counts
+        self._related = related
         self._cache_kib = sqlite_cache_kib
         self._inbox: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
         self._outbox: queue.Queue[Written | BaseException] = queue.Queue()
@@ -130,6 +142,8 @@ class BatchWriter:
         self, connection: Connection, batch: Batch, keys: KeyIndex, imported: int, refused: int
     ) -> Written:
         failed = self._upsert.execute(connection, batch.encoded)
+        if self._related is not None and batch.related:
+            self._related(connection, batch, {index for index, _ in failed})
         result = Written(batch.rows_read, batch.size - len(failed))
         self._counts(
             connection,

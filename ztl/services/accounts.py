@@ -1,8 +1,9 @@
-"""Accounts: resident registration, staff creation, password sign-in with lock-out, external identities.
+"""Accounts: staff creation, password sign-in with lock-out, and (development only) residents with
+a password.
 
-Sign-in is provider-neutral: `sign_in_external` links a login at an identity provider (SPID, CIE) to a
-user by the provider's subject, or by the codice fiscale the provider asserts, so a provider plugs in
-beside local passwords without changing the rest of the system.
+Residents' identity comes from an identity provider (SPID, CIE: `ztl.services.verified_identity`).
+Password registration, where a person types their own codice fiscale, exists for trying the
+service without a provider: `ZTL_RESIDENT_PASSWORDS` turns it on, and production refuses it.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ztl.extensions import db
-from ztl.models import ExternalIdentity, User, utcnow
+from ztl.models import User, utcnow
 from ztl.models.enums import Role
+from ztl.services import lockout
 from ztl.services.events import record_event
 from ztl.services.passwords import hash_password, password_problem, verify_password
+from ztl.services.second_factor import SecondStep, second_step
 from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_codice_fiscale, person_key
@@ -32,13 +35,18 @@ class SignInFailure(StrEnum):
     INVALID = "invalid"  # unknown e-mail or wrong password: the same answer for both
     LOCKED = "locked"
     INACTIVE = "inactive"
+    PROVIDER_ONLY = "provider_only"  # a resident, where residents sign in with SPID/CIE only
 
 
 @dataclass(frozen=True)
 class SignInResult:
+    """`ok`: the password was right. With a `second_step` (staff with a second factor), the person
+    is not signed in until that step is done (ztl.services.second_factor)."""
+
     user: User | None
     failure: SignInFailure | None = None
     locked_until: dt.datetime | None = None
+    second_step: SecondStep | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,10 +67,21 @@ def _check_new_password(password: str, staff: bool, *personal: str) -> None:
         raise AccountError(problem, code=f"password_{problem}")
 
 
+def resident_passwords_allowed() -> bool:
+    """Whether residents may register and sign in with a password (development and the demo)."""
+    return bool(current_app.config.get("ZTL_RESIDENT_PASSWORDS"))
+
+
 def register_resident(
     email: str, full_name: str, codice_fiscale: str, password: str, language: str = "it"
 ) -> User:
-    """Create a resident account tied to a codice fiscale: one account per person and per e-mail."""
+    """Create a resident account with a self-declared codice fiscale (development only).
+
+    One account per person and per e-mail. The identity is not verified: the first SPID/CIE sign-in
+    asserting this codice fiscale confirms or freezes it (services.verified_identity).
+    """
+    if not resident_passwords_allowed():
+        raise AccountError("residents sign in with SPID or CIE", code="registration_closed")
     try:
         cf = parse_codice_fiscale(codice_fiscale)
     except InvalidValue as exc:
@@ -140,11 +159,11 @@ def sign_in_with_password(
     """Check a password, counting failures; too many in a row lock the account for a while.
 
     The failure counter and the lock are committed even when sign-in fails, so the lock holds
-    across processes and restarts.
+    across processes and restarts (ztl.services.lockout). When a second step follows (a staff
+    member's code), the counter is left as it is: only a complete sign-in resets it, so that the
+    right password does not buy fresh guesses at the code.
     """
     now = now or utcnow()
-    max_failures = int(current_app.config["ZTL_LOGIN_MAX_FAILURES"])
-    lock_minutes = int(current_app.config["ZTL_LOGIN_LOCKOUT_MINUTES"])
     with unit_of_work() as session:
         user = session.scalar(
             select(User).where(User.email == normalise_email(email)).with_for_update()
@@ -152,65 +171,22 @@ def sign_in_with_password(
         if user is None:
             verify_password(None, password)
             return SignInResult(None, SignInFailure.INVALID)
-        if user.locked_until is not None and user.locked_until > now:
+        if lockout.locked(user, now):
             return SignInResult(None, SignInFailure.LOCKED, user.locked_until)
         if not verify_password(user.password_hash, password):
-            user.failed_logins += 1
-            if user.failed_logins >= max_failures:
-                user.locked_until = now + dt.timedelta(minutes=lock_minutes)
-                user.failed_logins = 0
-                record_event(
-                    session,
-                    Actor.system(),
-                    "user",
-                    user.id,
-                    "locked",
-                    reason=f"{max_failures} failed sign-ins",
-                )
-                return SignInResult(None, SignInFailure.LOCKED, user.locked_until)
+            until = lockout.count_failure(session, user, now)
+            if until is not None:
+                return SignInResult(None, SignInFailure.LOCKED, until)
             return SignInResult(None, SignInFailure.INVALID)
-        if not user.active:
+        if not user.is_active:
             return SignInResult(None, SignInFailure.INACTIVE)
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
+        if user.role == Role.RESIDENT.value and not resident_passwords_allowed():
+            return SignInResult(None, SignInFailure.PROVIDER_ONLY)
+        step = second_step(session, user)
+        if step is not None:
+            return SignInResult(user, second_step=step)
+        lockout.signed_in(user, now)
     return SignInResult(user)
-
-
-def sign_in_external(provider: str, subject: str, codice_fiscale: str | None) -> User | None:
-    """Find the user behind an identity provider's assertion, linking it on first use.
-
-    A provider (SPID, CIE) asserts its own subject id and usually the codice fiscale; the first time,
-    the identity is linked to the resident account with the same person, and later the subject alone
-    is enough. Returns None when no account matches (the caller offers registration).
-    """
-    with unit_of_work() as session:
-        identity = session.scalar(
-            select(ExternalIdentity).where(
-                ExternalIdentity.provider == provider, ExternalIdentity.subject == subject
-            )
-        )
-        if identity is not None:
-            return identity.user if identity.user.active else None
-        if not codice_fiscale:
-            return None
-        try:
-            key = person_key(parse_codice_fiscale(codice_fiscale))
-        except InvalidValue:
-            return None
-        user = session.scalar(select(User).where(User.person_key == key))
-        if user is None or not user.active:
-            return None
-        session.add(ExternalIdentity(user=user, provider=provider, subject=subject))
-        record_event(
-            session,
-            Actor(provider, user.id),
-            "user",
-            user.id,
-            "identity_linked",
-            data={"provider": provider},
-        )
-    return user
 
 
 def load_user(user_id: str) -> User | None:

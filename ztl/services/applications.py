@@ -5,8 +5,11 @@ category decides automatically and every check passes, else under review in the 
 
 Decisions where the catalogue is silent, taken as a municipality's users would expect:
 - A person applies for themselves (the account's codice fiscale); a firm's permit (business seat,
-  firm vehicles, hotel guests) is applied for by giving the firm's partita IVA, and a clerk or the
-  business register checks the firm. Nobody can apply in another person's name.
+  firm vehicles, hotel guests) is applied for by giving the firm's partita IVA, and only by one of
+  its legal representatives (business register) or a delegate a clerk approved
+  (ztl.services.representation), checked when the draft is saved, when it is submitted and when a
+  permit is renewed; the events say for which firm and in which capacity the person acted. Nobody
+  can apply in another person's name.
 - The checks run on every save of a draft (the applicant sees the pre-check as they go), again on
   submission and again when the payment arrives: registers change, and the monthly limit of daily
   permits must hold at the moment of issue.
@@ -46,6 +49,7 @@ from ztl.services.issuance import (
 )
 from ztl.services.payments import payment_provider
 from ztl.services.permit_changes import renewable, renewal_opens
+from ztl.services.representation import NOT_AUTHORISED, Authority, authority_for
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
@@ -117,13 +121,16 @@ def _category_rules(code: str) -> CategoryRules:
         ) from exc
 
 
-def _applicant(user: User, category: CategoryRules, raw: str) -> str:
+def _applicant(
+    session: AnySession, user: User, category: CategoryRules, raw: str
+) -> tuple[str, Authority | None]:
+    """Whom the permit is for, and for a firm the person's authority to act for it."""
     if not is_firm_category(category):
         if not user.codice_fiscale:
             raise ApplicationInputError(
                 "the account has no codice fiscale", "applicant_id", "no_codice_fiscale"
             )
-        return user.codice_fiscale
+        return user.codice_fiscale, None
     try:
         applicant = parse_subject_id(raw)
     except InvalidValue as exc:
@@ -132,7 +139,27 @@ def _applicant(user: User, category: CategoryRules, raw: str) -> str:
         raise ApplicationInputError(
             "a firm applies with its partita IVA (11 digits)", "applicant_id", "not_a_firm"
         )
-    return applicant
+    authority = authority_for(user, applicant, session)
+    if authority is None:
+        raise ApplicationInputError(NOT_AUTHORISED, "applicant_id", "not_representative")
+    return applicant, authority
+
+
+def firm_authority(session: AnySession, user: User, applicant_id: str) -> Authority | None:
+    """For a permit held by a firm (a partita IVA), the person's authority to act for it now;
+    ServiceError "not_representative" when they have none. None for a person's own permit."""
+    if len(applicant_id) != 11:
+        return None
+    authority = authority_for(user, applicant_id, session)
+    if authority is None:
+        raise ServiceError(NOT_AUTHORISED, code="not_representative")
+    return authority
+
+
+def _firm_data(authority: Authority | None, **data: Any) -> dict[str, Any] | None:
+    """An event's data, with the firm and capacity when the person acted for a firm."""
+    merged = {**(authority.event_data() if authority else {}), **data}
+    return merged or None
 
 
 def _plates(category: CategoryRules, raw: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -196,13 +223,13 @@ def _fill(
     user: User,
     data: ApplicationInput,
     now: dt.datetime,
-) -> None:
+) -> Authority | None:
     category_rules = _category_rules(data.category)
     with session.no_autoflush:  # the new application is complete only at the end
         category = session.scalars(
             select(Category).where(Category.code == category_rules.code)
         ).one()
-        applicant = _applicant(user, category_rules, data.applicant_id)
+        applicant, authority = _applicant(session, user, category_rules, data.applicant_id)
         plates = _plates(category_rules, data.plates)
         zones = _zones(session, category_rules, data.zones)
     _validate_dates(data, category_rules, now)
@@ -226,6 +253,7 @@ def _fill(
         ApplicationPlate(plate=plate, country=country, position=i)
         for i, (plate, country) in enumerate(plates)
     )
+    return authority
 
 
 def eligibility_request(application: Application, at: dt.datetime) -> EligibilityRequest:
@@ -269,10 +297,17 @@ def create_draft(user: User, data: ApplicationInput, at: dt.datetime | None = No
     with unit_of_work() as session:
         application = Application(user_id=user.id, status=ApplicationStatus.DRAFT.value)
         session.add(application)
-        _fill(session, application, user, data, now)
+        authority = _fill(session, application, user, data, now)
         session.flush()
         assess(application, now)
-        record_event(session, _actor(user), "application", application.id, "drafted")
+        record_event(
+            session,
+            _actor(user),
+            "application",
+            application.id,
+            "drafted",
+            data=_firm_data(authority),
+        )
         application_id = application.id
     return application_id
 
@@ -285,10 +320,17 @@ def update_draft(
         application = owned_application(session, application_id, user)
         if application.status not in EDITABLE:
             raise ServiceError("only a draft can be changed", code="not_editable")
-        _fill(session, application, user, data, now)
+        authority = _fill(session, application, user, data, now)
         session.flush()
         assess(application, now)
-        record_event(session, _actor(user), "application", application.id, "edited")
+        record_event(
+            session,
+            _actor(user),
+            "application",
+            application.id,
+            "edited",
+            data=_firm_data(authority),
+        )
 
 
 def submit_application(
@@ -300,6 +342,7 @@ def submit_application(
         application = owned_application(session, application_id, user)
         if application.status != ApplicationStatus.DRAFT.value:
             raise ServiceError("the application was already submitted", code="not_a_draft")
+        authority = firm_authority(session, user, application.applicant_id)
         result = assess(application, now)
         decider = application.category.decided_by
         if result.verdict.outcome is Outcome.NOT_ELIGIBLE and decider == Decider.AUTOMATIC.value:
@@ -307,7 +350,14 @@ def submit_application(
         application.status = ApplicationStatus.SUBMITTED.value
         application.submitted_at = now
         actor = _actor(user)
-        record_event(session, actor, "application", application.id, "submitted")
+        record_event(
+            session,
+            actor,
+            "application",
+            application.id,
+            "submitted",
+            data=_firm_data(authority),
+        )
         due = total_due(application)
         permit: Permit | None = None
         if due > 0:
@@ -319,7 +369,7 @@ def submit_application(
                 "application",
                 application.id,
                 "payment_requested",
-                data={"iuv": notice.iuv, "amount_cents": due},
+                data=_firm_data(authority, iuv=notice.iuv, amount_cents=due),
             )
         else:
             permit = _route_after_payment(session, application, actor, now)
@@ -399,6 +449,7 @@ def start_renewal(number: str, user: User, at: dt.datetime | None = None) -> int
             raise ServiceError(f"no permit {number}", code="not_found")
         if permit.status != PermitStatus.ACTIVE.value:
             raise ServiceError("only an active permit can be renewed", code="not_active")
+        authority = firm_authority(session, user, permit.holder_id)
         offered = current_rules().category(permit.category.code).validity
         if not renewable(offered[0]) or now < renewal_opens(permit.valid_to):
             raise ServiceError("renewal is not open for this permit", code="too_early")
@@ -431,7 +482,12 @@ def start_renewal(number: str, user: User, at: dt.datetime | None = None) -> int
         session.flush()
         assess(application, now)
         record_event(
-            session, _actor(user), "application", application.id, "drafted", data={"renews": number}
+            session,
+            _actor(user),
+            "application",
+            application.id,
+            "drafted",
+            data=_firm_data(authority, renews=number),
         )
         application_id = application.id
     return application_id

@@ -1,5 +1,8 @@
 """Documents attached to an application: checked by content, stored outside static/, served by rule.
 
+The checks and the storage (check_upload, store_upload, discard_upload) also serve the documents of
+a delegation to act for a firm (ztl.services.representation): the same types, sizes and folder.
+
 Why by content: a file's name and its declared type are whatever the sender says; a "PDF" that is an
 HTML page would be served back to a clerk's browser. The first bytes decide (PDF, JPEG, PNG only),
 the size is capped, and the file is stored under a random name in the upload folder (instance/
@@ -107,6 +110,35 @@ def _owner_only(path: str, flags: int) -> int:
     return os.open(path, flags, 0o600)
 
 
+def check_upload(data: bytes) -> str:
+    """The type an uploaded file really is; DocumentError when it is empty, too large or not a
+    PDF, JPEG or PNG. Nothing is written."""
+    if len(data) == 0:
+        raise DocumentError("the file is empty", code="empty")
+    if len(data) > max_document_bytes():
+        raise DocumentError("the file is too large", code="too_large")
+    content_type = sniff_content_type(data[:16])
+    if content_type is None:
+        raise DocumentError("only PDF, JPEG and PNG files are accepted", code="type")
+    return content_type
+
+
+def safe_name(name: str) -> str:
+    """An uploaded file's name as it may be shown and offered for download."""
+    return _safe_name(name)
+
+
+def store_upload(data: bytes) -> tuple[Path, str]:
+    """Write checked content under a random name in the upload folder: (path, stored name).
+    The caller writes its row in a transaction and calls discard_upload(path) if that fails."""
+    return _write(data)
+
+
+def discard_upload(path: Path) -> None:
+    """Remove a stored file whose row was never written (or was deleted)."""
+    _remove(path)
+
+
 def _write(data: bytes) -> tuple[Path, str]:
     folder = upload_folder()
     stored_name = secrets.token_hex(16)
@@ -133,13 +165,7 @@ def attach_document(
     at: dt.datetime | None = None,
 ) -> int:
     """Attach a file to the user's own application; a requested document puts it back in the queue."""
-    if len(data) == 0:
-        raise DocumentError("the file is empty", code="empty")
-    if len(data) > max_document_bytes():
-        raise DocumentError("the file is too large", code="too_large")
-    content_type = sniff_content_type(data[:16])
-    if content_type is None:
-        raise DocumentError("only PDF, JPEG and PNG files are accepted", code="type")
+    content_type = check_upload(data)
     path, stored_name = _write(data)
     try:
         with unit_of_work() as session:

@@ -10,6 +10,12 @@ Each guest is one transaction: the booklet row is locked, the registration check
 in the zone, the plate, the retroactive window), the permit issued and the booklet's count raised
 together, so two receptionists registering at once can never use the 41st registration. A batch is
 many such transactions: a bad row is reported and does not stop the others.
+
+Who: a booklet belongs to the hotel (the firm), not to the person who bought it. Buying one, paying
+it and registering guests against the hotel's booklets are open to the hotel's legal
+representatives and approved delegates only (ztl.services.representation), checked in each
+transaction; each event records for which firm and in which capacity the person acted. A
+receptionist sees and uses the booklets of every hotel they may act for, whoever bought them.
 """
 
 from __future__ import annotations
@@ -40,6 +46,15 @@ from ztl.services.applications import assess
 from ztl.services.events import record_event
 from ztl.services.issuance import approve_locked_application
 from ztl.services.payments import payment_provider
+from ztl.services.representation import (
+    NOT_AUTHORISED,
+    FirmRole,
+    NotAuthorised,
+    authority_for,
+    firm_ids_of,
+    firms_of,
+    require_authority,
+)
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
@@ -125,9 +140,12 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
     """A booklet with its payment notice, for an accommodation firm in the zone; usable once paid."""
     holder = _hotel_id(hotel)
     offer, fee = booklet_offer()
+    if authority_for(user, holder) is None:  # before anything about the firm is said
+        raise NotAuthorised(NOT_AUTHORISED)
     _check_accommodation(holder, offer)
     notice = payment_provider().create_notice(fee.total_cents, "ZTL 8A booklet")
     with unit_of_work() as session:
+        authority = require_authority(session, user, holder)
         booklet = HotelBooklet(
             holder_id=holder,
             user_id=user.id,
@@ -137,7 +155,14 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
         )
         session.add(booklet)
         session.flush()
-        record_event(session, Actor.of_user(user), "booklet", booklet.id, "requested")
+        record_event(
+            session,
+            Actor.of_user(user),
+            "booklet",
+            booklet.id,
+            "requested",
+            data=authority.event_data(),
+        )
     return booklet
 
 
@@ -148,7 +173,10 @@ def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> N
         booklet = session.execute(
             select(HotelBooklet).where(HotelBooklet.id == booklet_id).with_for_update()
         ).scalar_one_or_none()
-        if booklet is None or booklet.user_id != user.id:
+        # The hotel's booklet: whoever may act for the hotel may pay it; for anyone else it does
+        # not exist.
+        authority = authority_for(user, booklet.holder_id, session) if booklet else None
+        if booklet is None or authority is None:
             raise ServiceError(f"no booklet {booklet_id}", code="not_found")
         if booklet.paid_at is not None:
             return
@@ -156,22 +184,45 @@ def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> N
             raise ServiceError(
                 "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
             )
-        record_booklet_payment(session, booklet, Actor.of_user(user), at or dt.datetime.now(dt.UTC))
+        record_booklet_payment(
+            session,
+            booklet,
+            Actor.of_user(user),
+            at or dt.datetime.now(dt.UTC),
+            authority.event_data(),
+        )
 
 
 def record_booklet_payment(
-    session: AnySession, booklet: HotelBooklet, actor: Actor, now: dt.datetime
+    session: AnySession,
+    booklet: HotelBooklet,
+    actor: Actor,
+    now: dt.datetime,
+    data: dict[str, object] | None = None,
 ) -> None:
     """In the caller's transaction, with the booklet locked: the one place a booklet gets paid."""
     booklet.paid_at = now
-    record_event(session, actor, "booklet", booklet.id, "paid")
+    record_event(session, actor, "booklet", booklet.id, "paid", data=data)
+
+
+def hotels_of(user: User) -> list[FirmRole]:
+    """The active firms the person may act for that may buy guests' booklets (accommodation)."""
+    try:
+        offer, _fee = booklet_offer()
+    except ServiceError:
+        return []
+    return [f for f in firms_of(user) if f.active and offer.sold_to(f.ateco)]
 
 
 def booklets_of(user: User) -> list[HotelBooklet]:
+    """The booklets of every hotel the person may act for, whoever bought them, newest first."""
     with unit_of_work() as session:
+        hotels = firm_ids_of(user, session)
+        if not hotels:
+            return []
         rows = session.scalars(
             select(HotelBooklet)
-            .where(HotelBooklet.user_id == user.id)
+            .where(HotelBooklet.holder_id.in_(hotels))
             .order_by(HotelBooklet.id.desc())
         ).all()
     return list(rows)
@@ -205,10 +256,10 @@ def register_guest(
         raise ServiceError("the arrival needs a time zone", code="time_without_offset")
     actor = Actor.of_user(user)
     with unit_of_work() as session:
+        authority = require_authority(session, user, holder)
         booklet = session.execute(
             select(HotelBooklet)
             .where(
-                HotelBooklet.user_id == user.id,
                 HotelBooklet.holder_id == holder,
                 HotelBooklet.paid_at.is_not(None),
                 HotelBooklet.used < HotelBooklet.size,
@@ -242,7 +293,9 @@ def register_guest(
         if result.verdict.outcome is not Outcome.ELIGIBLE:
             failing = [r.check_id for r in result.verdict.results if r.status.value != "pass"]
             raise GuestRefused("the registration does not pass: " + ", ".join(failing), failing)
-        record_event(session, actor, "application", application.id, "submitted")
+        record_event(
+            session, actor, "application", application.id, "submitted", data=authority.event_data()
+        )
         permit, _ = approve_locked_application(session, application, actor, now, None)
         _refuse_overlapping_stay(session, permit, plate)  # raising rolls the permit back too
         booklet.used += 1
@@ -252,7 +305,7 @@ def register_guest(
             "booklet",
             booklet.id,
             "used",
-            data={"permit": permit.number, "used": booklet.used},
+            data={"permit": permit.number, "used": booklet.used, **authority.event_data()},
         )
         number = permit.number
     return number
@@ -331,7 +384,10 @@ def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
 def register_guest_batch(
     user: User, hotel: str, text: str, at: dt.datetime | None = None
 ) -> list[BatchLine]:
-    """Every row registered on its own; the report says, per line, the permit or the problem."""
+    """Every row registered on its own; the report says, per line, the permit or the problem.
+    A person who may not act for the hotel is refused once, for the whole file."""
+    if authority_for(user, _hotel_id(hotel)) is None:
+        raise NotAuthorised(NOT_AUTHORISED)
     report: list[BatchLine] = []
     for line, plate, arrival, nights in parse_guest_csv(text):
         try:

@@ -4,7 +4,8 @@ What is included: the account (never the password hash), every application made 
 or held under the person's codice fiscale with its plates, zones, answers, checks, documents (names,
 types, sizes: the files themselves are downloaded from the application page) and history; every
 permit held (validity, plates, zones, windows, status; the signed PDF is downloaded from the permit
-page); the e-mails sent; hotel booklets bought.
+page); the e-mails sent; hotel booklets bought; the firms the register names them a legal
+representative of, and their delegations to act for firms (with the documents' names and types).
 
 What is not: plate lookups by police and gates. They are processed for law enforcement (Directive
 (EU) 2016/680, D.Lgs. 51/2018), whose access right is exercised through the police, and they are
@@ -19,7 +20,16 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from ztl.extensions import db
-from ztl.models import Application, Event, HotelBooklet, Notification, Permit, User
+from ztl.models import (
+    Application,
+    BusinessRepresentative,
+    Event,
+    FirmDelegation,
+    HotelBooklet,
+    Notification,
+    Permit,
+    User,
+)
 from ztl.services.applicant_view import checks_for_applicant
 from ztl.values.fiscal import subject_key
 
@@ -176,5 +186,48 @@ def personal_data(user: User) -> dict[str, Any]:
             }
             for b in booklets
         ],
+        "legal_representative_of": list(
+            db.session.scalars(
+                select(BusinessRepresentative.partita_iva)
+                .where(BusinessRepresentative.person_key == user.person_key)
+                .order_by(BusinessRepresentative.partita_iva)
+            )
+        )
+        if user.person_key
+        else [],
+        "firm_delegations": _delegations(user),
         "not_included": NOT_INCLUDED,
     }
+
+
+def _delegations(user: User) -> list[dict[str, Any]]:
+    found = list(
+        db.session.scalars(
+            select(FirmDelegation)
+            .where(FirmDelegation.delegate_user_id == user.id)
+            .order_by(FirmDelegation.id)
+        )
+    )
+    history = _events("delegation", [d.id for d in found])
+    return [
+        {
+            "firm": d.partita_iva,
+            "status": d.status,
+            "requested_at": _when(d.requested_at),
+            "decided_at": _when(d.decided_at),
+            "decision_reason": d.decision_reason,
+            "revoked_at": _when(d.revoked_at),
+            "revocation_reason": d.revocation_reason,
+            "documents": [
+                {
+                    "name": doc.original_name,
+                    "kind": doc.kind,
+                    "content_type": doc.content_type,
+                    "size_bytes": doc.size_bytes,
+                }
+                for doc in d.documents
+            ],
+            "history": history.get(str(d.id), []),
+        }
+        for d in found
+    ]

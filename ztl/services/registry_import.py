@@ -3,7 +3,9 @@
 The file is read as a stream and every row is validated (ztl.registries.schemas); good rows are
 upserted by their key, bad rows are reported with line, column and reason, and nothing is dropped
 silently. Within one file the last row of a key wins and each earlier one is reported
-(ztl.registries.duplicates).
+(ztl.registries.duplicates). A column that lists rows of another table (the businesses file's
+`legal_representatives`) replaces those rows for each key the file names, in the same batch
+transaction as the key's row (ztl.registries.related); its bad values are reported like any other.
 
 Transactions: whatever stops the import as a whole (unknown kind, missing or unreadable file, not
 UTF-8, empty file, missing required column) is found before anything is written, so it changes
@@ -43,6 +45,7 @@ from ztl.registries.csvfile import (
     read_header,
     read_rows,
 )
+from ztl.registries.related import replace_related
 from ztl.registries.schemas import KINDS, RegistryKind, registry_kind
 from ztl.registries.upsert import Row, compile_upsert, sqlite_has_json
 from ztl.registries.validate import RowValidator
@@ -122,7 +125,7 @@ def import_registry(
             spec = registry_kind(kind, _zone_codes() if kind == "streets" else {})
             header.positions(spec.required_columns)  # names every missing required column
             spec = spec.for_header(header.names)
-            positions = header.positions(tuple(column.name for column in spec.columns))
+            positions = header.positions(tuple(column.name for column in spec.file_columns))
         except CsvFileError as exc:
             raise RegistryFileError(str(exc), code="file_invalid") from exc
         except (OSError, UnicodeDecodeError) as exc:
@@ -158,7 +161,10 @@ class _Run:
         self.upsert = compile_upsert(
             spec.table, engine.dialect, spec.key, spec.update_fields, use_json=use_json
         )
-        self.validate = RowValidator(spec, positions, len(header.names), self.upsert.fields)
+        # Validated rows: the upsert's fields, then each related column's items.
+        self.width = len(self.upsert.fields)
+        order = self.upsert.fields + tuple(r.column.target for r in spec.related)
+        self.validate = RowValidator(spec, positions, len(header.names), order)
         self.key_positions = tuple(self.upsert.fields.index(field) for field in spec.key)
         self.rows_read = self.rows_imported = self.rows_rejected = self.duplicates = 0
         self.rejected_reading = 0  # by validation; rows_rejected adds the database's refusals
@@ -178,7 +184,13 @@ class _Run:
         self.record = record
         self.import_id = record.id
         failure: OSError | UnicodeDecodeError | None = None
-        writer = BatchWriter(self.engine, self.upsert, self._write_counts, SQLITE_CACHE_KIB)
+        writer = BatchWriter(
+            self.engine,
+            self.upsert,
+            self._write_counts,
+            SQLITE_CACHE_KIB,
+            self._write_related if self.spec.related else None,
+        )
         try:
             try:
                 self._read(stream, writer)
@@ -254,14 +266,29 @@ class _Run:
                 [" / ".join(str(row[p]) for p in positions), line]
                 for row, line in zip(rows, lines, strict=True)
             ]
+        related: tuple[list[tuple[object, object]], ...] = ()
+        if self.spec.related:
+            width = self.width
+            (key_position,) = positions
+            related = tuple(
+                [(row[key_position], row[width + n]) for row in rows]
+                for n in range(len(self.spec.related))
+            )
+            rows = [row[:width] for row in rows]
         batch = Batch(
             encoded=self.upsert.encode(rows),
             size=len(rows),
             keys=json.dumps(keys, ensure_ascii=False),
             rows_read=self.rows_read,
             rejected=self.rejected_reading,
+            related=related,
         )
         self._collect(writer.submit(batch))
+
+    def _write_related(self, connection: Connection, batch: Batch, refused: set[int]) -> None:
+        """The related rows of a batch, after its upsert (runs on the writer's thread)."""
+        for spec, rows in zip(self.spec.related, batch.related, strict=True):
+            replace_related(connection, spec, rows, refused)
 
     def _collect(self, results: list[Written]) -> None:
         """Count and report what the writer did with each batch, in order."""

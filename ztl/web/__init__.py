@@ -7,7 +7,11 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from ztl.web.admin.views import bp as admin_bp
-    from ztl.web.auth import session_pages  # noqa: F401 (its routes join the auth blueprint)
+    from ztl.web.auth import (  # noqa: F401 (their routes join the auth blueprint)
+        provider_views,
+        second_factor_views,
+        session_pages,
+    )
     from ztl.web.auth.views import bp as auth_bp
     from ztl.web.auth.views import configure_sign_in_prompt
     from ztl.web.clerk.views import bp as clerk_bp

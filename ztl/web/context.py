@@ -18,7 +18,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ztl.i18n import supported_languages
+from ztl.identity.client import identity_clients
+from ztl.identity.providers import ProviderSettings
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.services.accounts import resident_passwords_allowed
 from ztl.services.payments import payment_provider
 from ztl.services.rules_config import current_rules
 from ztl.web.labels import (
@@ -76,6 +79,14 @@ def category_name(category: Any) -> str:
     return str(category.name_it)
 
 
+def citizen_providers() -> list[ProviderSettings]:
+    return [p for p in identity_clients().providers.values() if p.for_citizens]
+
+
+def staff_providers() -> list[ProviderSettings]:
+    return [p for p in identity_clients().providers.values() if not p.for_citizens]
+
+
 def register_context(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(category_name, "category_name")
@@ -102,4 +113,8 @@ def register_context(app: Flask) -> None:
             # Only the development stand-in takes the payer's word; otherwise the page says the
             # payment system's receipt is awaited, and offers no button that would pretend.
             "payer_confirms": payment_provider().confirms_on_payer_word,
+            # Sign-in: the SPID/CIE buttons, and whether residents may also use a password here.
+            "citizen_providers": citizen_providers(),
+            "staff_providers": staff_providers(),
+            "resident_passwords": resident_passwords_allowed(),
         }

@@ -13,7 +13,8 @@ from flask import abort, send_file
 from werkzeug.wrappers import Response
 
 from ztl.models import Permit
-from ztl.services.documents import open_document
+from ztl.services.documents import StoredFile, open_document
+from ztl.services.representation import open_delegation_document
 from ztl.services.unit_of_work import ServiceError
 
 
@@ -23,6 +24,19 @@ def document_download(document_id: int, user: Any) -> Response:
         stored = open_document(document_id, user)
     except ServiceError:
         abort(404)
+    return _attachment(stored)
+
+
+def delegation_document_download(document_id: int, user: Any) -> Response:
+    """A delegation's file (the signed form, the identity document) for a clerk; 404 otherwise."""
+    try:
+        stored = open_delegation_document(document_id, user)
+    except ServiceError:
+        abort(404)
+    return _attachment(stored)
+
+
+def _attachment(stored: StoredFile) -> Response:
     response = send_file(
         stored.path,
         mimetype=stored.content_type,

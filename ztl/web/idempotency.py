@@ -32,7 +32,17 @@ from ztl.web.redirects import safe_next
 KEY_FIELD = "idempotency_key"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # POST forms that change no state, so a repeat needs no memory (see the module's docstring).
-NOT_CLAIMED = frozenset({"auth.login", "auth.logout", "public.set_language", "police.plate_lookup"})
+NOT_CLAIMED = frozenset(
+    {
+        "auth.login",
+        # The sign-in's second step: a code is accepted once (ztl.services.second_factor).
+        "auth.second_factor_code",
+        "auth.second_factor_enrol",
+        "auth.logout",
+        "public.set_language",
+        "police.plate_lookup",
+    }
+)
 _SKIPPED_PREFIXES = ("/api/", "/.well-known/", "/static/")
 
 

@@ -80,6 +80,24 @@ EVENT_LABELS: dict[str, Any] = {
     "replaced": _l("Sostituito"),
     "surrendered": _l("Restituito"),
     "expired": _l("Scaduto"),
+    "delegation_requested": _l("Delega richiesta"),
+    "delegation_approved": _l("Delega approvata"),
+    "delegation_refused": _l("Delega rifiutata"),
+    "delegation_revoked": _l("Delega revocata"),
+}
+
+DELEGATION_STATUS_LABELS: dict[str, Any] = {
+    "requested": _l("In attesa dell'ufficio"),
+    "approved": _l("Approvata"),
+    "refused": _l("Rifiutata"),
+    "revoked": _l("Revocata"),
+}
+
+# In what capacity a person acts for a firm (ztl.services.representation).
+CAPACITY_LABELS: dict[str, Any] = {
+    "representative": _l("Legale rappresentante"),
+    "delegate": _l("Delegato"),
+    "clerk": _l("Ufficio permessi"),
 }
 
 DOCUMENT_KINDS: dict[str, Any] = {
@@ -89,6 +107,7 @@ DOCUMENT_KINDS: dict[str, Any] = {
     "works_contract": _l("Contratto di lavori o servizio"),
     "identity_document": _l("Documento di identità"),
     "other": _l("Altro documento"),
+    "delegation_form": _l("Delega firmata"),
 }
 
 CHECK_STATUS: dict[str, Any] = {

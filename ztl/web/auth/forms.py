@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
 EMAIL_INVALID = _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it.")
 
@@ -58,3 +58,28 @@ class SessionEndForm(FlaskForm):
     """A button that ends a browser session (one, or all the others): only the CSRF token."""
 
     submit = SubmitField(_l("Termina"))
+
+
+# The six digits of an authenticator app; a space in the middle, as some apps show them, is fine.
+SIX_DIGITS = Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("Scrivi le 6 cifre che mostra l'app."))
+
+
+class SecondFactorCodeForm(FlaskForm):
+    """The sign-in's second step: a code of the app, or one of the recovery codes."""
+
+    code = StringField(_l("Codice di verifica"), validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField(_l("Verifica"))
+
+
+class SecondFactorEnrolForm(FlaskForm):
+    """A first code of a new authenticator, proving the app has the secret."""
+
+    code = StringField(_l("Codice di verifica"), validators=[DataRequired(), SIX_DIGITS])
+    submit = SubmitField(_l("Attiva"))
+
+
+class RecoveryCodesForm(FlaskForm):
+    """New recovery codes, for a current code of the app."""
+
+    code = StringField(_l("Codice di verifica"), validators=[DataRequired(), SIX_DIGITS])
+    submit = SubmitField(_l("Genera nuovi codici di recupero"))

@@ -1,12 +1,12 @@
-"""Sign-in, sign-out and resident registration with local passwords.
+"""Sign-in with a password, sign-out, and (development only) resident registration.
 
-Other identity providers (SPID, CIE) get views of their own that call
-`ztl.services.accounts.sign_in_external` and then `start_session` below.
+Residents sign in through SPID/CIE (provider_views.py, which ends in `start_session` below); the
+password form is for staff, and for residents only where ZTL_RESIDENT_PASSWORDS allows it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,8 +22,10 @@ from ztl.services.accounts import (
     AccountError,
     SignInFailure,
     register_resident,
+    resident_passwords_allowed,
     sign_in_with_password,
 )
+from ztl.web.auth import pending
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many
 from ztl.web.labels import PASSWORD_MESSAGES
@@ -83,6 +85,12 @@ def login() -> str | Response | tuple[str, int]:
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         result = sign_in_with_password(form.email.data or "", form.password.data or "")
+        if result.ok and result.user is not None and result.second_step is not None:
+            # A staff member with a second factor is signed in after its code (or after setting
+            # up the app, when one is required and they have none): not yet.
+            next_url = safe_next(form.next.data) or ""
+            pending.begin(int(result.user.id), result.second_step, next_url)
+            return redirect(url_for(pending.STEP_ENDPOINTS[result.second_step]))
         if result.ok and result.user is not None:
             start_session(result.user)
             return redirect(safe_next(form.next.data) or home_for(result.user))
@@ -95,6 +103,8 @@ def login() -> str | Response | tuple[str, int]:
                 ),
                 "danger",
             )
+        elif result.failure is SignInFailure.PROVIDER_ONLY:
+            flash(_("I cittadini accedono con SPID o CIE: usa i pulsanti qui sotto."), "warning")
         elif result.failure is SignInFailure.INACTIVE:
             flash(_("Questo account è disattivato. Rivolgiti all'ufficio permessi."), "danger")
         else:
@@ -120,6 +130,8 @@ def logout() -> Response:
 
 @bp.route("/registrazione", methods=["GET", "POST"])
 def register() -> str | Response | tuple[str, int]:
+    if not resident_passwords_allowed():
+        abort(404)  # residents come through SPID/CIE: there is nothing to register here
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     limited = too_many("registration", "ZTL_REGISTRATION_RATE_PER_MINUTE", 5)

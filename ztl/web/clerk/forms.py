@@ -115,3 +115,17 @@ class DocumentsRequestForm(FlaskForm):
 class RevokeForm(FlaskForm):
     reason = _written(_l("Motivo della revoca"), _l("Scrivi il motivo della revoca."))
     submit = SubmitField(_l("Revoca il permesso"))
+
+
+class DelegationApproveForm(FlaskForm):
+    submit = SubmitField(_l("Approva la delega"))
+
+
+class DelegationRefuseForm(FlaskForm):
+    reason = _written(_l("Motivo del rifiuto"), _l("Scrivi il motivo del rifiuto."))
+    submit = SubmitField(_l("Rifiuta la delega"))
+
+
+class DelegationRevokeForm(FlaskForm):
+    reason = _written(_l("Motivo della revoca"), _l("Scrivi il motivo della revoca."))
+    submit = SubmitField(_l("Revoca la delega"))

@@ -34,6 +34,10 @@ REFUSALS: dict[str, Any] = {
     ),
     "validity": _l("Non è stato possibile calcolare la validità del permesso."),
     "zone_unknown": _l("Una zona della domanda non esiste più."),
+    "delegation_decided": _l(
+        "La delega è già stata decisa o revocata: la decisione non è stata registrata."
+    ),
+    "not_revocable": _l("La delega è già terminata."),
 }
 GENERIC_REFUSAL = _l("L'operazione non è stata eseguita.")
 

@@ -109,4 +109,4 @@ def home() -> Any:
     return page_html, (200 if result is not None else 400)
 
 
-from ztl.web.clerk import application_pages, permit_pages  # noqa: E402, F401
+from ztl.web.clerk import application_pages, delegation_pages, permit_pages  # noqa: E402, F401

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ztl.services import applications, documents
+from ztl.services import applications, documents, representation
 from ztl.services.overview import categories_in_force
 from ztl.services.resident_portal import application_events, own_application
 from ztl.services.rules_config import current_rules
@@ -40,9 +40,18 @@ def _category_or_404(code: str) -> Any:
         abort(404)
 
 
-def _prepare(form: ApplicationForm, category: Any) -> None:
+def _prepare(form: ApplicationForm, category: Any, current_firm: str = "") -> None:
     form.zones.choices = [(z, z) for z in category.zones]
     form.validity.choices = [(v, v) for v in category.validity]
+    if applications.is_firm_category(category):
+        # The firms the person may act for; a draft's firm stays offered even if it is no longer.
+        firms = [
+            (f.partita_iva, f"{f.name} ({f.partita_iva})" if f.name else f.partita_iva)
+            for f in representation.firms_of(current_user)
+        ]
+        if current_firm and current_firm not in {value for value, _label in firms}:
+            firms.append((current_firm, current_firm))
+        form.applicant_id.choices = firms
     if not form.is_submitted():
         form.zones.data = form.zones.data or list(category.zones)
         form.validity.data = form.validity.data or category.validity[0]
@@ -112,7 +121,9 @@ def edit_application(application_id: int) -> Any:
         abort(404)
     category = _category_or_404(application.category.code)
     form = ApplicationForm()
-    _prepare(form, category)
+    _prepare(
+        form, category, application.applicant_id if len(application.applicant_id) == 11 else ""
+    )
     if not form.is_submitted():
         _fill_form(form, application)
     elif form.validate():

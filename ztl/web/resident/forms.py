@@ -37,8 +37,13 @@ class CheckboxesField(SelectMultipleField):
 
 
 class ApplicationForm(FlaskForm):
-    applicant_id = StringField(
-        _l("Partita IVA dell'impresa"), validators=[Optional(), Length(max=20)]
+    # The firms the person may act for (set by the view); any other value reaches the service,
+    # which refuses it: the list is a convenience, not the check.
+    applicant_id = SelectField(
+        _l("Impresa intestataria"),
+        choices=[],
+        validate_choice=False,
+        validators=[Optional(), Length(max=20)],
     )
     plate_1 = StringField(_l("Targa"), validators=[DataRequired(), Length(max=20)])
     plate_2 = StringField(_l("Seconda targa"), validators=[Optional(), Length(max=20)])
@@ -83,7 +88,13 @@ class PlateChangeForm(FlaskForm):
 
 
 class BookletForm(FlaskForm):
-    hotel = StringField(_l("Partita IVA dell'albergo"), validators=[DataRequired(), Length(max=20)])
+    # The hotels the person may act for (set by the view); the service decides, as above.
+    hotel = SelectField(
+        _l("Albergo del blocchetto"),
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(), Length(max=20)],
+    )
     submit = SubmitField(_l("Richiedi un blocchetto"))
 
 
@@ -107,3 +118,17 @@ class GuestBatchForm(FlaskForm):
         _l("File CSV: targa, arrivo (con fuso orario), giorni"), validators=[FileRequired()]
     )
     submit = SubmitField(_l("Registra gli ospiti del file"))
+
+
+class DelegationRequestForm(FlaskForm):
+    partita_iva = StringField(
+        _l("Partita IVA dell'impresa"), validators=[DataRequired(), Length(max=20)]
+    )
+    delegation_form = FileField(
+        _l("Delega firmata dal legale rappresentante (PDF, JPEG o PNG)"),
+        validators=[FileRequired()],
+    )
+    identity_document = FileField(
+        _l("Il tuo documento di identità (PDF, JPEG o PNG)"), validators=[FileRequired()]
+    )
+    submit = SubmitField(_l("Chiedi la delega"))

@@ -1,7 +1,9 @@
 """A hotel's page: its booklets (40 registrations each), and guest registration, one or a file.
 
-The hotel's receptionist signs in with their own account; each booklet names the hotel's partita
-IVA, and registrations are made only against a paid booklet of that hotel (services/hotel_guests).
+The hotel's receptionist signs in with their own account and acts for the hotel as its legal
+representative or an approved delegate (services/representation); each booklet belongs to the
+hotel (its partita IVA), and registrations are made only against a paid booklet of that hotel
+(services/hotel_guests). Hotels are shown by their name in the business register.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ztl.services import hotel_guests, submissions
+from ztl.services import hotel_guests, representation, submissions
 from ztl.services.rules_config import current_rules
 from ztl.services.unit_of_work import ServiceError
 from ztl.values.times import from_local
@@ -26,20 +28,37 @@ from ztl.web.resident.views import bp
 MAX_CSV_BYTES = 256 * 1024
 
 
-def _forms() -> tuple[GuestForm, GuestBatchForm]:
-    hotels = sorted({b.holder_id for b in hotel_guests.booklets_of(current_user) if b.paid_at})
+def _label(partita_iva: str, names: dict[str, str]) -> str:
+    """A hotel as people know it: its name, then its partita IVA."""
+    name = names.get(partita_iva)
+    return f"{name} ({partita_iva})" if name else partita_iva
+
+
+def _forms(booklets: list[Any] | None = None) -> tuple[GuestForm, GuestBatchForm, dict[str, str]]:
+    """The guest forms, offering the hotels with a paid booklet; and the hotels' names."""
+    booklets = hotel_guests.booklets_of(current_user) if booklets is None else booklets
+    names = representation.firm_names(b.holder_id for b in booklets)
+    hotels = sorted({b.holder_id for b in booklets if b.paid_at}, key=lambda h: _label(h, names))
     guest, batch = GuestForm(prefix="guest"), GuestBatchForm(prefix="batch")
-    guest.hotel.choices = batch.hotel.choices = [(h, h) for h in hotels]
-    return guest, batch
+    guest.hotel.choices = batch.hotel.choices = [(h, _label(h, names)) for h in hotels]
+    return guest, batch, names
 
 
 def _page(report: list[dict[str, Any]] | None = None, status: int = 200) -> tuple[str, int]:
-    guest, batch = _forms()
+    booklets = hotel_guests.booklets_of(current_user)
+    guest, batch, names = _forms(booklets)
+    hotels = hotel_guests.hotels_of(current_user)
+    booklet_form = BookletForm(prefix="booklet")
+    booklet_form.hotel.choices = [
+        (h.partita_iva, _label(h.partita_iva, {h.partita_iva: h.name or ""})) for h in hotels
+    ]
     return render_template(
         "resident/hotel.html",
-        booklets=hotel_guests.booklets_of(current_user),
+        booklets=booklets,
+        hotels=hotels,
+        hotel_names=names,
         permits=hotel_guests.guest_permits(current_user),
-        booklet_form=BookletForm(prefix="booklet"),
+        booklet_form=booklet_form,
         guest_form=guest,
         batch_form=batch,
         action=ActionForm(),
@@ -62,7 +81,7 @@ def buy_booklet() -> Response:
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
-        flash(_("Scrivi la partita IVA dell'albergo."), "danger")
+        flash(_("Scegli l'albergo del blocchetto."), "danger")
         return _back()
     try:
         hotel_guests.buy_booklet(current_user, form.hotel.data or "")
@@ -90,7 +109,7 @@ def pay_booklet(booklet_id: int) -> Response:
 
 @bp.post("/albergo/ospiti")
 def register_guest() -> Response | tuple[str, int]:
-    form, _batch = _forms()
+    form, _batch, _names = _forms()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)
@@ -112,7 +131,7 @@ def register_guest() -> Response | tuple[str, int]:
 
 @bp.post("/albergo/ospiti/file")
 def register_guest_file() -> Response | tuple[str, int]:
-    _guest, form = _forms()
+    _guest, form, _names = _forms()
     if not form.validate_on_submit():
         if "csrf_token" in form.errors:
             abort(400)

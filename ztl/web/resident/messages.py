@@ -78,10 +78,19 @@ MESSAGES: dict[str, Any] = {
         "La nuova targa richiede l'esame di un operatore: rivolgiti all'ufficio permessi."
     ),
     "hotel_invalid": _l("La partita IVA dell'albergo non è valida."),
-    "no_booklet": _l(
-        "Non hai un blocchetto pagato con registrazioni disponibili per questo albergo."
-    ),
+    "no_booklet": _l("L'albergo non ha un blocchetto pagato con registrazioni disponibili."),
     "nights": _l("La permanenza va da 1 a 7 giorni."),
+    "not_representative": _l(
+        "Non risulti legale rappresentante dell'impresa né suo delegato approvato: chiedi una "
+        "delega dalla pagina «Le tue imprese»."
+    ),
+    "firm_invalid": _l("La partita IVA non è valida."),
+    "firm_unknown": _l("La partita IVA non risulta tra le imprese attive del registro."),
+    "already_representative": _l(
+        "Sei già legale rappresentante di questa impresa: non ti serve una delega."
+    ),
+    "delegation_exists": _l("Hai già una delega richiesta o approvata per questa impresa."),
+    "not_revocable": _l("La delega è già terminata."),
     "too_many_rows": _l("Il file ha troppe righe: al massimo 500."),
     "unreadable_file": _l(
         "Il file non è un CSV leggibile: salvalo come CSV (righe targa,arrivo,notti) e riprova."

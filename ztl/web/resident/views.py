@@ -1,7 +1,7 @@
 """Pages of the resident role (applicants: people, firms, hotels); the blueprint is role-guarded.
 
-The dashboard is here; applications, permits and the hotel page live in their own modules, on
-this blueprint (and so behind its guard).
+The dashboard is here; applications, permits, the firms page and the hotel page live in their own
+modules, on this blueprint (and so behind its guard).
 """
 
 from __future__ import annotations
@@ -37,4 +37,9 @@ def personal_data_export() -> Response:
     return response
 
 
-from ztl.web.resident import application_views, hotel_views, permit_views  # noqa: E402, F401
+from ztl.web.resident import (  # noqa: E402, F401
+    application_views,
+    firm_views,
+    hotel_views,
+    permit_views,
+)

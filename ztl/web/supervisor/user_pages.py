@@ -1,4 +1,5 @@
-"""Supervisors' user pages: the list with its filters, a new staff account, (de)activation."""
+"""Supervisors' user pages: the list with its filters, a new staff account, (de)activation, and
+the reset of someone's second factor (a lost phone)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from ztl.services import second_factor
 from ztl.services.accounts import AccountError, create_user
 from ztl.services.passwords import password_problem
 from ztl.services.user_admin import UserAdminError, list_users, set_active
@@ -22,6 +24,12 @@ STATUS_MESSAGES = {
     "self": _l("Non puoi disattivare il tuo stesso account."),
     "admin_only": _l("Solo un amministratore può modificare l'account di un amministratore."),
 }
+RESET_MESSAGES = {
+    "self": _l("Il tuo secondo fattore lo azzera un altro supervisore."),
+    "admin_only": _l("Solo un amministratore può modificare l'account di un amministratore."),
+    "not_staff": _l("I cittadini non hanno un secondo fattore."),
+    "not_enrolled": _l("Questo account non ha un secondo fattore attivo."),
+}
 
 
 @bp.get("/utenti")
@@ -31,7 +39,13 @@ def users() -> str:
     role = filters.role.data if not filters.role.errors else None
     search = filters.q.data if not filters.q.errors else None
     page = list_users(role=role or None, search=search or None)
-    return render_template("supervisor/users.html", filters=filters, page=page, action=ActionForm())
+    return render_template(
+        "supervisor/users.html",
+        filters=filters,
+        page=page,
+        action=ActionForm(),
+        second_factor_on=second_factor.enrolled_among(u.id for u in page.users),
+    )
 
 
 @bp.route("/utenti/nuovo", methods=["GET", "POST"])
@@ -94,3 +108,27 @@ def deactivate_user(user_id: int) -> Response:
 @bp.post("/utenti/<int:user_id>/riattiva")
 def reactivate_user(user_id: int) -> Response:
     return _change_status(user_id, active=True)
+
+
+@bp.post("/utenti/<int:user_id>/secondo-fattore/azzera")
+def reset_second_factor(user_id: int) -> Response:
+    """The person lost their phone (or their codes): their authenticator and recovery codes are
+    deleted and their open sessions end; they set up a new one at their next sign-in."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        user, ended = second_factor.reset(user_id, acting_user())
+    except second_factor.SecondFactorError as exc:
+        if exc.code == "not_found":
+            abort(404)
+        flash(str(RESET_MESSAGES.get(exc.code, exc)), "danger")
+        return redirect(url_for("supervisor.users"), 303)
+    flash(
+        _(
+            "Secondo fattore azzerato per %(email)s. Sessioni terminate: %(count)s.",
+            email=user.email,
+            count=ended,
+        ),
+        "success",
+    )
+    return redirect(url_for("supervisor.users"), 303)
