@@ -307,19 +307,18 @@ def _nothing_stored(client: FlaskClient) -> None:
     assert client.get("/area-personale/").status_code == 302  # sent to sign in
 
 
-def test_a_level_below_the_minimum_is_refused(spid_app: Flask) -> None:
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [("low", "livello 2"), ("nocf", "codice fiscale")],
+    ids=["a level below the minimum", "no fiscal number"],
+)
+def test_an_identity_the_service_cannot_accept_is_refused(
+    spid_app: Flask, username: str, message: str
+) -> None:
     client = spid_app.test_client()
-    response = _sign_in(client, "low")
+    response = _sign_in(client, username)
     assert response.status_code == 403
-    assert "livello 2" in _refusal(response)
-    _nothing_stored(client)
-
-
-def test_a_missing_fiscal_number_is_refused(spid_app: Flask) -> None:
-    client = spid_app.test_client()
-    response = _sign_in(client, "nocf")
-    assert response.status_code == 403
-    assert "codice fiscale" in _refusal(response)
+    assert message in _refusal(response)
     _nothing_stored(client)
 
 
