@@ -35,9 +35,9 @@ def main() -> None:
     from ztl.demo.generator import CitySize, generate
     from ztl.demo.loader import load_city_configuration
     from ztl.extensions import db
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
     from ztl.services.registry_import import import_registry
-    from ztl.services.unit_of_work import Actor
 
     with tempfile.TemporaryDirectory(prefix="ztl-bench-") as folder:
         base = Path(folder)

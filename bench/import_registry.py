@@ -81,8 +81,8 @@ def run_one(rows: int, trace: bool) -> dict[str, float]:
     from flask_migrate import upgrade
 
     from ztl import create_app
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.services.registry_import import import_registry
-    from ztl.services.unit_of_work import Actor
 
     with tempfile.TemporaryDirectory(prefix="ztl-bench-") as folder:
         base = Path(folder)

@@ -48,13 +48,13 @@ def main() -> None:
     from ztl import create_app
     from ztl.demo.loader import load_demo
     from ztl.extensions import db
+    from ztl.infrastructure.unit_of_work import Actor, unit_of_work
     from ztl.models import Business, Category, Vehicle
     from ztl.pdf.render import render_permit
     from ztl.rules.validity import permit_period
     from ztl.services.issuance import PermitSpec, create_permit
     from ztl.services.keys import key_store
     from ztl.services.trust_lists import revocation_list_document, trust_list_document
-    from ztl.services.unit_of_work import Actor, unit_of_work
     from ztl.signing.lists import load_revocation_list, load_trust_list
     from ztl.signing.seal import SealCheck, verify_seal
 
@@ -168,9 +168,9 @@ def _campaign(processes, total, category, firm, plates, period, base):  # type: 
     """A renewal campaign's issuance: batches of 200 in one transaction each, PDFs signed by a
     pool of processes (ztl.services.renewal_campaign does this after re-running each check)."""
     from ztl.extensions import db
+    from ztl.infrastructure.unit_of_work import Actor, unit_of_work
     from ztl.pdf.pool import SigningPool
     from ztl.services.issuance import PermitSpec, create_permits
-    from ztl.services.unit_of_work import Actor, unit_of_work
 
     rng = random.Random(7)
 
@@ -207,7 +207,7 @@ def _campaign(processes, total, category, firm, plates, period, base):  # type: 
 def _warm_up(create_permit, spec_type, category, plates, period, now, unit_of_work, firm) -> None:  # type: ignore[no-untyped-def]
     """One permit first: imports, key loading and signer set-up are not issuance."""
     from ztl.extensions import db
-    from ztl.services.unit_of_work import Actor
+    from ztl.infrastructure.unit_of_work import Actor
 
     spec = spec_type(
         category=db.session.merge(category),
@@ -223,9 +223,9 @@ def _warm_up(create_permit, spec_type, category, plates, period, now, unit_of_wo
 
 
 def _breakdown(permit, store, render_permit) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    from ztl.city.rules_config import current_rules
     from ztl.pdf.render import PermitDocument
     from ztl.pdf.sign import sign_pdf
-    from ztl.services.rules_config import current_rules
 
     rules = current_rules()
     document = PermitDocument(

@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from tests.conftest import _psycopg_url, make_app, postgres_base_url
 from tests.permit_helpers import issue_resident
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, unit_of_work
 from ztl.models import AuditChainHead, Event
 from ztl.services.audit_chain import (
     GENESIS_HASH,
@@ -36,8 +38,6 @@ from ztl.services.audit_chain import (
     personal_digest,
     verify_chain,
 )
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, unit_of_work
 
 PREVIOUS_REVISION = "7b578601c8fd"
 

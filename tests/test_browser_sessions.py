@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import BrowserSession
-from ztl.services.unit_of_work import Actor
 from ztl.services.user_admin import set_active
 
 CLERK = "clerk@comune.example.org"

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from tests.factories import CF_MARIO, make_representative, make_user
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import (
     Application,
     Category,
@@ -39,11 +40,11 @@ from ztl.models import (
 from ztl.models.enums import PermitStatus
 from ztl.rules.results import Outcome
 from ztl.services import applications, decisions, notifications
+from ztl.services.application_permits import approve_application
 from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
 from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
-from ztl.services.issuance import IssueResult, approve_application
+from ztl.services.issuance import IssueResult
 from ztl.services.permit_changes import change_plate, revoke_permit, surrender_permit
-from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.values.fiscal import subject_key
 
 THREADS = 12  # below the engine's pool (5 + 10 overflow), with room for the test's own session

@@ -52,6 +52,7 @@ from tests.test_concurrency import daily_plates
 from tests.test_second_factor import SECRET_ON_PAGE
 from ztl.demo.generator import codice_fiscale
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
     ApiToken,
     Application,
@@ -74,7 +75,6 @@ from ztl.services.counter import CounterRequest, issue_at_counter
 from ztl.services.documents import attach_document
 from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
 from ztl.services.payment_receipts import SIGNATURE_HEADER, sign
-from ztl.services.unit_of_work import Actor
 
 ROOT = Path(__file__).resolve().parent.parent
 TWINS = 6

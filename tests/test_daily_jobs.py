@@ -29,10 +29,10 @@ from sqlalchemy import select
 from tests.factories import make_user
 from tests.test_concurrency_matrix import _free_port, _residents_with_cars
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Event, Notification, Permit, Vehicle, utcnow
 from ztl.services.counter import CounterRequest, issue_at_counter
 from ztl.services.eligibility import PlateInput
-from ztl.services.unit_of_work import Actor
 
 ZTL = str(Path(sys.executable).parent / "ztl")
 

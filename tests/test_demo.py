@@ -15,6 +15,7 @@ from stdnum.it import codicefiscale, iva
 from ztl.demo.generator import HEADERS, CitySize, car_plate, codice_fiscale, generate, partita_iva
 from ztl.demo.loader import LOGINS_FILE, load_demo
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
     Badge,
     Business,
@@ -29,7 +30,6 @@ from ztl.models import (
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.services.accounts import sign_in_with_password
 from ztl.services.registry_import import import_registry
-from ztl.services.unit_of_work import Actor
 from ztl.values.fiscal import person_key
 from ztl.values.plates import italian_plate_kind
 

@@ -187,9 +187,9 @@ def test_hotel_guest_registered_after_the_transit(city: Flask) -> None:
 
 
 def test_assess_application_stores_facts_verdict_and_fee_with_an_event(city: Flask) -> None:
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.models import Application, ApplicationPlate, Category, Event, Zone
     from ztl.services.eligibility import assess_application
-    from ztl.services.unit_of_work import Actor
 
     category = db.session.scalar(select(Category).where(Category.code == "1"))
     zone_a = db.session.scalar(select(Zone).where(Zone.code == "A"))

@@ -24,12 +24,12 @@ from tests.factories import DEMO_OWN_CAR, add_household_car, make_representative
 from tests.permit_helpers import issue_resident
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Badge, PlateLookup
 from ztl.services import applications, hotel_guests
 from ztl.services.lookup_recorder import flush_lookups
 from ztl.services.permit_changes import change_plate, revoke_permit
 from ztl.services.tokens import create_token
-from ztl.services.unit_of_work import Actor
 
 CLERK = Actor("test-clerk")
 STRANGER = car_plate(5_000_123)

@@ -20,11 +20,11 @@ from sqlalchemy import select
 
 from tests.conftest import make_app
 from ztl.city import sync_city
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
 from ztl.models import PlateLookup
 from ztl.rules.loader import DEFAULT_RULES
 from ztl.services.lookup_recorder import flush_lookups
-from ztl.services.rules_config import current_rules
 from ztl.services.tokens import create_token
 
 ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
@@ -130,11 +130,11 @@ def test_the_permit_pdf_states_the_zone_calendar_above_the_signature_notice(
     import pypdfium2 as pdfium
 
     from ztl.demo.generator import FILE_ORDER, CitySize, car_plate, codice_fiscale, generate
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.services.counter import CounterRequest, issue_at_counter
     from ztl.services.eligibility import PlateInput
     from ztl.services.keys import key_store
     from ztl.services.registry_import import import_registry
-    from ztl.services.unit_of_work import Actor
 
     esempio.config["ZTL_KEYS_DIR"] = str(tmp_path / "keys")
     key_store().init()

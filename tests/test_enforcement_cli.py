@@ -12,6 +12,7 @@ from flask import Flask
 from tests.factories import DEMO_OWN_CAR
 from tests.permit_helpers import issue_resident
 from ztl.demo.generator import car_plate
+from ztl.services.tokens import create_token
 
 STRANGER = car_plate(5_000_123)
 
@@ -85,3 +86,25 @@ def test_gates_whitelist_writes_the_csv(city: Flask, runner: Any, tmp_path: Path
     assert [r["plate"] for r in rows] == [DEMO_OWN_CAR]
     bad = runner.invoke(args=["gates", "whitelist", "--zone", "Q", "--date", today])
     assert bad.exit_code == 2
+
+
+def test_the_cli_and_the_api_write_the_same_whitelist_bytes(
+    city: Flask, runner: Any, tmp_path: Path
+) -> None:
+    """One writer: the file a gate gets from the API and the one the CLI writes are identical
+    (they once differed: "+00:00" against "Z")."""
+    issue_resident()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    out = tmp_path / "whitelist.csv"
+    args = ["gates", "whitelist", "--zone", "A", "--date", today, "--out", str(out)]
+    assert runner.invoke(args=args).exit_code == 0
+    _token, plaintext = create_token("varco-a1", "gate")
+    response = city.test_client().get(
+        "/api/v1/whitelist",
+        headers={"Authorization": f"Bearer {plaintext}"},
+        query_string={"zone": "A", "date": today},
+    )
+    assert response.status_code == 200
+    assert response.data == out.read_bytes()
+    [row] = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert row["valid_from"].endswith("Z") and row["valid_to"].endswith("Z")

@@ -35,6 +35,7 @@ from tests.permit_helpers import issue_resident
 from ztl.config import ConfigurationError
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import (
     Application,
     Event,
@@ -48,7 +49,6 @@ from ztl.models import (
 from ztl.services import applications
 from ztl.services.payment_receipts import SIGNATURE_HEADER, sign
 from ztl.services.permit_changes import change_plate
-from ztl.services.unit_of_work import Actor, ServiceError
 
 SECRET = "s" * 40
 NOTIFY = "/api/v1/payments/notifications"

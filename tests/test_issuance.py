@@ -64,8 +64,8 @@ def _counts() -> tuple[int, int, int]:
 def test_a_failure_while_signing_leaves_nothing_and_no_gap(
     city: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from ztl.pdf import signed
     from ztl.pdf.sign import PdfSignatureError
-    from ztl.services import permit_documents
     from ztl.services.permit_documents import IssuanceError
 
     before = _counts()
@@ -73,7 +73,7 @@ def test_a_failure_while_signing_leaves_nothing_and_no_gap(
     def broken(*args: object, **kwargs: object) -> bytes:
         raise PdfSignatureError("the signing device did not answer")
 
-    monkeypatch.setattr(permit_documents, "sign_pdf", broken)
+    monkeypatch.setattr(signed, "sign_pdf", broken)
     with pytest.raises(IssuanceError) as refused:
         issue_resident()
     assert refused.value.code == "signing_failed"
@@ -101,10 +101,10 @@ def test_missing_keys_name_the_command_and_write_nothing(
 
 def test_approval_issues_once_even_when_repeated(city: Flask) -> None:
     from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
+    from ztl.infrastructure.unit_of_work import Actor, ServiceError
     from ztl.models import Application, ApplicationPlate, Category
+    from ztl.services.application_permits import approve_application, issue_for_application
     from ztl.services.eligibility import assess_application
-    from ztl.services.issuance import approve_application, issue_for_application
-    from ztl.services.unit_of_work import Actor, ServiceError
 
     category = db.session.scalars(select(Category).where(Category.code == "1")).one()
     application = Application(
@@ -139,9 +139,9 @@ def test_numbers_follow_each_other_within_the_year(city: Flask) -> None:
 
     numbers = [issue_resident().number]
     # A daily permit for any registered plate: a different category, same counter.
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.services.counter import CounterRequest, issue_at_counter
     from ztl.services.eligibility import PlateInput
-    from ztl.services.unit_of_work import Actor
 
     for i in (1, 2):
         request = CounterRequest("G/A", "RSSMRA85T10A562S", (PlateInput(car_plate(5_000_000 + i)),))
@@ -163,9 +163,9 @@ def test_not_eligible_at_the_counter_stores_nothing(city: Flask) -> None:
 
 def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
     from ztl.demo.generator import car_plate
+    from ztl.infrastructure.unit_of_work import Actor
     from ztl.services.counter import CounterRequest, issue_at_counter
     from ztl.services.eligibility import PlateInput
-    from ztl.services.unit_of_work import Actor
 
     day = dt.datetime.now(ROME).date() + dt.timedelta(days=3)
     request = CounterRequest(

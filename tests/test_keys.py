@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from ztl.services.rules_config import current_rules
+from ztl.city.rules_config import current_rules
 from ztl.signing.keys import KeyStore, KeyStoreError, Purpose, kid_of
 
 CITY = "Comune di Prova"

@@ -22,10 +22,14 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_permit, make_user
+from ztl.city.rules_config import EXTENSION_KEY, current_rules
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Application, ApplicationPlate, Category, Event, Notification, Permit, User
-from ztl.services.eligibility import assess_application
-from ztl.services.issuance import IssueResult, approve_application
+from ztl.services.application_permits import approve_application
+from ztl.services.counter import CounterRequest, issue_at_counter
+from ztl.services.eligibility import PlateInput, assess_application
+from ztl.services.issuance import IssueResult
 from ztl.services.notifications import (
     expire_permits,
     notify_application_submitted,
@@ -35,8 +39,6 @@ from ztl.services.notifications import (
     reminder_kind,
     send_expiry_reminders,
 )
-from ztl.services.rules_config import EXTENSION_KEY, current_rules
-from ztl.services.unit_of_work import Actor
 
 SMTP_USER = "ztl-relay"
 SMTP_PASSWORD = "relay-password-never-logged"
@@ -382,6 +384,27 @@ def test_inactive_permits_and_permits_without_account_get_no_reminder(
     db.session.commit()
     assert send_expiry_reminders(result.valid_to - dt.timedelta(days=3)).sent == ()
     assert smtp.messages == [] and _notifications() == []
+
+
+def test_a_permit_issued_at_the_counter_reminds_its_holder_not_the_clerk(
+    city: Flask, smtp: Collector
+) -> None:
+    """At the counter the application is the clerk's; the permit's messages go to the person it
+    names (their resident account), never to the clerk who typed it in."""
+    holder = db.session.scalars(
+        select(User).where(User.codice_fiscale == DEMO_RESIDENT, User.role == "resident")
+    ).one()  # the demo resident's account
+    clerk = make_user("clerk", email="sportello@comune.example.org")
+    result = issue_at_counter(
+        CounterRequest(
+            category="1", applicant_id=DEMO_RESIDENT, plates=(PlateInput(DEMO_OWN_CAR),)
+        ),
+        Actor.of_user(clerk),
+    )
+    permit = db.session.get(Permit, result.permit_id)
+    assert permit is not None and permit.holder_user_id == holder.id
+    assert send_expiry_reminders(result.valid_to - dt.timedelta(days=3)).sent
+    assert [r.recipients for r in smtp.messages] == [[holder.email]]
 
 
 # --- expiry ----------------------------------------------------------------------------------

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from tests.conftest import make_app
 from tests.permit_helpers import issue_resident, pdf_text
 from ztl.city import sync_city
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import HotelBooklet, Permit
 from ztl.rules.fees import Fee, Purpose, fee_for, lowest_fee
 from ztl.rules.loader import DEFAULT_RULES, load_rules, parse_rules
 from ztl.services.permit_changes import change_plate, renew_permit
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor
 from ztl.signing.keys import KeyStore
 
 PRATO = load_rules()

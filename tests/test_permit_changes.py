@@ -13,9 +13,9 @@ from sqlalchemy import select
 from tests.factories import DEMO_RESIDENT, add_household_car
 from tests.permit_helpers import fetch_lists, issue_resident
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import Permit
 from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
-from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import SealCheck, verify_seal
 

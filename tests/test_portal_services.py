@@ -17,13 +17,13 @@ from sqlalchemy import func, select
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_representative, make_user
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.services import applications, decisions, documents, hotel_guests, notifications
 from ztl.services.clerk_queue import QueueQuery, queue_page
 from ztl.services.payments import iuv_is_well_formed
 from ztl.services.resident_portal import dashboard
-from ztl.services.unit_of_work import Actor, ServiceError
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -26,6 +26,7 @@ from tests.conftest import login
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.permit_helpers import issue_resident
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
     Application,
     ApplicationPlate,
@@ -46,7 +47,6 @@ from ztl.services.record_retention import (
     anonymise_ended_records,
     retention_cutoff,
 )
-from ztl.services.unit_of_work import Actor
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

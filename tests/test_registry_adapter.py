@@ -9,11 +9,11 @@ import pytest
 from flask import Flask
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Zone
 from ztl.models.enums import Fuel, Parity, ResidentStatus, VehicleUsage
 from ztl.registries import RegistryAdapter, SqlRegistryAdapter
 from ztl.services.registry_import import import_registry
-from ztl.services.unit_of_work import Actor
 from ztl.values import InvalidValue
 
 CF_MARIO = "RSSMRA85T10A562S"

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
     Badge,
     Business,
@@ -31,7 +32,6 @@ from ztl.models import (
 from ztl.registries import columns
 from ztl.services import registry_import as service
 from ztl.services.registry_import import RegistryFileError, import_registry
-from ztl.services.unit_of_work import Actor
 from ztl.values.fiscal import is_valid_normal_codice_fiscale, parse_codice_fiscale
 
 DATA = Path(__file__).parent / "data" / "registry"

@@ -27,8 +27,10 @@ from sqlalchemy.exc import IntegrityError
 from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, DEMO_RESIDENT, PASSWORD, make_representative, make_user
 from tests.test_web_pages import audit, problems_of
+from ztl import permissions
 from ztl.demo.generator import car_plate, codice_fiscale, partita_iva
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import (
     Application,
     Business,
@@ -43,7 +45,6 @@ from ztl.services import applications, hotel_guests, representation
 from ztl.services.documents import upload_folder
 from ztl.services.personal_data import personal_data
 from ztl.services.registry_import import import_registry
-from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.values.fiscal import person_key
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -129,9 +130,9 @@ def _guest(plate_index: int) -> hotel_guests.GuestRegistration:
 def test_the_register_s_representatives_act_for_their_firm(city: Flask) -> None:
     shop = _shop()
     boss = _person("titolare@example.org", CF_MARIO)
-    assert representation.authority_for(boss, shop) is None
+    assert permissions.authority_for(boss, shop) is None
     make_representative(shop, CF_MARIO_OMO)  # the register wrote another variant of the code
-    authority = representation.authority_for(boss, shop)
+    authority = permissions.authority_for(boss, shop)
     assert authority is not None and authority.capacity == "representative"
     app_id = _firm_draft(boss, shop)
     application = db.session.get(Application, app_id)
@@ -180,12 +181,12 @@ def test_an_approved_delegate_acts_and_the_events_say_so(city: Flask) -> None:
     shop = _shop()
     delegate = _person("delegato@example.org", DELEGATE_CF)
     delegation_id = _ask(delegate, shop)
-    assert representation.authority_for(delegate, shop) is None  # pending: nothing yet
+    assert permissions.authority_for(delegate, shop) is None  # pending: nothing yet
     with pytest.raises(applications.ApplicationInputError):
         _firm_draft(delegate, shop)
     representation.approve_delegation(delegation_id, _clerk())
-    authority = representation.authority_for(delegate, shop)
-    assert authority == representation.Authority(shop, "delegate", delegation_id)
+    authority = permissions.authority_for(delegate, shop)
+    assert authority == permissions.Authority(shop, "delegate", delegation_id)
     app_id = _firm_draft(delegate, shop)
     applications.submit_application(app_id, delegate)
     (submitted,) = _events("application", app_id, "submitted")
@@ -215,7 +216,7 @@ def test_refused_revoked_and_pending_delegations_give_no_authority(city: Flask) 
     representation.approve_delegation(revoked_id, clerk)
     representation.revoke_delegation(revoked_id, revoked)
     for person in (pending, refused, revoked):
-        assert representation.authority_for(person, shop) is None, person.email
+        assert permissions.authority_for(person, shop) is None, person.email
         assert representation.firms_of(person) == []
         with pytest.raises(applications.ApplicationInputError) as refused_draft:
             _firm_draft(person, shop)
@@ -249,7 +250,7 @@ def test_the_delegate_a_representative_or_a_clerk_may_revoke(city: Flask, revoke
     (event,) = _events("delegation", delegation.id, "delegation_revoked")
     assert event.data["as"] == revoker and event.data["firm"] == shop
     assert event.actor_user_id == by[revoker].id and event.reason == "non lavora più qui"
-    assert representation.authority_for(delegate, shop) is None
+    assert permissions.authority_for(delegate, shop) is None
     with pytest.raises(ServiceError) as submit:  # the draft cannot be sent any more
         applications.submit_application(app_id, delegate)
     assert submit.value.code == "not_representative"

@@ -183,6 +183,6 @@ def test_a_broken_rules_file_stops_start_up(tmp_path: Path) -> None:
     app = create_app(
         {"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "ZTL_RULES_FILE": str(ESEMPIO)}
     )
-    from ztl.services.rules_config import current_rules
+    from ztl.city.rules_config import current_rules
 
     assert current_rules(app).code == "IT-XX"

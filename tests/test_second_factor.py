@@ -28,10 +28,10 @@ from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from ztl.config import ConfigurationError, build_settings
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import BrowserSession, Event, RecoveryCode, SecondFactor, User
 from ztl.services import second_factor
 from ztl.services.second_factor import CodeOutcome, SecondFactorError, SecondStep
-from ztl.services.unit_of_work import Actor
 from ztl.web.auth.pending import PENDING_KEY
 
 CLERK = "clerk@comune.example.org"

@@ -42,11 +42,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_path.mkdir(mode=0o700, parents=True)
     app.config.from_mapping(build_settings(instance_path, config))
 
+    from ztl.city.rules_config import init_rules
     from ztl.config import ConfigurationError
     from ztl.extensions import babel, csrf, db, login_manager, migrate
     from ztl.i18n import select_locale
     from ztl.services.payments import check_payment_settings
-    from ztl.services.rules_config import init_rules
     from ztl.web.sessions import load_signed_in_user
 
     problems = check_payment_settings(app.config)
@@ -62,11 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     install_sqlite_behaviour()
     create_sqlite_file_owner_only(app.config["SQLALCHEMY_DATABASE_URI"])
     configure_busy_timeout(float(app.config["ZTL_DB_BUSY_TIMEOUT"]))
-    from ztl.enforcement.changes import install_change_tracking
-    from ztl.services.audit_chain import install_audit_chain
+    from ztl.infrastructure.session_hooks import install_session_hooks
 
-    install_change_tracking()
-    install_audit_chain()  # after: its lock is taken after the enforcement one, in every transaction
+    install_session_hooks()  # the enforcement change log, then the audit chain (ztl.infrastructure.session_hooks)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)

@@ -269,7 +269,7 @@ def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> 
         settings.update(overrides)
     refuse_retired_settings(overrides, rules_path(settings))
     # Flask-Babel takes its time zone from the settings, before the app loads the rules
-    # (ztl.services.rules_config): read the rules file's here. A broken file stops start-up either way.
+    # (ztl.city.rules_config): read the rules file's here. A broken file stops start-up either way.
     settings["BABEL_DEFAULT_TIMEZONE"] = load_rules(rules_path(settings)).timezone
     check_environment(settings["ZTL_ENV"])
     if "SECRET_KEY" not in settings:

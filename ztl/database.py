@@ -8,7 +8,7 @@ when another one committed in between. PostgreSQL avoids the first with row lock
 SQLite ignores.
 
 So on SQLite:
-- every transaction that changes state (a unit of work, `ztl.services.unit_of_work`) starts with
+- every transaction that changes state (a unit of work, `ztl.infrastructure.unit_of_work`) starts with
   `BEGIN IMMEDIATE`: it holds the database's single write lock from its first statement, the writers
   run one after the other, and what a writer reads is still true when it writes. The services' row
   locks and the database's constraints keep PostgreSQL equally safe;

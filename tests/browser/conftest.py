@@ -111,7 +111,7 @@ def _migrated_app(folder: Path) -> Flask:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Zones, categories, keys and a police user: enough for the police pages."""
     from ztl.city import sync_city
-    from ztl.services.rules_config import current_rules
+    from ztl.city.rules_config import current_rules
 
     app = _migrated_app(tmp_path_factory.mktemp("browser"))
     with app.app_context():

@@ -721,7 +721,7 @@ def firenze_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     from flask_migrate import upgrade
 
     from ztl.city import sync_city
-    from ztl.services.rules_config import current_rules
+    from ztl.city.rules_config import current_rules
 
     folder = tmp_path_factory.mktemp("firenze")
     instance = folder / "instance"

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from flask import g, jsonify, request
 from werkzeug.wrappers import Response
 
 from ztl.api.rate_limit import retry_after
+from ztl.errors import Coded, error_status, error_text
 from ztl.services.tokens import TokenIdentity, authenticate_token
 
 
-def api_error(status: int, code: str, message: str) -> tuple[Response, int]:
-    """The one error shape of the API: {"error": code, "message": text}."""
-    response = jsonify({"error": code, "message": message})
+def api_error(error: str | Coded, /, **params: Any) -> tuple[Response, int]:
+    """The one error shape of the API: {"error": code, "message": text}. The text (in the
+    request's language: Italian unless Accept-Language asks for English) and the status are the
+    error catalogue's (ztl.errors); `detail` fills the messages that say what exactly is wrong."""
+    code = error if isinstance(error, str) else error.code
+    status = error_status(code)
+    response = jsonify({"error": code, "message": error_text(error, **params)})
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ztl"'
     return response, status
@@ -32,12 +38,12 @@ def require_token(roles: frozenset[str]) -> tuple[Response, int] | None:
     """Run before each API view: 401 without a valid token, 403 with a token of another role."""
     token = bearer_token()
     if token is None:
-        return api_error(401, "unauthorized", "A valid bearer token is required.")
+        return api_error("unauthorized")
     if token.role not in roles:
-        return api_error(403, "forbidden", "This token's role may not use this endpoint.")
+        return api_error("forbidden")
     wait = retry_after(token.token_hash)
     if wait is not None:
-        response, status = api_error(429, "rate_limited", "Too many requests for this token.")
+        response, status = api_error("rate_limited")
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response, status
     g.api_token = token

@@ -49,9 +49,7 @@ def _over_limit(plates: int) -> tuple[Response, int] | None:
     for _ in range(max(1, plates)):
         wait = _PLATES_ASKED.allow(f"eligibility:{current_user.id}", limit)
         if wait is not None:
-            response, status = api_error(
-                429, "rate_limited", f"At most {limit} plates a minute: try again later."
-            )
+            response, status = api_error("rate_limited")
             response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
             return response, status
     return None
@@ -64,27 +62,27 @@ class BodyError(ValueError):
 @bp.post("/eligibility")
 def eligibility() -> tuple[Response, int] | Response:
     if not current_user.is_authenticated:
-        return api_error(401, "unauthorized", "Sign in to ask for an eligibility check.")
+        return api_error("unauthorized")
     if not has_role(current_user, RESIDENTS | CLERKS):
-        return api_error(403, "forbidden", "Your role may not ask for eligibility checks.")
+        return api_error("forbidden")
     try:
         csrf.protect()
     except CSRFError:
-        return api_error(400, "csrf", "Missing or invalid X-CSRFToken header.")
+        return api_error("csrf")
     body = request.get_json(silent=True)
     try:
         eligibility_request = _request_from(body)
     except BodyError as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     if has_role(current_user, RESIDENTS) and not _is_self(eligibility_request.applicant_id):
-        return api_error(403, "forbidden", "A resident may ask only about themself.")
+        return api_error("forbidden")
     limited = _over_limit(len(eligibility_request.plates))
     if limited is not None:
         return limited
     try:
         result = check_eligibility(eligibility_request)
     except EligibilityInputError as exc:
-        return api_error(422, exc.code, str(exc))
+        return api_error(exc)
     record_question(int(current_user.id), str(current_user.email), result, utcnow())
     answer = result.to_dict()
     if has_role(current_user, RESIDENTS):  # clerks see the evidence; applicants their own facts

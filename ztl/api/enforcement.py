@@ -16,9 +16,9 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error, require_token
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models.enums import TokenRole
 from ztl.services import authorizations as service
-from ztl.services.unit_of_work import ServiceError
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
 
@@ -50,9 +50,9 @@ def authorization(plate: str) -> tuple[Response, int] | Response:
         zone = request.args.get("zone") or None
         decision = service.authorize(plate, zone, at, _asker())
     except InvalidValue as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     except ServiceError as exc:  # no zones: the municipality's rules were never loaded
-        return api_error(503, exc.code or "not_ready", str(exc))
+        return api_error(exc)
     return jsonify(service.decision_json(decision))
 
 
@@ -121,7 +121,7 @@ def check_transits() -> tuple[Response, int] | Response:
             transits = _transits_from_json(request.get_json(silent=True))
         decisions = service.check_transits(transits, _asker())
     except InvalidValue as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     return jsonify({"results": [service.transit_json(d) for d in decisions]})
 
 
@@ -133,20 +133,9 @@ def whitelist() -> tuple[Response, int] | Response:
         rows = service.whitelist(zone, date)
         hours = service.zone_hours_on(zone, date)
     except InvalidValue as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["plate", "zone", "valid_from", "valid_to", "windows"])
-    for row in rows:
-        writer.writerow(
-            [
-                row.plate,
-                row.zone,
-                row.valid_from.isoformat().replace("+00:00", "Z"),
-                row.valid_to.isoformat().replace("+00:00", "Z"),
-                row.windows,
-            ]
-        )
+    service.write_whitelist_csv(rows, out)
     response = Response(out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="whitelist-{zone}-{date}.csv"'
     # When the zone is restricted that day (local time, from its calendar): outside these hours

@@ -610,9 +610,10 @@ def build_document() -> dict[str, Any]:
             "title": "ZTL enforcement and verification API",
             "version": "1",
             "description": "Answers for camera gates and police devices (enforcement-api.md). "
-            'Errors are {"error": code, "message": text}. Times are ISO 8601 with an offset; a '
-            "time without one is refused (400), never guessed. Enforcement answers give times in "
-            "UTC (Z).",
+            'Errors are {"error": code, "message": text}: the code is stable, the text is for '
+            "people, in Italian or, with Accept-Language: en, in English. Times are ISO 8601 with "
+            "an offset; a time without one is refused (400), never guessed. Enforcement answers "
+            "give times in UTC (Z).",
         },
         "security": BEARER,
         "paths": _paths(),

@@ -36,24 +36,24 @@ MAX_BODY = 4096
 @bp.post("/notifications")
 def notification() -> tuple[Response, int]:
     if current_app.config.get(SETTING) != NOTIFIED:
-        return api_error(404, "not_found", "Payments are not notified with this provider.")
+        return api_error("not_found")
     body = request.get_data(cache=False)
     if len(body) > MAX_BODY:
-        return api_error(400, "bad_request", f"The body has more than {MAX_BODY} bytes.")
+        return api_error("bad_request", detail=f"the body has more than {MAX_BODY} bytes")
     now = dt.datetime.now(dt.UTC)
     try:
         verify_signature(
             current_app.config[SECRET_SETTING], request.headers.get(SIGNATURE_HEADER), body, now
         )
     except BadSignature as exc:
-        return api_error(401, "bad_signature", str(exc))
+        return api_error("bad_signature", detail=str(exc))
     try:
         receipt = parse_receipt(body)
     except InvalidValue as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     outcome = record_receipt(receipt, body, now)
     if outcome.outcome not in (ACCEPTED, REPLAY):
-        return api_error(422, outcome.code, outcome.message)
+        return api_error(outcome.code)
     answer = {"outcome": outcome.outcome, "code": outcome.code, "message": outcome.message}
     if outcome.permit_number:
         answer["permit"] = outcome.permit_number

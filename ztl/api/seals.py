@@ -44,12 +44,12 @@ def _optional_text(body: dict[str, Any], key: str, limit: int = 40) -> str | Non
 def verify() -> tuple[Response, int] | Response:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return api_error(400, "bad_request", "The body must be a JSON object with a 'seal'.")
+        return api_error("bad_request", detail="the body must be a JSON object with a 'seal'")
     seal = body.get("seal")
     if not isinstance(seal, str) or not seal.strip():
-        return api_error(400, "bad_request", "'seal' is required: the text of the QR code.")
+        return api_error("bad_request", detail="'seal' is required: the text of the QR code")
     if len(seal) > MAX_TEXT:
-        return api_error(400, "bad_request", f"'seal' is longer than {MAX_TEXT} characters.")
+        return api_error("bad_request", detail=f"'seal' is longer than {MAX_TEXT} characters")
     try:
         raw_at = _optional_text(body, "at")
         at = parse_instant(raw_at) if raw_at else None
@@ -59,9 +59,9 @@ def verify() -> tuple[Response, int] | Response:
         plate = normalise_plate(raw_plate) if raw_plate else None
         zone = _optional_text(body, "zone", limit=10)
     except InvalidValue as exc:
-        return api_error(400, "bad_request", str(exc))
+        return api_error("bad_request", detail=str(exc))
     try:
         result = verify_on_server(seal, at, zone.upper() if zone else None, plate)
-    except KeyStoreError as exc:
-        return api_error(503, "keys_missing", str(exc))
+    except KeyStoreError:
+        return api_error("keys_missing")
     return jsonify(seal_result_json(result))

@@ -28,6 +28,8 @@ from flask import Flask
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import (
     Application,
     ApplicationZone,
@@ -45,8 +47,6 @@ from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.rules.calendar import ZoneCalendar, calendar_data, calendar_from_data
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.windows import DailyWindow
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 
 log = logging.getLogger("ztl.city")
 
@@ -454,8 +454,8 @@ def sync_on_start(app: Flask) -> None:
     """
     if not app.config.get("ZTL_SYNC_CITY_ON_START", True):
         return
+    from ztl.city.rules_config import current_rules
     from ztl.extensions import db
-    from ztl.services.rules_config import current_rules
 
     with app.app_context():
         try:

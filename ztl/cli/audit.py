@@ -15,15 +15,8 @@ from collections.abc import Callable
 
 import click
 
+from ztl.cli.common import BadInput, Refused
 from ztl.services.audit_chain import ChainReport, parse_anchor, verify_audit_trail
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-class Altered(click.ClickException):
-    exit_code = 1
 
 
 @click.group(help="The audit trail: the hash chain of the event history.")
@@ -69,7 +62,7 @@ def verify(anchor_texts: tuple[str, ...]) -> None:
     if not report.intact:
         click.echo(f"{report.checked} events checked before the break")
         click.echo(f"chain head: {_head(report)}")
-        raise Altered(f"audit trail altered: {report.problem}")
+        raise Refused(f"audit trail altered: {report.problem}")
     redacted = f" ({report.redacted} redacted by retention)" if report.redacted else ""
     click.echo(f"audit trail intact: {report.checked} events checked{redacted}")
     click.echo(f"chain head: {_head(report)}")

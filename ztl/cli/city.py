@@ -22,23 +22,16 @@ from sqlalchemy import inspect, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ztl.city import CityConflict, city_digest, planned_changes, sync_city
+from ztl.city.rules_config import current_rules
+from ztl.cli.common import BadInput, Refused, refusal_text
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Category, City, Gate
 from ztl.rules.calendar import WEEKDAYS, minutes_text
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.loader import RulesFileError, load_rules
 from ztl.rules.municipality import Municipality
 from ztl.services.overview import zones_with_hours
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-class Refused(click.ClickException):
-    exit_code = 1
 
 
 @click.group(help="The city in force: its rules file checked, applied and shown.")
@@ -72,7 +65,7 @@ def check(file: Path, week: dt.datetime | None) -> None:
     try:
         report = planned_changes(rules)
     except CityConflict as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(refusal_text(exc)) from exc
     click.echo("")
     if not report.changed:
         click.echo("Applying it would change nothing in the database.")
@@ -176,7 +169,7 @@ def upgrade_and_sync(revision: str, sql: bool) -> None:
     try:
         report = sync_city(current_rules(), Actor.cli(), say=lambda line: click.echo(f"  {line}"))
     except CityConflict as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(refusal_text(exc)) from exc
     finally:
         db.session.remove()
     rules = current_rules()

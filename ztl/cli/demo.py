@@ -8,15 +8,12 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ztl.cli.common import BadInput, refusal_text
 from ztl.demo.generator import CitySize, generate
 from ztl.demo.loader import load_demo
 from ztl.demo.permits import issue_demo_permits
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.services.keys import key_store
-from ztl.services.unit_of_work import ServiceError
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
 
 
 @click.group(help="Demo city (Prato) and synthetic registry files.")
@@ -48,7 +45,7 @@ def load() -> None:
     try:
         numbers = issue_demo_permits()
     except ServiceError as exc:
-        raise BadInput(f"demo permits not issued: {exc}") from exc
+        raise BadInput(f"demo permits not issued: {refusal_text(exc)}") from exc
     for number in numbers:
         click.echo(f"Demo permit issued: {number} (`ztl permits pdf {number} --out permit.pdf`)")
 

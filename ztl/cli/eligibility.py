@@ -10,6 +10,7 @@ import json
 
 import click
 
+from ztl.cli.common import BadInput, refusal_text
 from ztl.services.eligibility import (
     EligibilityInputError,
     EligibilityRequest,
@@ -20,10 +21,6 @@ from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
 
 SYMBOLS = {"pass": "✔", "fail": "✘", "needs_review": "?"}
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
 
 
 def _plate(raw: str) -> PlateInput:
@@ -95,7 +92,7 @@ def check(
     try:
         result = check_eligibility(request)
     except EligibilityInputError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput(refusal_text(exc, lang)) from exc
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:

@@ -13,8 +13,8 @@ from typing import TextIO
 
 import click
 
-from ztl.cli.permits import BadInput, Refused
-from ztl.services.authorizations import whitelist, zone_hours_on
+from ztl.cli.common import BadInput, Refused
+from ztl.services.authorizations import whitelist, write_whitelist_csv, zone_hours_on
 from ztl.services.transit_files import TransitSummary, check_rows
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
@@ -50,12 +50,7 @@ def whitelist_command(zone: str, date_text: str, out_path: str | None) -> None:
         raise BadInput(str(exc)) from exc
     out = _output(out_path)
     try:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["plate", "zone", "valid_from", "valid_to", "windows"])
-        for row in rows:
-            writer.writerow(
-                [row.plate, row.zone, row.valid_from.isoformat(), row.valid_to.isoformat(), row.windows]
-            )  # fmt: skip
+        write_whitelist_csv(rows, out)
     finally:
         if out is not sys.stdout:
             out.close()

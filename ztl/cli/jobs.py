@@ -12,7 +12,8 @@ import datetime as dt
 
 import click
 
-from ztl.cli.permits import BadInput, Refused, permits
+from ztl.cli.common import BadInput, Refused
+from ztl.cli.permits import permits
 from ztl.models import utcnow
 from ztl.services.notifications import expire_permits, send_expiry_reminders
 from ztl.values import InvalidValue

@@ -8,12 +8,9 @@ from pathlib import Path
 
 import click
 
+from ztl.cli.common import BadInput
 from ztl.services.keys import key_store
 from ztl.signing.keys import KeyStore, KeyStoreError, Purpose
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
 
 
 @click.group(help="Signing keys and certificates (instance folder, mode 0600).")

@@ -9,24 +9,18 @@ from pathlib import Path
 
 import click
 
+from ztl.cli.common import BadInput, Refused, refusal_text
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
+from ztl.services.application_permits import approve_application
 from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
 from ztl.services.eligibility import EligibilityInputError, PlateInput
-from ztl.services.issuance import IssueResult, approve_application
+from ztl.services.issuance import IssueResult
 from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
 from ztl.services.permit_queries import permit_pdf
 from ztl.services.recheck import recheck_active_permits
 from ztl.services.renewal_campaign import renew_due
-from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-class Refused(click.ClickException):
-    exit_code = 1
 
 
 def _plate(raw: str) -> PlateInput:
@@ -47,8 +41,8 @@ def _write(result: IssueResult, out: Path | None) -> None:
 
 def _fail(exc: ServiceError) -> click.ClickException:
     if exc.code in {"not_eligible", "needs_review", "too_early"}:
-        return Refused(str(exc))
-    return BadInput(str(exc))
+        return Refused(refusal_text(exc))
+    return BadInput(refusal_text(exc))
 
 
 @click.group(help="Permits: counter issuance, changes, daily jobs.")
@@ -96,9 +90,9 @@ def issue(
     try:
         result = issue_at_counter(request, Actor.cli(), review_reason=approve_review)
     except RefusedAtCounter as exc:
-        raise Refused(str(exc)) from exc
+        raise Refused(refusal_text(exc)) from exc
     except EligibilityInputError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput(refusal_text(exc)) from exc
     except ServiceError as exc:
         raise _fail(exc) from exc
     _write(result, out)

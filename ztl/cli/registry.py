@@ -12,18 +12,13 @@ from pathlib import Path
 
 import click
 
+from ztl.cli.common import BadInput, refusal_text
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.registries.schemas import KINDS
 from ztl.services.registry_import import ImportResult, RegistryFileError, import_registry
-from ztl.services.unit_of_work import Actor
 
 PROBLEMS_SHOWN = 20
 PROGRESS_EVERY_SECONDS = 2.0
-
-
-class BadInput(click.ClickException):
-    """Bad input: printed as "Error: ..." without a usage line, exit status 2."""
-
-    exit_code = 2
 
 
 @click.group(help="Registry imports (residents, vehicles, streets, badges, businesses).")
@@ -57,7 +52,7 @@ def import_(kind: str, file: Path, report_path: Path | None) -> None:
     try:
         result = import_registry(kind, file, actor=Actor.cli(), progress=progress, report=report)
     except RegistryFileError as exc:
-        raise BadInput(str(exc)) from exc
+        raise BadInput(refusal_text(exc)) from exc
     finally:
         if report is not None:
             empty = report.tell() == 0

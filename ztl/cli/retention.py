@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from ztl.cli.permits import BadInput
+from ztl.cli.common import BadInput
 from ztl.models import utcnow
 from ztl.services.record_retention import anonymise_ended_records
 from ztl.services.retention import purge_lookups

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ztl.cli.common import refusal_text
 from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
 
 
@@ -20,7 +21,7 @@ def create(role: str, name: str) -> None:
     try:
         _, plaintext = create_token(name, role)
     except TokenError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(refusal_text(exc)) from exc
     click.echo(plaintext)
     click.echo(f"token {name!r} ({role}) created: store it now, it is not shown again.", err=True)
 
@@ -31,7 +32,7 @@ def revoke(name: str) -> None:
     try:
         revoke_token(name)
     except TokenError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(refusal_text(exc)) from exc
     click.echo(f"token {name!r} revoked")
 
 

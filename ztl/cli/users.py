@@ -7,10 +7,11 @@ import sys
 
 import click
 
+from ztl.cli.common import refusal_text
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models.enums import Role
 from ztl.services import second_factor
 from ztl.services.accounts import AccountError, create_user, find_user_by_email
-from ztl.services.unit_of_work import Actor
 
 
 @click.group(help="User accounts.")
@@ -35,7 +36,7 @@ def create(
     try:
         user = create_user(role, email, password, full_name, codice_fiscale)
     except AccountError as exc:
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(refusal_text(exc)) from exc
     click.echo(f"created {user.role} {user.email} (id {user.id})")
 
 
@@ -53,5 +54,5 @@ def reset_second_factor(email: str) -> None:
         if exc.code == "not_enrolled":
             click.echo(f"{user.email} has no second factor: nothing to reset", err=True)
             raise SystemExit(1) from exc
-        raise click.UsageError(str(exc)) from exc
+        raise click.UsageError(refusal_text(exc)) from exc
     click.echo(f"second factor reset for {user.email}; sessions ended: {ended}")

@@ -20,10 +20,11 @@ import click
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
 
+from ztl.city.rules_config import current_rules
+from ztl.cli.common import BadInput, Refused
 from ztl.pdf.read import SealNotFound, read_seal
 from ztl.pdf.sign import check_pdf_signature
 from ztl.services.keys import key_store
-from ztl.services.rules_config import current_rules
 from ztl.services.seal_verification import seal_result_json, zone_calendars
 from ztl.services.trust_lists import revocation_list_document, trust_list_document
 from ztl.signing.cache import ListCache
@@ -36,14 +37,6 @@ from ztl.values.plates import normalise_plate
 from ztl.values.times import parse_instant
 
 MAX_PDF_BYTES = 20 * 1024 * 1024
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-class Refused(click.ClickException):
-    exit_code = 1
 
 
 def _cache(folder: Path | None) -> ListCache:

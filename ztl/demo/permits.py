@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Category, Permit
 from ztl.models.enums import PermitStatus
 from ztl.services.counter import CounterRequest, issue_at_counter
 from ztl.services.eligibility import PlateInput
-from ztl.services.unit_of_work import Actor
 from ztl.values.fiscal import subject_key
 
 DEMO_PERMITS = (

@@ -8,6 +8,10 @@ lock, bumps the version and logs the ids under it. Taking that lock last keeps t
 same in every transaction (no deadlock with the number counter or the revocation list), and holding
 it until commit makes versions commit in order, so "everything after version N" misses nothing.
 
+The hook is `SESSION_HOOK`, run by ztl.infrastructure.session_hooks (which also runs the audit chain's, after this
+one): the ids are kept per transaction level there, so a savepoint rolled back forgets only the
+permits changed inside it, never those changed before it in the same transaction.
+
 Bulk UPDATE statements bypass the ORM and therefore this hook: code that changes permits that way
 must call `mark_changed` itself.
 """
@@ -15,11 +19,11 @@ must call `mark_changed` itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ztl.infrastructure.session_hooks import Participant, note
 from ztl.models import (
     Category,
     CategoryWindow,
@@ -36,12 +40,11 @@ from ztl.models import (
     utcnow,
 )
 
-PENDING_KEY = "ztl_enforcement_changed_permits"
+HOOK_NAME = "enforcement_changes"
 # Logged instead of a permit id when the city changes (zones, their calendars, gates, categories):
 # every process then rebuilds its whole index (zone calendars and retroactive windows live in it).
 CONFIGURATION = 0
 CONFIGURATION_TYPES = (City, Zone, Gate, Category, CategoryWindow, CategoryZone)
-BUMPED_KEY = "ztl_enforcement_bumped"
 STATE_ID = 1
 
 
@@ -57,11 +60,12 @@ def local_commits() -> int:
 
 def mark_changed(session: Session, permit_ids: Iterable[int]) -> None:
     """Note permits changed outside the ORM's unit of work (bulk updates)."""
-    session.info.setdefault(PENDING_KEY, set()).update(int(i) for i in permit_ids if i is not None)
+    note(session, HOOK_NAME, permit_ids)
 
 
-def _collect(session: Session, _flush_context: Any) -> None:
-    ids: set[int] = set()
+def _collect(session: Session) -> set[int | None]:
+    """After a flush: the permits it touched (CONFIGURATION for a change to the city)."""
+    ids: set[int | None] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Permit):
             ids.add(obj.id)
@@ -69,16 +73,11 @@ def _collect(session: Session, _flush_context: Any) -> None:
             ids.add(obj.permit_id)
         elif isinstance(obj, CONFIGURATION_TYPES):
             ids.add(CONFIGURATION)
-    ids.discard(None)
-    if ids:
-        mark_changed(session, ids)
+    return ids  # None (an object without its id yet) is dropped by `note`
 
 
-def _bump(session: Session) -> None:
-    session.flush()  # the commit's own flush comes after this hook: collect its permits first
-    ids = session.info.pop(PENDING_KEY, None)
-    if not ids:
-        return
+def _bump(session: Session, ids: set[int]) -> None:
+    """Before commit: take the enforcement_state row, bump the version, log the ids under it."""
     connection = session.connection()
     bumped = connection.execute(
         update(EnforcementState)
@@ -93,24 +92,10 @@ def _bump(session: Session) -> None:
     connection.execute(
         insert(EnforcementChange), [{"version": version, "permit_id": i} for i in sorted(ids)]
     )
-    session.info[BUMPED_KEY] = True
 
 
-def _committed(session: Session) -> None:
-    if session.info.pop(BUMPED_KEY, False):
-        _LocalCommits.count += 1
+def _committed() -> None:
+    _LocalCommits.count += 1
 
 
-def _forget(session: Session, *_args: Any) -> None:
-    session.info.pop(PENDING_KEY, None)
-    session.info.pop(BUMPED_KEY, None)
-
-
-def install_change_tracking() -> None:
-    """Register the hooks on every Session (idempotent: create_app may run many times)."""
-    if event.contains(Session, "after_flush", _collect):
-        return
-    event.listen(Session, "after_flush", _collect)
-    event.listen(Session, "before_commit", _bump)
-    event.listen(Session, "after_commit", _committed)
-    event.listen(Session, "after_soft_rollback", _forget)
+SESSION_HOOK = Participant(HOOK_NAME, collect=_collect, apply=_bump, committed=_committed)

@@ -27,8 +27,10 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from ztl.city.rules_config import current_rules
 from ztl.enforcement.changes import CONFIGURATION, local_commits
 from ztl.enforcement.index import EnforcementIndex, Grant, ZonePolicy
+from ztl.infrastructure.unit_of_work import AnySession
 from ztl.models import (
     Category,
     EnforcementChange,
@@ -43,8 +45,6 @@ from ztl.models.enums import PermitStatus
 from ztl.rules.calendar import calendar_from_data
 from ztl.rules.municipality import Municipality
 from ztl.rules.windows import DailyWindow
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import AnySession
 
 EXTENSION_KEY = "ztl_enforcement_index"
 FULL_RELOAD_ABOVE = 5_000  # changed permits beyond which one full load is cheaper

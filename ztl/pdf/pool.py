@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ztl.pdf.render import PermitDocument
+from ztl.pdf.signed import signed_permit
 from ztl.signing.keys import KeyPair, KeyStore
 
 _keys: tuple[KeyPair, KeyPair] | None = None
@@ -26,10 +27,8 @@ def _load_keys(folder: str) -> None:
 
 
 def _render_and_sign(document: PermitDocument) -> bytes:
-    from ztl.services.permit_documents import render_and_sign
-
     assert _keys is not None, "worker started without keys"
-    return render_and_sign(document, *_keys)
+    return signed_permit(document, *_keys)
 
 
 class SigningPool:

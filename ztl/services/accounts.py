@@ -16,13 +16,13 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import User, utcnow
 from ztl.models.enums import Role
 from ztl.services import lockout
-from ztl.services.events import record_event
 from ztl.services.passwords import hash_password, password_problem, verify_password
 from ztl.services.second_factor import SecondStep, second_step
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_codice_fiscale, person_key
 

@@ -10,6 +10,9 @@ Decisions where the catalogue is silent, taken as a municipality's users would e
   (ztl.services.representation), checked when the draft is saved, when it is submitted and when a
   permit is renewed; the events say for which firm and in which capacity the person acted. Nobody
   can apply in another person's name.
+- Who may touch an application or renew a permit afterwards is ztl.permissions' ownership rule
+  (`owns_application`, `owns_permit`): a person's records are the person's (a permit issued at the
+  counter too), a firm's belong to whoever may act for the firm at that moment.
 - The checks run on every save of a draft (the applicant sees the pre-check as they go), again on
   submission and again when the payment arrives: registers change, and the monthly limit of daily
   permits must hold at the moment of issue.
@@ -28,12 +31,24 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import Application, ApplicationPlate, Category, User, Zone
 from ztl.models.enums import ApplicationStatus, Decider, PermitStatus
 from ztl.models.permit import Permit
+from ztl.permissions import (
+    Authority,
+    authority_for,
+    is_firm_id,
+    owned_applications,
+    owns_application,
+    owns_permit,
+)
 from ztl.rules.municipality import CategoryRules
 from ztl.rules.results import Outcome
 from ztl.services import notifications
+from ztl.services.application_permits import approve_locked_application
 from ztl.services.eligibility import (
     EligibilityRequest,
     EligibilityResult,
@@ -41,19 +56,15 @@ from ztl.services.eligibility import (
     check_eligibility,
     store_verdict,
 )
-from ztl.services.events import record_event
 from ztl.services.issuance import (
-    approve_locked_application,
     checked_under_limit_locks,
     locked_application,
 )
 from ztl.services.payments import payment_provider
 from ztl.services.permit_changes import renewable, renewal_opens
-from ztl.services.representation import NOT_AUTHORISED, Authority, authority_for
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.services.representation import NOT_AUTHORISED, NotAuthorised
 from ztl.values import InvalidValue
-from ztl.values.fiscal import parse_subject_id, subject_key
+from ztl.values.fiscal import parse_subject_id
 from ztl.values.plates import italian_plate_kind, normalise_plate
 
 # Checks that only a firm can pass: their categories are applied for with a partita IVA.
@@ -285,9 +296,14 @@ def assess(application: Application, at: dt.datetime) -> EligibilityResult:
 
 
 def owned_application(session: AnySession, application_id: int, user: User) -> Application:
-    """The user's own application, locked; another's is "not found" (ids are not a secret to keep)."""
+    """The user's own application (ztl.permissions.owns_application), locked; another's is "not
+    found" (ids are not a secret to keep)."""
     application = locked_application(session, application_id)
-    if application.user_id != user.id:
+    if not owns_application(user, application, session):
+        if application.user_id == user.id and is_firm_id(application.applicant_id):
+            # They made it for a firm they may no longer act for: they know it exists, so they are
+            # told why (its pages answer 404 all the same: it is the firm's, not theirs).
+            raise NotAuthorised(NOT_AUTHORISED)
         raise ServiceError(f"no application {application_id}", code="not_found")
     return application
 
@@ -445,7 +461,7 @@ def start_renewal(number: str, user: User, at: dt.datetime | None = None) -> int
         permit = session.scalars(
             select(Permit).where(Permit.number == number).with_for_update()
         ).first()
-        if permit is None or permit.holder_user_id != user.id:
+        if permit is None or not owns_permit(user, permit, session):
             raise ServiceError(f"no permit {number}", code="not_found")
         if permit.status != PermitStatus.ACTIVE.value:
             raise ServiceError("only an active permit can be renewed", code="not_active")
@@ -453,9 +469,10 @@ def start_renewal(number: str, user: User, at: dt.datetime | None = None) -> int
         offered = current_rules().category(permit.category.code).validity
         if not renewable(offered[0]) or now < renewal_opens(permit.valid_to):
             raise ServiceError("renewal is not open for this permit", code="too_early")
+        # A renewal already asked for by anyone who owns it (for a firm: a colleague) is reused.
         pending = session.scalars(
             select(Application.id).where(
-                Application.user_id == user.id,
+                owned_applications(user, session),
                 Application.status.in_(WITHDRAWABLE),
                 Application.details["renews"].as_string() == number,
             )
@@ -553,8 +570,3 @@ def _notify_submitted(application_id: int, permit: Permit | None) -> None:
 def _notify_after_routing(application_id: int, permit: Permit | None) -> None:
     if permit is not None:
         notifications.notify_permit_issued(permit.id)
-
-
-def subject_of(user: User) -> str | None:
-    """The key under which the user's own permits are held (canonical codice fiscale)."""
-    return subject_key(user.codice_fiscale) if user.codice_fiscale else None

@@ -30,15 +30,16 @@ The chain also says nothing about events that were never written (a change made 
 Why chain at commit and not at insert. Several processes (gunicorn workers, hosts) write events at
 once, and ids are assigned at flush: id order is not commit order, and a transaction may hold its
 ids for a long time before committing (or roll back). So a row is inserted with `chain_seq` 0 and
-empty hashes, and the before_commit hook installed by `install_audit_chain` gives the transaction's
-new events their positions, in id order, while holding the lock on the head row until commit:
-positions follow commit order and two transactions never take the same one. The hook runs after
-the enforcement hook (ztl.enforcement.changes), so every transaction takes its locks in the same
-order (enforcement state, then audit head) and they cannot deadlock on each other. A transaction
-without new events takes no lock.
+empty hashes, and the before-commit hook (`SESSION_HOOK`, run by ztl.infrastructure.session_hooks) gives the
+transaction's new events their positions, in id order, while holding the lock on the head row until
+commit: positions follow commit order and two transactions never take the same one. The hook runs
+after the enforcement hook (ztl.enforcement.changes; the order is `ztl.infrastructure.session_hooks.PARTICIPANTS`),
+so every transaction takes its locks in the same order (enforcement state, then audit head) and they
+cannot deadlock on each other. A transaction without new events takes no lock. Events written inside
+a savepoint that rolls back are forgotten with it; those written before it are still chained.
 
 Paths around the hook. Only events added through the ORM session are chained (every service uses
-`ztl.services.events.record_event`). No code inserts events with bulk SQL today; code that does
+`ztl.infrastructure.events.record_event`). No code inserts events with bulk SQL today; code that does
 must report the new ids with `mark_new_events` in the same transaction, or `ztl audit verify`
 reports those rows as outside the chain (chain_seq 0 once committed). Events are append-only:
 updating or deleting one (even through the ORM) breaks the chain by design. Deleting a user
@@ -59,18 +60,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, event, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ztl.extensions import db
+from ztl.infrastructure.session_hooks import Participant, note
 from ztl.models import Application, AuditChainHead, Event, Permit, utcnow
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first event of a chain
 HEAD_ID = 1
-PENDING_KEY = "ztl_audit_new_events"
+HOOK_NAME = "audit_chain"
 CHUNK = 500  # ids per statement when chaining a transaction's events (SQLite's variable limit)
 HASH_PATTERN = re.compile(r"[0-9a-f]{64}")
 
@@ -150,13 +152,12 @@ def event_hash(prev_hash: str, fields: Mapping[Any, Any]) -> str:
 
 def mark_new_events(session: Session, event_ids: Iterable[int]) -> None:
     """Note events inserted outside the ORM (bulk SQL), so this transaction's commit chains them."""
-    session.info.setdefault(PENDING_KEY, set()).update(int(i) for i in event_ids if i is not None)
+    note(session, HOOK_NAME, event_ids)
 
 
-def _collect(session: Session, _flush_context: Any) -> None:
-    ids = [obj.id for obj in session.new if isinstance(obj, Event)]
-    if ids:
-        mark_new_events(session, ids)
+def _collect(session: Session) -> list[int]:
+    """After a flush: the events it inserted."""
+    return [obj.id for obj in session.new if isinstance(obj, Event)]
 
 
 def _insert_head_if_missing(connection: Connection, values: dict[str, Any]) -> None:
@@ -200,18 +201,15 @@ def _lock_head(connection: Connection) -> tuple[int, str]:
     return int(row.last_seq), str(row.last_hash)
 
 
-def _chain_new_events(session: Session) -> None:
-    """before_commit: give this transaction's new events their positions and hashes."""
-    session.flush()  # the commit's own flush comes after this hook: collect its events first
-    ids = session.info.pop(PENDING_KEY, None)
-    if not ids:
-        return
+def _chain_new_events(session: Session, ids: set[int]) -> None:
+    """Before commit: give this transaction's new events their positions and hashes."""
     connection = session.connection()
     seq, prev = _lock_head(connection)
     ordered = sorted(ids)
     assigned: list[dict[str, Any]] = []
     for start in range(0, len(ordered), CHUNK):
-        # Rows rolled back with a savepoint are simply not found; chained ones are left alone.
+        # A row that is gone (a noted id whose insert was undone) is simply not found; chained
+        # ones are left alone.
         rows = connection.execute(
             select(*CHAIN_COLUMNS)
             .where(Event.id.in_(ordered[start : start + CHUNK]), Event.chain_seq == 0)
@@ -263,23 +261,7 @@ def _chain_new_events(session: Session) -> None:
             set_committed_value(obj, "personal_digest", values["b_personal"])
 
 
-def _forget(session: Session, previous_transaction: SessionTransaction) -> None:
-    # A savepoint rolled back keeps the outer transaction's events (the missing ones are skipped).
-    if previous_transaction.parent is None:
-        session.info.pop(PENDING_KEY, None)
-
-
-def install_audit_chain() -> None:
-    """Register the hooks on every Session (idempotent: create_app may run many times).
-
-    Call it after `install_change_tracking()`: SQLAlchemy runs before_commit listeners in the order
-    they were registered, and the audit head must be locked after the enforcement state.
-    """
-    if event.contains(Session, "after_flush", _collect):
-        return
-    event.listen(Session, "after_flush", _collect)
-    event.listen(Session, "before_commit", _chain_new_events)
-    event.listen(Session, "after_soft_rollback", _forget)
+SESSION_HOOK = Participant(HOOK_NAME, collect=_collect, apply=_chain_new_events)
 
 
 # --- redaction, by retention ------------------------------------------------------------------

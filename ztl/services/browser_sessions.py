@@ -18,9 +18,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import AnySession, unit_of_work
 from ztl.models import BrowserSession, User, utcnow
 from ztl.models.enums import Role
-from ztl.services.unit_of_work import AnySession, unit_of_work
 
 SEEN_EVERY = dt.timedelta(minutes=5)
 SIGNED_OUT = "signed out"

@@ -17,9 +17,9 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Application, ApplicationPlate, ApplicationZone, Category, Event, Permit, Zone
 from ztl.models.enums import ApplicationStatus
-from ztl.services.unit_of_work import ServiceError
 from ztl.values import InvalidValue
 from ztl.values.fiscal import subject_key
 from ztl.values.plates import normalise_plate

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Application, ApplicationPlate, Category, Zone, utcnow
 from ztl.models.enums import ApplicationStatus
 from ztl.rules.results import Outcome
+from ztl.services.application_permits import issue_locked_application
 from ztl.services.eligibility import (
     EligibilityRequest,
     EligibilityResult,
@@ -27,13 +30,10 @@ from ztl.services.eligibility import (
     check_eligibility,
     store_verdict,
 )
-from ztl.services.events import record_event
 from ztl.services.issuance import (
     IssueResult,
     checked_under_limit_locks,
-    issue_locked_application,
 )
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models.enums import ApplicationStatus
 from ztl.services import notifications
-from ztl.services.events import record_event
-from ztl.services.issuance import IssueResult, approve_application, locked_application
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.services.application_permits import approve_application
+from ztl.services.issuance import IssueResult, locked_application
 
 OPEN_FOR_DECISION = {
     ApplicationStatus.SUBMITTED.value,

@@ -25,13 +25,13 @@ from pathlib import Path
 
 from flask import current_app
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Application, Document, User
 from ztl.models.enums import ApplicationStatus
-from ztl.permissions import CLERKS, has_role
-from ztl.services.events import record_event
+from ztl.permissions import CLERKS, has_role, owns_application
 from ztl.services.issuance import locked_application
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def attach_document(
     try:
         with unit_of_work() as session:
             application = locked_application(session, application_id)
-            if application.user_id != user.id:
+            if not owns_application(user, application, session):
                 raise ServiceError(f"no application {application_id}", code="not_found")
             if kind not in document_kinds(application.category.code):
                 raise DocumentError(f"unknown document kind {kind!r}", code="kind")
@@ -209,10 +209,11 @@ def attach_document(
 
 
 def remove_document(document_id: int, user: User) -> None:
-    """A draft's applicant may remove a document they attached; after submission it stays."""
+    """Whoever owns a draft (ztl.permissions) may remove its documents; after submission they
+    stay."""
     with unit_of_work() as session:
         document = session.get(Document, document_id)
-        if document is None or document.application.user_id != user.id:
+        if document is None or not owns_application(user, document.application, session):
             raise ServiceError(f"no document {document_id}", code="not_found")
         if document.application.status != ApplicationStatus.DRAFT.value:
             raise DocumentError("documents of a submitted application stay", code="closed")
@@ -230,13 +231,14 @@ def remove_document(document_id: int, user: User) -> None:
 
 
 def open_document(document_id: int, user: User) -> StoredFile:
-    """The file of a document for its applicant or a clerk; anyone else gets "not found"."""
+    """The file of a document for whoever owns its application (ztl.permissions) or a clerk;
+    anyone else gets "not found"."""
     with unit_of_work() as session:
         document = session.get(Document, document_id)
         if document is None:
             raise ServiceError(f"no document {document_id}", code="not_found")
         application: Application = document.application
-        if not (has_role(user, CLERKS) or application.user_id == user.id):
+        if not (has_role(user, CLERKS) or owns_application(user, application, session)):
             raise ServiceError(f"no document {document_id}", code="not_found")
         path = upload_folder() / document.stored_name
         found = StoredFile(path, document.content_type, document.original_name)

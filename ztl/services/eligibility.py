@@ -16,7 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, bindparam, func, select
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Application, Category, Permit, PermitPlate, UTCDateTime, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.registries.adapter import RegistryAdapter
@@ -34,9 +37,6 @@ from ztl.rules.facts import (
 from ztl.rules.fees import Fee, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.results import Outcome, Verdict
-from ztl.services.events import record_event
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
 from ztl.values.plates import italian_plate_kind, normalise_plate

@@ -15,7 +15,8 @@ Who: a booklet belongs to the hotel (the firm), not to the person who bought it.
 it and registering guests against the hotel's booklets are open to the hotel's legal
 representatives and approved delegates only (ztl.services.representation), checked in each
 transaction; each event records for which firm and in which capacity the person acted. A
-receptionist sees and uses the booklets of every hotel they may act for, whoever bought them.
+receptionist sees and uses the booklets of every hotel they may act for, whoever bought them, and
+sees its guests' permits, whoever registered them (ztl.permissions: a firm's permits are the firm's).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import (
     Application,
     ApplicationPlate,
@@ -38,25 +42,21 @@ from ztl.models import (
     User,
 )
 from ztl.models.enums import ApplicationStatus, BusinessStatus
+from ztl.permissions import authority_for, firm_ids_of, owned_permits
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
 from ztl.rules.results import Outcome
+from ztl.services.application_permits import approve_locked_application
 from ztl.services.applications import assess
-from ztl.services.events import record_event
-from ztl.services.issuance import approve_locked_application
 from ztl.services.payments import payment_provider
 from ztl.services.representation import (
     NOT_AUTHORISED,
     FirmRole,
     NotAuthorised,
-    authority_for,
-    firm_ids_of,
     firms_of,
     require_authority,
 )
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
 from ztl.values.plates import normalise_plate
@@ -71,7 +71,7 @@ class GuestRefused(ServiceError):
     """The checks refused a registration; nothing was stored and the booklet is unchanged."""
 
     def __init__(self, message: str, failing: list[str]) -> None:
-        super().__init__(message, code="not_eligible")
+        super().__init__(message, code="guest_not_eligible")
         self.failing = failing
 
 
@@ -229,11 +229,13 @@ def booklets_of(user: User) -> list[HotelBooklet]:
 
 
 def guest_permits(user: User, limit: int = 100) -> list[Permit]:
+    """The guests' permits of every hotel the person may act for, whoever registered them, newest
+    first: the permits the person owns (ztl.permissions), of the guests' category."""
     with unit_of_work() as session:
         category = select(Category.id).where(Category.code == GUEST_CATEGORY).scalar_subquery()
         rows = session.scalars(
             select(Permit)
-            .where(Permit.holder_user_id == user.id, Permit.category_id == category)
+            .where(owned_permits(user, session), Permit.category_id == category)
             .order_by(Permit.id.desc())
             .limit(limit)
         ).all()

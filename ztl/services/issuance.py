@@ -26,6 +26,9 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError
 from ztl.models import (
     Application,
     Category,
@@ -33,27 +36,20 @@ from ztl.models import (
     PermitNumberCounter,
     PermitPlate,
     PermitWindow,
-    User,
     Zone,
-    utcnow,
 )
-from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.models.enums import PermitStatus
 from ztl.pdf.pool import SigningPool
 from ztl.registries.sql import SqlRegistryAdapter
-from ztl.rules.validity import Period, ValidityError, permit_period
-from ztl.services.events import record_event
+from ztl.rules.validity import Period
 from ztl.services.keys import key_store
 from ztl.services.permit_documents import (
     IssuanceError,
     holder_of,
-    render_and_sign,
+    render_and_sign_all,
     seal_document,
     signing_keys,
 )
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
-from ztl.values import InvalidValue
-from ztl.values.fiscal import subject_key
 
 if TYPE_CHECKING:
     from ztl.rules.facts import ApplicationFacts
@@ -88,7 +84,7 @@ class PermitSpec:
     replaces_id: int | None = None  # the permit this one replaces (plate change, renewal)
 
 
-def _result(permit: Permit, created: bool) -> IssueResult:
+def issue_result(permit: Permit, created: bool) -> IssueResult:
     return IssueResult(
         permit.id,
         permit.number,
@@ -227,10 +223,7 @@ def create_permits(
         seal_document(permit, rules, keys, secrets.token_bytes(8), holder, spec.stamp_duty_cents)
         for permit, holder, spec in zip(permits, holders, specs, strict=True)
     ]
-    if pool is not None and len(documents) > 1:
-        pdfs = pool.render_and_sign(documents)
-    else:
-        pdfs = [render_and_sign(document, keys.pdf, keys.root) for document in documents]
+    pdfs = render_and_sign_all(documents, keys, pool)
     for permit, pdf, spec in zip(permits, pdfs, specs, strict=True):
         permit.pdf = pdf
         record_event(
@@ -297,149 +290,3 @@ def locked_application(session: AnySession, application_id: int) -> Application:
     if application is None:
         raise ServiceError(f"no application {application_id}", code="not_found")
     return application
-
-
-def _existing_permit(session: AnySession, application: Application) -> Permit | None:
-    return session.scalars(
-        select(Permit).where(Permit.application_id == application.id).order_by(Permit.id.desc())
-    ).first()
-
-
-def application_period(application: Application, now: dt.datetime) -> Period:
-    rules = current_rules()
-    category = rules.category(application.category.code)
-    details = application.details or {}
-    duration = details.get("validity") or category.validity[0]
-    timezone = ZoneInfo(rules.timezone)
-    today = now.astimezone(timezone).date()
-    first_day = max(application.requested_from or today, today)
-    if details.get("transit_at") and category.check("retroactive_window") is not None:
-        # A retroactive registration covers the day of the transit it was made for.
-        transit = dt.datetime.fromisoformat(details["transit_at"])
-        first_day = min(first_day, transit.astimezone(timezone).date())
-    if details.get("days") and duration.endswith("D") and duration[1:-1].isdigit():
-        # Hotel guests: the nights of the stay, up to the category's maximum.
-        duration = f"P{min(int(details['days']), int(duration[1:-1]))}D"
-    start = now
-    if duration.startswith("PT") and details.get("starts_at"):
-        start = max(dt.datetime.fromisoformat(details["starts_at"]), now)
-    badge_until = None
-    if category.check("badge_valid") is not None and application.facts:
-        dates = [b.get("valid_until") for b in application.facts.get("badges", [])]
-        valid = [dt.date.fromisoformat(d) for d in dates if d]
-        badge_until = max(valid) if valid else None
-    try:
-        return permit_period(duration, start, timezone, first_day, badge_until)
-    except ValidityError as exc:
-        raise IssuanceError(f"cannot compute the validity: {exc}", code="validity") from exc
-
-
-def _holder_key(applicant_id: str) -> str:
-    """Permits are held under the canonical id, so household limits see every omocodic variant."""
-    try:
-        return subject_key(applicant_id)
-    except InvalidValue:
-        return applicant_id
-
-
-def _spec_for(application: Application, now: dt.datetime, holder_name: str) -> PermitSpec:
-    zone_codes = tuple((application.facts or {}).get("zones") or ()) or tuple(
-        z.code for z in application.zones
-    )
-    if not zone_codes:
-        zone_codes = tuple(z.code for z in application.category.zones)
-    return PermitSpec(
-        category=application.category,
-        holder_id=_holder_key(application.applicant_id),
-        plates=tuple((p.plate, p.country) for p in application.plates),
-        zone_codes=zone_codes,
-        period=application_period(application, now),
-        fee_cents=application.fee_cents,
-        stamp_duty_cents=application.stamp_duty_cents,
-        holder_user_id=application.user_id,
-        application_id=application.id,
-        holder_name=holder_name,
-    )
-
-
-def issue_locked_application(
-    session: AnySession, application: Application, actor: Actor, now: dt.datetime
-) -> tuple[Permit, bool]:
-    """Issue an approved application inside the caller's transaction; (permit, created)."""
-    existing = _existing_permit(session, application)
-    if application.status == ApplicationStatus.ISSUED.value and existing is not None:
-        return existing, False
-    if application.status != ApplicationStatus.APPROVED.value:
-        raise ServiceError(
-            f"application {application.id} is {application.status}, not approved",
-            code="not_approved",
-        )
-    holder_name = ""
-    if application.user_id is not None:
-        user = session.get(User, application.user_id)
-        holder_name = user.full_name if user else ""
-    renews = (application.details or {}).get("renews")
-    if renews:
-        from ztl.services.permit_changes import renew_for_application
-
-        permit = renew_for_application(session, str(renews), application, actor, now)
-    else:
-        permit = create_permit(session, _spec_for(application, now, holder_name), actor, now)
-    application.status = ApplicationStatus.ISSUED.value
-    record_event(
-        session, actor, "application", application.id, "issued", data={"permit": permit.number}
-    )
-    return permit, True
-
-
-def issue_for_application(
-    application_id: int, actor: Actor, at: dt.datetime | None = None
-) -> IssueResult:
-    """Issue an approved application's permit; a retry returns the permit already issued."""
-    now = at or utcnow()
-    with unit_of_work() as session:
-        application = locked_application(session, application_id)
-        permit, created = issue_locked_application(session, application, actor, now)
-        result = _result(permit, created)
-    return result
-
-
-def approve_locked_application(
-    session: AnySession,
-    application: Application,
-    actor: Actor,
-    now: dt.datetime,
-    reason: str | None,
-) -> tuple[Permit, bool]:
-    """Approve and issue inside the caller's transaction (payment, clerk): (permit, created)."""
-    if application.status == ApplicationStatus.ISSUED.value:
-        return issue_locked_application(session, application, actor, now)
-    decidable = {
-        ApplicationStatus.SUBMITTED.value,
-        ApplicationStatus.UNDER_REVIEW.value,
-        ApplicationStatus.DOCUMENTS_REQUESTED.value,
-        ApplicationStatus.APPROVED.value,
-    }
-    if application.status not in decidable:
-        raise ServiceError(
-            f"application {application.id} is {application.status}: it cannot be approved",
-            code="not_decidable",
-        )
-    application.status = ApplicationStatus.APPROVED.value
-    application.decided_at = now
-    application.decided_by_id = actor.user_id
-    application.decision_reason = reason
-    record_event(session, actor, "application", application.id, "approved", reason=reason)
-    return issue_locked_application(session, application, actor, now)
-
-
-def approve_application(
-    application_id: int, actor: Actor, reason: str | None = None, at: dt.datetime | None = None
-) -> IssueResult:
-    """The clerk's approval: approve and issue in one transaction (one decision, one permit)."""
-    now = at or utcnow()
-    with unit_of_work() as session:
-        application = locked_application(session, application_id)
-        permit, created = approve_locked_application(session, application, actor, now, reason)
-        result = _result(permit, created)
-    return result

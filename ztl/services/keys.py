@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from ztl.services.rules_config import current_rules
+from ztl.city.rules_config import current_rules
 from ztl.signing.keys import KeyStore
 
 

@@ -12,9 +12,9 @@ import datetime as dt
 
 from flask import current_app
 
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession
 from ztl.models import User
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, AnySession
 
 
 def locked(user: User, now: dt.datetime) -> bool:

@@ -29,8 +29,8 @@ from flask import Flask, current_app
 from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from ztl.infrastructure.unit_of_work import unit_of_work
 from ztl.models import PlateLookup
-from ztl.services.unit_of_work import unit_of_work
 
 EXTENSION_KEY = "ztl_lookup_recorder"
 FLUSH_NOW_ABOVE = 5_000

@@ -29,12 +29,12 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.mail import Attachment, MailError, OutgoingMessage, send_message
 from ztl.models import Application, Category, Notification, Permit, User, utcnow
 from ztl.models.enums import ApplicationStatus, PermitStatus
-from ztl.services.events import record_event
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, unit_of_work
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
 from ztl.models import (
     ApiToken,
@@ -21,7 +22,6 @@ from ztl.models import (
 from ztl.models.enums import ApplicationStatus
 from ztl.rules.calendar import ZoneCalendar, calendar_from_data
 from ztl.rules.fees import Fee, lowest_fee
-from ztl.services.rules_config import current_rules
 
 
 def zones_with_hours() -> list[tuple[Zone, ZoneCalendar]]:
@@ -77,23 +77,6 @@ def categories_in_force() -> list[CategoryOffer]:
 
 def gates() -> list[Gate]:
     return list(db.session.scalars(select(Gate).order_by(Gate.code)))
-
-
-@dataclass(frozen=True)
-class ResidentOverview:
-    applications: list[Application]
-    permits: list[Permit]
-
-
-def resident_overview(user: User) -> ResidentOverview:
-    """A resident's own applications and permits, newest first (only theirs: by account id)."""
-    applications = db.session.scalars(
-        select(Application).where(Application.user_id == user.id).order_by(Application.id.desc())
-    ).all()
-    permits = db.session.scalars(
-        select(Permit).where(Permit.holder_user_id == user.id).order_by(Permit.id.desc())
-    ).all()
-    return ResidentOverview(list(applications), list(permits))
 
 
 def applications_by_status() -> dict[str, int]:

@@ -28,13 +28,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.models import Application, HotelBooklet, PaymentNotification, Permit
 from ztl.models.enums import ApplicationStatus
 from ztl.services import applications
-from ztl.services.events import record_event
 from ztl.services.hotel_guests import record_booklet_payment
 from ztl.services.issuance import locked_application
-from ztl.services.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 

@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import Application, GuestNight, Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.rules.fees import Fee, Purpose, fee_for
@@ -30,7 +33,6 @@ from ztl.services.eligibility import (
     PlateInput,
     check_eligibility,
 )
-from ztl.services.events import record_event
 from ztl.services.issuance import (
     IssueResult,
     PermitSpec,
@@ -38,9 +40,7 @@ from ztl.services.issuance import (
     lock_limit_keys,
     plate_lock_key,
 )
-from ztl.services.rules_config import current_rules
 from ztl.services.trust_lists import bump_revocation_sequence
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 

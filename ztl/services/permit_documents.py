@@ -11,14 +11,16 @@ import datetime as dt
 from dataclasses import dataclass
 
 from ztl.city.wording import zone_condition
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Permit
+from ztl.pdf.pool import SigningPool
 from ztl.pdf.qr import QrTooLarge, qr_matrix
-from ztl.pdf.render import PermitDocument, render_permit
-from ztl.pdf.sign import PdfSignatureError, sign_pdf
+from ztl.pdf.render import PermitDocument
+from ztl.pdf.sign import PdfSignatureError
+from ztl.pdf.signed import signed_permit
 from ztl.registries.adapter import RegistryAdapter
 from ztl.rules.calendar import ZoneCalendar
 from ztl.rules.municipality import Municipality
-from ztl.services.unit_of_work import ServiceError
 from ztl.signing.keys import KeyPair, KeyStore, KeyStoreError
 from ztl.signing.seal import SealClaims, encode_seal
 from ztl.values import InvalidValue
@@ -161,8 +163,21 @@ def seal_document(
 
 
 def render_and_sign(document: PermitDocument, pdf_key: KeyPair, root: KeyPair) -> bytes:
-    """The signed PDF: rendered, then signed last. Pure, so a process pool can run it too."""
+    """The signed PDF (ztl.pdf.signed), a signing failure turned into IssuanceError."""
     try:
-        return sign_pdf(render_permit(document), pdf_key, root.certificate, document.municipality)
+        return signed_permit(document, pdf_key, root)
+    except PdfSignatureError as exc:
+        raise IssuanceError(str(exc), code="signing_failed") from exc
+
+
+def render_and_sign_all(
+    documents: list[PermitDocument], keys: SigningKeys, pool: SigningPool | None
+) -> list[bytes]:
+    """Several signed PDFs: in the pool's worker processes when there is one and more than one
+    document, else here; a signing failure is IssuanceError either way."""
+    if pool is None or len(documents) < 2:
+        return [render_and_sign(document, keys.pdf, keys.root) for document in documents]
+    try:
+        return pool.render_and_sign(documents)
     except PdfSignatureError as exc:
         raise IssuanceError(str(exc), code="signing_failed") from exc

@@ -1,11 +1,14 @@
 """Everything held about a person, as one JSON document (GDPR art. 15 and 20: access, portability).
 
-What is included: the account (never the password hash), every application made by the account
-or held under the person's codice fiscale with its plates, zones, answers, checks, documents (names,
-types, sizes: the files themselves are downloaded from the application page) and history; every
-permit held (validity, plates, zones, windows, status; the signed PDF is downloaded from the permit
-page); the e-mails sent; hotel booklets bought; the firms the register names them a legal
-representative of, and their delegations to act for firms (with the documents' names and types).
+What is included: the account (never the password hash); every application and every permit the
+person owns, by ztl.permissions' one rule, which is also what their dashboard lists: the ones held
+under their codice fiscale in any omocodic spelling (issued at the counter too) or made by the
+account, and those of the firms they may act for now. Applications come with their plates, zones,
+answers, checks, documents (names, types, sizes: the files themselves are downloaded from the
+application page) and history; permits with validity, plates, zones, windows and status (the signed
+PDF is downloaded from the permit page). Then the e-mails sent; hotel booklets bought; the firms the
+register names them a legal representative of, and their delegations to act for firms (with the
+documents' names and types).
 
 What is not: plate lookups by police and gates. They are processed for law enforcement (Directive
 (EU) 2016/680, D.Lgs. 51/2018), whose access right is exercised through the police, and they are
@@ -17,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ztl.extensions import db
 from ztl.models import (
@@ -30,8 +33,8 @@ from ztl.models import (
     Permit,
     User,
 )
+from ztl.permissions import owned_applications, owned_permits
 from ztl.services.applicant_view import checks_for_applicant
-from ztl.values.fiscal import subject_key
 
 FORMAT = "ztl-personal-data/1"
 NOT_INCLUDED = (
@@ -67,11 +70,12 @@ def _events(subject_type: str, ids: list[int]) -> dict[str, list[dict[str, Any]]
     return found
 
 
-def _applications(user: User, subjects: set[str]) -> list[dict[str, Any]]:
-    mine = [Application.user_id == user.id]
-    if subjects:
-        mine.append(Application.applicant_id.in_(subjects))
-    found = list(db.session.scalars(select(Application).where(or_(*mine)).order_by(Application.id)))
+def _applications(user: User) -> list[dict[str, Any]]:
+    found = list(
+        db.session.scalars(
+            select(Application).where(owned_applications(user)).order_by(Application.id)
+        )
+    )
     history = _events("application", [a.id for a in found])
     return [
         {
@@ -109,11 +113,8 @@ def _applications(user: User, subjects: set[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _permits(user: User, subjects: set[str]) -> list[dict[str, Any]]:
-    held = [Permit.holder_user_id == user.id]
-    if subjects:
-        held.append(Permit.holder_id.in_(subjects))
-    found = list(db.session.scalars(select(Permit).where(or_(*held)).order_by(Permit.id)))
+def _permits(user: User) -> list[dict[str, Any]]:
+    found = list(db.session.scalars(select(Permit).where(owned_permits(user)).order_by(Permit.id)))
     history = _events("permit", [p.id for p in found])
     return [
         {
@@ -141,8 +142,6 @@ def _permits(user: User, subjects: set[str]) -> list[dict[str, Any]]:
 
 def personal_data(user: User) -> dict[str, Any]:
     """The export for `user`: only what concerns them, never another person's data."""
-    cf = user.codice_fiscale
-    subjects = {cf, subject_key(cf)} if cf else set()  # as typed, and the canonical key
     mails = db.session.scalars(
         select(Notification).where(Notification.recipient == user.email).order_by(Notification.id)
     )
@@ -164,8 +163,8 @@ def personal_data(user: User) -> dict[str, Any]:
                 {"provider": i.provider, "since": _when(i.created_at)} for i in user.identities
             ],
         },
-        "applications": _applications(user, subjects),
-        "permits": _permits(user, subjects),
+        "applications": _applications(user),
+        "permits": _permits(user),
         "emails": [
             {
                 "kind": m.kind,

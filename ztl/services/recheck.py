@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, unit_of_work
 from ztl.models import Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.rules.results import Status
 from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, unit_of_work
 
 APPLICATION_TIME_CHECKS = frozenset(
     {"documents_attached", "retroactive_window", "daily_monthly_limit"}

@@ -70,7 +70,10 @@ from typing import Any
 
 from sqlalchemy import delete, null, or_, select, update
 
+from ztl.city.rules_config import current_rules
 from ztl.enforcement.changes import mark_changed
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.models import (
     Application,
     ApplicationPlate,
@@ -83,9 +86,6 @@ from ztl.models import (
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.services.audit_chain import redact_events
 from ztl.services.documents import upload_folder
-from ztl.services.events import record_event
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, unit_of_work
 
 log = logging.getLogger(__name__)
 

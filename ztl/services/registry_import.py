@@ -36,6 +36,8 @@ from typing import TextIO
 from sqlalchemy import Connection, select, update
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import RegistryImport, Zone, utcnow
 from ztl.registries.csvfile import (
     BadRecord,
@@ -50,8 +52,6 @@ from ztl.registries.schemas import KINDS, RegistryKind, registry_kind
 from ztl.registries.upsert import Row, compile_upsert, sqlite_has_json
 from ztl.registries.validate import RowValidator
 from ztl.registries.writer import Batch, BatchWriter, Written
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, ServiceError
 
 # Rows per transaction. Random keys dirty pages all over the key and owner indexes, and a commit
 # writes every dirty page: the larger the batch, the more rows share a page write. Three batches at

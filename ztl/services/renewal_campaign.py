@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Permit, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.pdf.pool import SigningPool
@@ -27,7 +28,6 @@ from ztl.services.permit_changes import (
     end_permit,
     renewal_spec,
 )
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 
 @dataclass

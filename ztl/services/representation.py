@@ -27,16 +27,25 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import Event, FirmDelegation, FirmDelegationDocument, User
 from ztl.models.enums import BusinessStatus, DelegationStatus
-from ztl.permissions import CLERKS, has_role
+from ztl.permissions import (
+    CLERKS,
+    DELEGATE,
+    REPRESENTATIVE,
+    Authority,
+    authority_for,
+    firm_authorities,
+    has_role,
+)
 from ztl.registries.facts import BusinessFact
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.services.documents import (
@@ -47,13 +56,9 @@ from ztl.services.documents import (
     store_upload,
     upload_folder,
 )
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
 
-REPRESENTATIVE = "representative"
-DELEGATE = "delegate"
 CLERK = "clerk"
 # The two files a delegation is asked with, in the order the form shows them.
 DELEGATION_DOCUMENTS = ("delegation_form", "identity_document")
@@ -67,22 +72,6 @@ class NotAuthorised(ServiceError):
     """The person may not act for this firm (stable code for pages, APIs and tests)."""
 
     code = "not_representative"
-
-
-@dataclass(frozen=True)
-class Authority:
-    """Why a person may act for a firm: as its representative, or as the delegate of a delegation."""
-
-    partita_iva: str
-    capacity: str  # REPRESENTATIVE or DELEGATE
-    delegation_id: int | None = None
-
-    def event_data(self) -> dict[str, Any]:
-        """What an event of an action done for the firm records about who acted and how."""
-        data: dict[str, Any] = {"for_firm": self.partita_iva, "as": self.capacity}
-        if self.delegation_id is not None:
-            data["delegation"] = self.delegation_id
-        return data
 
 
 @dataclass(frozen=True)
@@ -136,31 +125,6 @@ def _firm_id(raw: str) -> str | None:
         return None
 
 
-def authority_for(
-    user: User, partita_iva: str, session: AnySession | None = None
-) -> Authority | None:
-    """Representative (the register names the account's codice fiscale), delegate (an approved
-    delegation of the account), or None; an invalid partita IVA is None too."""
-    firm = _firm_id(partita_iva)
-    if firm is None or user is None or getattr(user, "id", None) is None:
-        return None
-    session = session if session is not None else db.session
-    if user.person_key and user.person_key in SqlRegistryAdapter(session).representatives(firm):
-        return Authority(firm, REPRESENTATIVE)
-    delegation_id = session.scalar(
-        select(FirmDelegation.id)
-        .where(
-            FirmDelegation.partita_iva == firm,
-            FirmDelegation.delegate_user_id == user.id,
-            FirmDelegation.status == DelegationStatus.APPROVED.value,
-        )
-        .limit(1)
-    )
-    if delegation_id is not None:
-        return Authority(firm, DELEGATE, int(delegation_id))
-    return None
-
-
 def require_authority(session: AnySession, user: User, partita_iva: str) -> Authority:
     """The person's authority for the firm, in the caller's transaction; NotAuthorised otherwise."""
     found = authority_for(user, partita_iva, session)
@@ -170,30 +134,15 @@ def require_authority(session: AnySession, user: User, partita_iva: str) -> Auth
 
 
 def firms_of(user: User, session: AnySession | None = None) -> list[FirmRole]:
-    """Every firm the person may act for, by name: as representative first, then as delegate."""
+    """Every firm the person may act for (ztl.permissions decides), by name: as representative
+    first, then as delegate."""
     session = session if session is not None else db.session
     registers = SqlRegistryAdapter(session)
-    roles: dict[str, FirmRole] = {}
-    if user.codice_fiscale:
-        for firm in registers.firms_represented_by(user.codice_fiscale):
-            roles[firm] = _role(registers.business(firm), firm, REPRESENTATIVE, None)
-    delegations = session.execute(
-        select(FirmDelegation.partita_iva, FirmDelegation.id)
-        .where(
-            FirmDelegation.delegate_user_id == user.id,
-            FirmDelegation.status == DelegationStatus.APPROVED.value,
-        )
-        .order_by(FirmDelegation.id)
-    ).all()
-    for firm, delegation_id in delegations:
-        if firm not in roles:
-            roles[firm] = _role(registers.business(firm), firm, DELEGATE, int(delegation_id))
-    return sorted(roles.values(), key=lambda r: ((r.name or "").casefold(), r.partita_iva))
-
-
-def firm_ids_of(user: User, session: AnySession | None = None) -> list[str]:
-    """The partite IVA of the firms the person may act for."""
-    return [role.partita_iva for role in firms_of(user, session)]
+    roles = [
+        _role(registers.business(firm), firm, authority.capacity, authority.delegation_id)
+        for firm, authority in firm_authorities(user, session).items()
+    ]
+    return sorted(roles, key=lambda r: ((r.name or "").casefold(), r.partita_iva))
 
 
 def _role(fact: BusinessFact | None, firm: str, capacity: str, delegation: int | None) -> FirmRole:

@@ -1,5 +1,9 @@
 """What an applicant's dashboard shows: their applications and permits, and what needs doing.
 
+Which applications and permits are theirs is ztl.permissions' one rule (`owned_applications`,
+`owned_permits`, `owns_application`, `owns_permit`): the same the data export lists, so a permit
+issued at the counter for the person's codice fiscale is on the dashboard, and its pages open.
+
 Why "what needs doing" is computed here and not in the template: the same list drives the reminder
 of the dashboard, the e-mails and the tests, and it is a rule (renewal opens 60 days before expiry,
 "expiring soon" is 30 days), not presentation.
@@ -13,13 +17,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Application, Event, Permit, User
 from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.permissions import owned_applications, owned_permits, owns_application, owns_permit
 from ztl.services.applications import total_due
 from ztl.services.permit_changes import renewable, renewal_opens
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import ServiceError
 
 EXPIRING_SOON_DAYS = 30
 
@@ -71,7 +76,7 @@ def dashboard(user: User, now: dt.datetime | None = None) -> Dashboard:
     applications = list(
         db.session.scalars(
             select(Application)
-            .where(Application.user_id == user.id)
+            .where(owned_applications(user))
             .options(selectinload(Application.plates), selectinload(Application.category))
             .order_by(Application.id.desc())
             .limit(200)
@@ -80,7 +85,7 @@ def dashboard(user: User, now: dt.datetime | None = None) -> Dashboard:
     permits = list(
         db.session.scalars(
             select(Permit)
-            .where(Permit.holder_user_id == user.id)
+            .where(owned_permits(user))
             .options(selectinload(Permit.plates), selectinload(Permit.category))
             .order_by(Permit.id.desc())
             .limit(200)
@@ -106,14 +111,14 @@ def dashboard(user: User, now: dt.datetime | None = None) -> Dashboard:
 
 def own_application(application_id: int, user: User) -> Application:
     application = db.session.get(Application, application_id)
-    if application is None or application.user_id != user.id:
+    if application is None or not owns_application(user, application):
         raise ServiceError(f"no application {application_id}", code="not_found")
     return application
 
 
 def own_permit(number: str, user: User) -> Permit:
     permit = db.session.scalars(select(Permit).where(Permit.number == number)).first()
-    if permit is None or permit.holder_user_id != user.id:
+    if permit is None or not owns_permit(user, permit):
         raise ServiceError(f"no permit {number}", code="not_found")
     return permit
 

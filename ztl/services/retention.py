@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, or_, update
 
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.unit_of_work import unit_of_work
 from ztl.models import PlateLookup, utcnow
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import unit_of_work
 
 ANONYMISED_REASON = "anonimizzata / anonymised"
 

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
 from ztl.models import utcnow
 from ztl.rules.calendar import ZoneCalendar
 from ztl.rules.municipality import Municipality
-from ztl.services.rules_config import current_rules
 from ztl.services.trust_lists import revoked_seals, seal_keys_to_publish
 from ztl.signing.seal import SealCheck, SealResult, TrustedKey, verify_seal
+from ztl.values.times import instant_text
 
 
 def zone_calendars(rules: Municipality | None = None) -> dict[str, ZoneCalendar]:
@@ -53,7 +54,7 @@ def verify_on_server(
 
 
 def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return instant_text(value)
 
 
 def seal_result_json(result: SealResult) -> dict[str, Any]:

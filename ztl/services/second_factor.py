@@ -41,13 +41,13 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from sqlalchemy import delete, func, select
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import RecoveryCode, SecondFactor, User, utcnow
 from ztl.models.enums import Role
 from ztl.services import browser_sessions, lockout
-from ztl.services.events import record_event
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 
 DIGITS = 6
 INTERVAL = 30  # seconds in a time step
@@ -472,9 +472,9 @@ def reset(user_id: int, actor: Actor) -> tuple[User, int]:
     they enrol again at their next sign-in (required) or from their sessions page. Returns the
     account and how many sessions ended.
 
-    Refused (SecondFactorError.code): not_found, not_staff, self (a supervisor resets their own
-    through another supervisor), admin_only (an administrator's, by anyone but an administrator or
-    the command line), not_enrolled (nothing to reset).
+    Refused (SecondFactorError.code): not_found, not_staff, own_second_factor (a supervisor
+    resets their own through another supervisor), admin_only (an administrator's, by anyone but
+    an administrator or the command line), not_enrolled (nothing to reset).
     """
     with unit_of_work() as session:
         user = _locked_user(session, user_id)
@@ -484,7 +484,9 @@ def reset(user_id: int, actor: Actor) -> tuple[User, int]:
             raise SecondFactorError("residents have no second factor", code="not_staff")
         if actor.user_id is not None:
             if actor.user_id == user.id:
-                raise SecondFactorError("you cannot reset your own second factor", code="self")
+                raise SecondFactorError(
+                    "you cannot reset your own second factor", code="own_second_factor"
+                )
             acting = session.get(User, actor.user_id)
             if user.role == Role.ADMIN.value and (
                 acting is None or acting.role != Role.ADMIN.value

@@ -22,8 +22,8 @@ from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import unit_of_work
 from ztl.models import FormSubmission, utcnow
-from ztl.services.unit_of_work import unit_of_work
 
 RUNNING = "running"
 DONE = "done"

@@ -17,10 +17,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import ApiToken, utcnow
 from ztl.models.enums import TokenRole
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 TOKEN_PREFIX = "ztl_"  # noqa: S105 (a public prefix, not a secret)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

@@ -14,12 +14,12 @@ from collections import defaultdict
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import AnySession
 from ztl.models import Permit, RevocationListState, utcnow
 from ztl.models.enums import PermitStatus
 from ztl.services.keys import key_store
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import AnySession
 from ztl.signing.keys import KeyPair
 from ztl.signing.lists import build_revocation_list, build_trust_list
 from ztl.signing.seal import CLOCK_TOLERANCE, revocation_handle

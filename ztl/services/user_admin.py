@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 
 from ztl.extensions import db
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import User
 from ztl.models.enums import Role
 from ztl.services import browser_sessions
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, ServiceError, unit_of_work
 
 # The accounts a supervisor may create from the back office: staff, never residents (they register
 # themselves with their codice fiscale) nor administrators (created on the command line).
@@ -72,7 +72,7 @@ def set_active(user_id: int, active: bool, actor: Actor) -> User:
         if user is None:
             raise UserAdminError(f"no user with id {user_id}", code="not_found")
         if not active and actor.user_id == user.id:
-            raise UserAdminError("you cannot deactivate your own account", code="self")
+            raise UserAdminError("you cannot deactivate your own account", code="own_account")
         if user.role == Role.ADMIN.value:
             acting = session.get(User, actor.user_id) if actor.user_id is not None else None
             if acting is None or acting.role != Role.ADMIN.value:

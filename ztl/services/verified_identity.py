@@ -24,11 +24,11 @@ from enum import StrEnum
 from sqlalchemy import select
 
 from ztl.identity.assertion import AssertedPerson
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.models import ExternalIdentity, User, utcnow
 from ztl.models.enums import Role
 from ztl.services import browser_sessions
-from ztl.services.events import record_event
-from ztl.services.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.values.fiscal import person_key
 
 FROZEN = "identity asserted for another person"

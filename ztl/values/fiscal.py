@@ -7,7 +7,9 @@ variants belong to one person, so the system compares a canonical key: letters t
 
 from __future__ import annotations
 
+import itertools
 import re
+from functools import lru_cache
 
 from stdnum.it import codicefiscale, iva
 
@@ -71,6 +73,31 @@ def person_key(codice_fiscale: str) -> str:
         return codice_fiscale
     body = "".join(chars[:15])
     return body + str(codicefiscale.calc_check_digit(body))
+
+
+@lru_cache(maxsize=4096)
+def omocodic_variants(codice_fiscale: str) -> frozenset[str]:
+    """Every spelling of one person's codice fiscale: each omocodia position as its digit or its
+    letter, check character recomputed (128 values, the canonical one among them).
+
+    Why: a stored codice fiscale may be whichever variant somebody typed, and a database query
+    cannot undo omocodia; to find every record of one person it compares with this set, which
+    holds exactly the values whose `person_key` is the person's.
+    """
+    if len(codice_fiscale) != 16:
+        return frozenset({codice_fiscale})
+    key = person_key(codice_fiscale)
+    if not all(key[p].isdigit() for p in _OMOCODIA_POSITIONS):
+        return frozenset({key})
+    variants = set()
+    for letters in itertools.product((False, True), repeat=len(_OMOCODIA_POSITIONS)):
+        chars = list(key)
+        for position, letter in zip(_OMOCODIA_POSITIONS, letters, strict=True):
+            if letter:
+                chars[position] = _OMOCODIA_LETTERS[int(chars[position])]
+        body = "".join(chars[:15])
+        variants.add(body + str(codicefiscale.calc_check_digit(body)))
+    return frozenset(variants)
 
 
 def parse_partita_iva(raw: str) -> str:

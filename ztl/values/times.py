@@ -56,3 +56,15 @@ def from_local(value: dt.datetime, timezone: str) -> dt.datetime:
     if round_trip.replace(tzinfo=None) != value:  # in the gap: keep the instant zoneinfo chose
         return round_trip
     return local
+
+
+def instant_text(value: dt.datetime) -> str:
+    """An instant as machines read it everywhere in this system: UTC, ISO 8601, "Z" suffix.
+
+    One writer for every API answer, CSV file and signed list, so the same instant is the same
+    bytes whichever door it leaves by (the API and the CLI once wrote "+00:00" and "Z").
+    Microseconds are kept when there are any (isoformat's rule).
+    """
+    if value.tzinfo is None:
+        raise ValueError("an instant without an offset")
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

@@ -12,10 +12,10 @@ from typing import Any
 from flask import abort, send_file
 from werkzeug.wrappers import Response
 
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Permit
 from ztl.services.documents import StoredFile, open_document
 from ztl.services.representation import open_delegation_document
-from ztl.services.unit_of_work import ServiceError
 
 
 def document_download(document_id: int, user: Any) -> Response:

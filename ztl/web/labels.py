@@ -129,17 +129,3 @@ def label(labels: dict[str, Any], code: str | None) -> str:
         return ""
     found = labels.get(str(code))
     return str(found) if found is not None else str(code)
-
-
-# Why a new password was refused (ztl.services.passwords.password_problem), for every form that
-# sets one: registration, a supervisor creating an account.
-PASSWORD_MESSAGES = {
-    "too_short": _l("La password deve avere almeno 10 caratteri."),
-    "too_short_staff": _l("La password del personale deve avere almeno 12 caratteri."),
-    "too_simple": _l("La password deve contenere lettere e cifre o simboli."),
-    "too_common": _l(
-        "La password è troppo facile da indovinare (parole o sequenze comuni, il tuo nome o "
-        "la tua e-mail): scegline una più lunga e meno prevedibile."
-    ),
-    "blank_padded": _l("La password non può iniziare o finire con uno spazio."),
-}

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.wrappers import Response
 
+from ztl.errors import IDENTITY_PREFIX, error_status, error_text
 from ztl.identity.assertion import IdentityRefused, ProviderUnavailable, Refusal
 from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
@@ -27,72 +27,6 @@ from ztl.web.redirects import safe_next
 logger = logging.getLogger(__name__)
 NEXT_KEY = "ztl_after_provider"
 RETRY_AFTER_SECONDS = 60
-
-# What the person reads, and the status, for each reason an answer was refused.
-REFUSALS: dict[Refusal | VerifiedRefusal, tuple[str, int]] = {
-    Refusal.STATE: (
-        _l(
-            "La richiesta di accesso è scaduta o non è partita da questo browser. "
-            "Riprova dall'inizio."
-        ),
-        400,
-    ),
-    Refusal.CANCELLED: (_l("L'accesso è stato annullato presso il gestore dell'identità."), 401),
-    Refusal.SIGNATURE: (
-        _l("La risposta del gestore dell'identità non porta una firma valida: accesso negato."),
-        401,
-    ),
-    Refusal.EXPIRED: (
-        _l("La risposta del gestore dell'identità è scaduta: riprova l'accesso."),
-        401,
-    ),
-    Refusal.ISSUER: (
-        _l("La risposta non proviene dal gestore dell'identità atteso: accesso negato."),
-        401,
-    ),
-    Refusal.AUDIENCE: (
-        _l("La risposta del gestore dell'identità era destinata a un altro servizio."),
-        401,
-    ),
-    Refusal.NONCE: (
-        _l("La risposta del gestore dell'identità non corrisponde a questa richiesta di accesso."),
-        401,
-    ),
-    Refusal.INVALID: (_l("La risposta del gestore dell'identità non è valida."), 401),
-    Refusal.SUBJECT: (_l("La risposta del gestore dell'identità non è coerente."), 401),
-    Refusal.LOW_ASSURANCE: (
-        _l(
-            "Per questo servizio serve un'identità digitale di livello 2 o superiore "
-            "(ad esempio SPID con codice temporaneo o app, oppure CIE)."
-        ),
-        403,
-    ),
-    Refusal.NO_FISCAL_NUMBER: (
-        _l(
-            "Il gestore dell'identità non ha comunicato un codice fiscale italiano valido: "
-            "senza non possiamo riconoscerti."
-        ),
-        403,
-    ),
-    VerifiedRefusal.INACTIVE: (
-        _l("Questo account è disattivato. Rivolgiti all'ufficio permessi."),
-        403,
-    ),
-    VerifiedRefusal.STAFF_UNKNOWN: (
-        _l(
-            "Non c'è un account del personale per l'identità con cui hai effettuato l'accesso. "
-            "Chiedi all'amministratore del servizio."
-        ),
-        403,
-    ),
-    VerifiedRefusal.IDENTITY_CHANGED: (
-        _l(
-            "Il gestore dell'identità comunica un codice fiscale diverso da quello di questo "
-            "account. Rivolgiti all'ufficio permessi."
-        ),
-        403,
-    ),
-}
 
 
 def _provider(name: str) -> ProviderSettings:
@@ -113,7 +47,9 @@ def _refused(
     provider: ProviderSettings, reason: Refusal | VerifiedRefusal, detail: str = ""
 ) -> tuple[str, int]:
     logger.warning("sign-in through %s refused: %s %s", provider.name, reason.value, detail)
-    message, status = REFUSALS[reason]
+    # The provider's own refusals share words with other codes ("invalid"): prefixed in the catalogue.
+    code = IDENTITY_PREFIX + reason.value if isinstance(reason, Refusal) else reason.value
+    message, status = error_text(code), error_status(code)
     return render_template("auth/provider_refused.html", message=message, status=status), status
 
 

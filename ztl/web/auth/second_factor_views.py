@@ -19,35 +19,21 @@ import segno
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import User
 from ztl.services import second_factor
 from ztl.services.second_factor import CodeOutcome, SecondFactorError, SecondStep
-from ztl.services.unit_of_work import Actor
 from ztl.web.auth import pending
 from ztl.web.auth.forms import RecoveryCodesForm, SecondFactorCodeForm, SecondFactorEnrolForm
 from ztl.web.auth.throttle import too_many
 from ztl.web.auth.views import bp, home_for, start_session
 from ztl.web.redirects import safe_next
 
-CODE_MESSAGES = {
-    CodeOutcome.WRONG: _l("Codice non corretto."),
-    CodeOutcome.REPLAYED: _l("Questo codice è già stato usato: attendi il prossimo."),
-    CodeOutcome.UNREADABLE: _l(
-        "Il codice dell'app non può essere verificato: usa un codice di recupero "
-        "o chiedi a un supervisore di azzerare il secondo fattore."
-    ),
-    CodeOutcome.LOCKED: _l(
-        "Troppi tentativi non riusciti: l'account è bloccato. Riprova più tardi."
-    ),
-    CodeOutcome.NOT_ENROLLED: _l("Il secondo fattore non è attivo."),
-    CodeOutcome.INACTIVE: _l("Questo account è disattivato. Rivolgiti all'ufficio permessi."),
-}
-WRONG_FIRST_CODE = _l("Il codice non corrisponde: controlla l'ora del telefono e riprova.")
 FEW_RECOVERY_CODES = 3
 
 
@@ -88,12 +74,8 @@ def _codes_page(codes: list[str], next_url: str) -> Response:
 def _locked_message(user_id: int) -> str:
     user = db.session.get(User, user_id)
     if user is not None and user.locked_until is not None:
-        return _(
-            "Troppi tentativi non riusciti: l'account è bloccato fino alle %(time)s. "
-            "Riprova più tardi.",
-            time=format_time(user.locked_until, "short"),
-        )
-    return str(CODE_MESSAGES[CodeOutcome.LOCKED])
+        return error_text("locked_until", time=format_time(user.locked_until, "short"))
+    return error_text(CodeOutcome.LOCKED)
 
 
 def _due(step: SecondStep) -> pending.Pending | Response:
@@ -144,10 +126,10 @@ def second_factor_code() -> str | Response | tuple[str, int]:
         if result.outcome is CodeOutcome.LOCKED:
             return _restart(_locked_message(due.user_id))
         if result.outcome is CodeOutcome.INACTIVE:
-            return _restart(str(CODE_MESSAGES[CodeOutcome.INACTIVE]))
+            return _restart(error_text(CodeOutcome.INACTIVE))
         if result.outcome is CodeOutcome.NOT_ENROLLED:
             return _restart(_("Il secondo fattore è stato azzerato: accedi di nuovo."), "warning")
-        flash(str(CODE_MESSAGES[result.outcome]), "danger")
+        flash(error_text(result.outcome), "danger")
         form.code.data = ""
         return render_template("auth/second_factor.html", form=form), 401
     status = 400 if request.method == "POST" else 200
@@ -177,12 +159,12 @@ def second_factor_enrol() -> str | Response | tuple[str, int]:
         return due
     user = db.session.get(User, due.user_id)
     if user is None or not user.is_active:
-        return _restart(str(CODE_MESSAGES[CodeOutcome.INACTIVE]))
+        return _restart(error_text(CodeOutcome.INACTIVE))
     form = SecondFactorEnrolForm()
     if form.validate_on_submit():
         secret = _confirmed_secret(int(user.id))
         if secret is None:  # the session lost it (another tab started again): a new QR code
-            form.code.errors = [str(WRONG_FIRST_CODE)]
+            form.code.errors = [error_text("wrong_code")]
             return _enrol_page(form, user, 422)
         actor = Actor.of_user(user)
         try:
@@ -191,7 +173,7 @@ def second_factor_enrol() -> str | Response | tuple[str, int]:
             )
         except SecondFactorError as exc:
             if exc.code == "wrong_code":
-                form.code.errors = [str(WRONG_FIRST_CODE)]
+                form.code.errors = [error_text("wrong_code")]
                 return _enrol_page(form, user, 422)
             if exc.code == "already_enrolled":  # set up meanwhile (a twin of this request)
                 pending.forget_enrolment()
@@ -265,17 +247,17 @@ def enrol_second_factor() -> Response:
         return _settings_page(user, enrol_form=form, status=400)
     secret = _confirmed_secret(int(user.id))
     if secret is None:
-        form.code.errors = [str(WRONG_FIRST_CODE)]
+        form.code.errors = [error_text("wrong_code")]
         return _settings_page(user, enrol_form=form, status=422)
     try:
         codes = second_factor.enrol(int(user.id), secret, form.code.data or "", Actor.of_user(user))
     except SecondFactorError as exc:
         if exc.code == "wrong_code":
-            form.code.errors = [str(WRONG_FIRST_CODE)]
+            form.code.errors = [error_text("wrong_code")]
             return _settings_page(user, enrol_form=form, status=422)
         if exc.code != "already_enrolled":
             raise
-        flash(_("Il secondo fattore è già attivo."), "info")
+        flash(error_text(exc), "info")
         return redirect(url_for("auth.second_factor_settings"), 303)
     pending.forget_enrolment()
     flash(_("Secondo fattore attivato: d'ora in poi l'accesso chiede anche il codice."), "success")
@@ -296,13 +278,8 @@ def renew_recovery_codes() -> Response:
             int(user.id), form.code.data or "", Actor.of_user(user)
         )
     except SecondFactorError as exc:
-        outcome = CodeOutcome(exc.code)
-        message = (
-            _locked_message(int(user.id))
-            if outcome is CodeOutcome.LOCKED
-            else str(CODE_MESSAGES.get(outcome, CODE_MESSAGES[CodeOutcome.WRONG]))
-        )
-        form.code.errors = [message]
+        locked = exc.code == CodeOutcome.LOCKED
+        form.code.errors = [_locked_message(int(user.id)) if locked else error_text(exc)]
         return _settings_page(user, renew_form=form, status=422)
     flash(_("Nuovi codici di recupero: quelli di prima non valgono più."), "success")
     return _codes_page(codes, url_for("auth.second_factor_settings"))

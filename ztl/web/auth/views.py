@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
 from ztl.extensions import login_manager
 from ztl.i18n import SESSION_KEY
 from ztl.models import User
@@ -28,20 +29,10 @@ from ztl.services.accounts import (
 from ztl.web.auth import pending
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many
-from ztl.web.labels import PASSWORD_MESSAGES
 from ztl.web.redirects import safe_next
 from ztl.web.sessions import SESSION_TOKEN_KEY
 
 bp = Blueprint("auth", __name__)
-
-REGISTRATION_MESSAGES = {
-    "email_taken": _l("Esiste già un account con questo indirizzo e-mail."),
-    "codice_fiscale_taken": _l("Esiste già un account per questo codice fiscale."),
-    "codice_fiscale_invalid": _l(
-        "Il codice fiscale non è valido: controlla di averlo scritto per intero."
-    ),
-    **{f"password_{problem}": message for problem, message in PASSWORD_MESSAGES.items()},
-}
 
 # Shown on the sign-in page when a guarded page sent an anonymous visitor there.
 SIGN_IN_REQUIRED = _l("Accedi per aprire la pagina richiesta.")
@@ -95,20 +86,12 @@ def login() -> str | Response | tuple[str, int]:
             start_session(result.user)
             return redirect(safe_next(form.next.data) or home_for(result.user))
         if result.failure is SignInFailure.LOCKED and result.locked_until is not None:
-            flash(
-                _(
-                    "Troppi tentativi non riusciti: l'account è bloccato fino alle %(time)s. "
-                    "Riprova più tardi.",
-                    time=format_time(result.locked_until, "short"),
-                ),
-                "danger",
-            )
+            time = format_time(result.locked_until, "short")
+            flash(error_text("locked_until", time=time), "danger")
         elif result.failure is SignInFailure.PROVIDER_ONLY:
-            flash(_("I cittadini accedono con SPID o CIE: usa i pulsanti qui sotto."), "warning")
-        elif result.failure is SignInFailure.INACTIVE:
-            flash(_("Questo account è disattivato. Rivolgiti all'ufficio permessi."), "danger")
+            flash(error_text(SignInFailure.PROVIDER_ONLY), "warning")
         else:
-            flash(_("E-mail o password non corretti."), "danger")
+            flash(error_text(result.failure or SignInFailure.INVALID), "danger")
         return render_template("auth/login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
@@ -148,8 +131,7 @@ def register() -> str | Response | tuple[str, int]:
                 language=str(session.get(SESSION_KEY, "it")),
             )
         except AccountError as exc:
-            message = REGISTRATION_MESSAGES.get(exc.code) or _l("Registrazione non riuscita.")
-            flash(str(message), "danger")
+            flash(error_text(exc), "danger")
             return render_template("auth/register.html", form=form), 422
         start_session(user)
         flash(_("Registrazione completata: hai effettuato l'accesso."), "success")

@@ -10,9 +10,9 @@ from flask import Blueprint, abort, flash
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.permissions import CLERKS, guard_blueprint
-from ztl.services.unit_of_work import Actor, ServiceError
-from ztl.web.clerk.texts import refusal_text
 
 bp = Blueprint("clerk", __name__, url_prefix="/ufficio")
 guard_blueprint(bp, CLERKS)
@@ -27,7 +27,7 @@ def flash_refusal(error: ServiceError) -> None:
     """A refused decision becomes a message on the page it came from; a missing object, a 404."""
     if error.code == "not_found":
         abort(404)
-    flash(refusal_text(error), "danger")
+    flash(error_text(error), "danger")
 
 
 def flash_form_errors(form: FlaskForm) -> None:

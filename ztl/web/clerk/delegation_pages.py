@@ -17,9 +17,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models.enums import DelegationStatus
 from ztl.services import representation
-from ztl.services.unit_of_work import ServiceError
 from ztl.web.clerk.blueprint import bp, flash_form_errors, flash_refusal
 from ztl.web.clerk.forms import DelegationApproveForm, DelegationRefuseForm, DelegationRevokeForm
 from ztl.web.downloads import delegation_document_download

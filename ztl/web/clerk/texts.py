@@ -1,7 +1,7 @@
-"""What clerks read instead of stored codes: refusals, history actions, document kinds, checks.
+"""What clerks read instead of stored codes: history actions, document kinds, checks, details.
 
 Services speak in stable codes; these are the words for people, in the clerk's language. An unknown
-code falls back to a general sentence (refusals) or to the code itself (labels), never to an error.
+code shows as itself, never as an error. Refusals (error codes) are worded by ztl.errors.
 """
 
 from __future__ import annotations
@@ -10,42 +10,9 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from ztl.services.unit_of_work import ServiceError
 from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
 
-REFUSALS: dict[str, Any] = {
-    "not_found": _l("Pagina non trovata."),
-    "not_decidable": _l(
-        "La domanda è già stata decisa o ritirata: la decisione non è stata registrata."
-    ),
-    "reason_missing": _l("Scrivi il motivo del rifiuto."),
-    "message_missing": _l("Scrivi quali documenti servono."),
-    "reason_required": _l("Scrivi il motivo della revoca."),
-    "not_active": _l("Il permesso non è più valido: non si può revocare."),
-    "keys_missing": _l(
-        "Le chiavi di firma non sono disponibili: il permesso non è stato rilasciato. "
-        "Avvisa l'amministratore."
-    ),
-    "signing_failed": _l(
-        "La firma del permesso non è riuscita: il permesso non è stato rilasciato. Riprova."
-    ),
-    "seal_too_large": _l(
-        "Il sigillo del permesso sarebbe troppo grande: riduci le targhe o le zone."
-    ),
-    "validity": _l("Non è stato possibile calcolare la validità del permesso."),
-    "zone_unknown": _l("Una zona della domanda non esiste più."),
-    "delegation_decided": _l(
-        "La delega è già stata decisa o revocata: la decisione non è stata registrata."
-    ),
-    "not_revocable": _l("La delega è già terminata."),
-}
-GENERIC_REFUSAL = _l("L'operazione non è stata eseguita.")
-
 WEEKDAYS = (_l("lun"), _l("mar"), _l("mer"), _l("gio"), _l("ven"), _l("sab"), _l("dom"))
-
-
-def refusal_text(error: ServiceError) -> str:
-    return str(REFUSALS.get(error.code, GENERIC_REFUSAL))
 
 
 def labels() -> dict[str, dict[str, Any]]:

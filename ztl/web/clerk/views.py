@@ -13,12 +13,13 @@ from typing import Any
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.services.clerk_queue import QueueQuery, queue_page
 from ztl.services.overview import categories_in_force, flagged_permits, zones_with_hours
-from ztl.services.unit_of_work import ServiceError
 from ztl.web.clerk.blueprint import bp
 from ztl.web.clerk.forms import QueueFilterForm
-from ztl.web.clerk.texts import labels, refusal_text
+from ztl.web.clerk.texts import labels
 from ztl.web.context import category_name
 
 # Query-string names of the filters (Italian, like the paths) and their defaults.
@@ -88,7 +89,7 @@ def home() -> Any:
         try:
             result = queue_page(_query(form, page))
         except ServiceError as exc:  # a filter the service refuses: shown, not raised
-            problems.append(refusal_text(exc))
+            problems.append(error_text(exc))
     now = dt.datetime.now(dt.UTC)
     ages = {
         a.id: (now - a.submitted_at).days

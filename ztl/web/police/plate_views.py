@@ -31,10 +31,10 @@ from wtforms import Field, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
+from ztl.city.rules_config import current_rules
 from ztl.services.authorizations import Asker, Decision, authorize
 from ztl.services.lookup_log import POLICE_PAGE
 from ztl.services.overview import zones_with_hours
-from ztl.services.rules_config import current_rules
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 from ztl.values.times import from_local

@@ -14,23 +14,23 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.city.rules_config import current_rules
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.services import applications, documents, representation
 from ztl.services.overview import categories_in_force
 from ztl.services.resident_portal import application_events, own_application
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import ServiceError
 from ztl.values.times import from_local
 from ztl.web.downloads import document_download
 from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
 from ztl.web.resident.forms import PLATE_HELP, ActionForm, ApplicationForm, DocumentForm
-from ztl.web.resident.messages import refusal_text
 from ztl.web.resident.views import bp
 
 
 def _refused(error: ServiceError) -> None:
     if error.code == "not_found":
         abort(404)
-    flash(refusal_text(error), "danger")
+    flash(error_text(error), "danger")
 
 
 def _category_or_404(code: str) -> Any:
@@ -103,7 +103,7 @@ def new_application(code: str) -> Any:
         try:
             application_id = applications.create_draft(current_user, _input(form, category))
         except applications.ApplicationInputError as exc:
-            _form_field(form, exc.field).errors = [refusal_text(exc)]
+            _form_field(form, exc.field).errors = [error_text(exc)]
         else:
             flash(
                 _("Bozza salvata. Controlla l'esito dei controlli, poi invia la domanda."),
@@ -130,7 +130,7 @@ def edit_application(application_id: int) -> Any:
         try:
             applications.update_draft(application_id, current_user, _input(form, category))
         except applications.ApplicationInputError as exc:
-            _form_field(form, exc.field).errors = [refusal_text(exc)]
+            _form_field(form, exc.field).errors = [error_text(exc)]
         except ServiceError as exc:
             _refused(exc)
             return redirect(url_for("resident.application", application_id=application_id), 303)

@@ -13,12 +13,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.services import representation
 from ztl.services.documents import max_document_bytes
-from ztl.services.unit_of_work import ServiceError
 from ztl.web.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS
 from ztl.web.resident.forms import ActionForm, DelegationRequestForm
-from ztl.web.resident.messages import refusal_text
 from ztl.web.resident.views import bp
 
 
@@ -62,7 +62,7 @@ def request_delegation() -> Response | tuple[str, int]:
             current_user, form.partita_iva.data or "", uploads[0], uploads[1]
         )
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _page(form, 400)
     flash(_("Richiesta di delega inviata: l'ufficio permessi la esamina."), "success")
     return _back()
@@ -77,7 +77,7 @@ def revoke_delegation(delegation_id: int) -> Response:
     except ServiceError as exc:
         if exc.code == "not_found":
             abort(404)
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back()
     flash(_("Delega revocata."), "success")
     return _back()

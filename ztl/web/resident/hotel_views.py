@@ -16,13 +16,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.city.rules_config import current_rules
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.services import hotel_guests, representation, submissions
-from ztl.services.rules_config import current_rules
-from ztl.services.unit_of_work import ServiceError
 from ztl.values.times import from_local
 from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.resident.forms import ActionForm, BookletForm, GuestBatchForm, GuestForm
-from ztl.web.resident.messages import refusal_text
 from ztl.web.resident.views import bp
 
 MAX_CSV_BYTES = 256 * 1024
@@ -86,7 +86,7 @@ def buy_booklet() -> Response:
     try:
         hotel_guests.buy_booklet(current_user, form.hotel.data or "")
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back()
     flash(_("Blocchetto richiesto: paga l'avviso pagoPA per usarlo."), "success")
     return _back()
@@ -101,7 +101,7 @@ def pay_booklet(booklet_id: int) -> Response:
     except ServiceError as exc:
         if exc.code == "not_found":
             abort(404)
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back()
     flash(_("Pagamento del blocchetto registrato."), "success")
     return _back()
@@ -120,10 +120,10 @@ def register_guest() -> Response | tuple[str, int]:
     try:
         number = hotel_guests.register_guest(current_user, form.hotel.data or "", guest)
     except hotel_guests.GuestRefused as exc:
-        flash(_("Registrazione non ammessa: %(checks)s.", checks=", ".join(exc.failing)), "danger")
+        flash(error_text(exc, checks=", ".join(exc.failing)), "danger")
         return _back()
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back()
     flash(_("Ospite registrato: permesso %(n)s.", n=number), "success")
     return _back()
@@ -147,7 +147,7 @@ def register_guest_file() -> Response | tuple[str, int]:
         flash(_("Il file non è un CSV in UTF-8."), "danger")
         return _page(status=400)
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _page(status=400)
     # Post/redirect/get: a reload of the report's page shows it again, it never registers again.
     remember_result({"report": [dataclasses.asdict(line) for line in report]})

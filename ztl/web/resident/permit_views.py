@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.services import applications
 from ztl.services.permit_changes import change_plate, surrender_permit
 from ztl.services.resident_portal import can_renew, own_permit
-from ztl.services.unit_of_work import Actor, ServiceError
 from ztl.web.downloads import permit_pdf_download
 from ztl.web.resident.forms import ActionForm, PlateChangeForm
-from ztl.web.resident.messages import refusal_text
 from ztl.web.resident.views import bp
 
 
@@ -75,7 +75,7 @@ def change_permit_plate(number: str) -> Response:
             Actor.of_user(current_user),
         )
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back(number)
     flash(
         _(
@@ -95,7 +95,7 @@ def renew(number: str) -> Response:
     try:
         application_id = applications.start_renewal(number, current_user)
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back(number)
     flash(_("Domanda di rinnovo preparata: controllala e inviala."), "success")
     return redirect(url_for("resident.application", application_id=application_id), 303)
@@ -109,7 +109,7 @@ def surrender(number: str) -> Response:
     try:
         surrender_permit(number, Actor.of_user(current_user))
     except ServiceError as exc:
-        flash(refusal_text(exc), "danger")
+        flash(error_text(exc), "danger")
         return _back(number)
     flash(_("Hai rinunciato al permesso: da ora non vale più."), "success")
     return _back(number)

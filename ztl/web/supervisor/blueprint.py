@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint
 from flask_login import current_user
 
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.permissions import SUPERVISORS, guard_blueprint
-from ztl.services.unit_of_work import Actor
 
 bp = Blueprint("supervisor", __name__, url_prefix="/supervisione")
 guard_blueprint(bp, SUPERVISORS)

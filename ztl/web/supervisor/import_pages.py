@@ -24,6 +24,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
 from ztl.registries.csvfile import CsvFileError, check_utf8
 from ztl.services import submissions
 from ztl.services.overview import recent_imports
@@ -120,7 +121,7 @@ def _check_text(upload: FileStorage, path: Path) -> None:
     try:
         check_utf8(path)
     except CsvFileError as exc:
-        raise UploadRefused(_("Il file non è in codifica UTF-8: %(detail)s", detail=exc)) from exc
+        raise UploadRefused(error_text("file_not_utf8", detail=str(exc))) from exc
 
 
 def _import(kind: str, upload: FileStorage) -> ImportReport:
@@ -132,7 +133,7 @@ def _import(kind: str, upload: FileStorage) -> ImportReport:
             try:
                 result = import_registry(kind, stream, actor=acting_user())
             except RegistryFileError as exc:
-                raise UploadRefused(str(exc)) from exc
+                raise UploadRefused(error_text(exc)) from exc
     inserted = max(registry_rows(kind) - before, 0)
     updated = max(result.rows_imported - result.duplicates - inserted, 0)
     return ImportReport(result, file_name, inserted, updated)

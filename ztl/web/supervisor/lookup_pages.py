@@ -17,6 +17,7 @@ from wtforms import Field, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from ztl.city.rules_config import current_rules
 from ztl.services.lookup_log import (
     AUTHORIZATION,
     ELIGIBILITY,
@@ -26,7 +27,6 @@ from ztl.services.lookup_log import (
     LookupQuery,
     lookup_page,
 )
-from ztl.services.rules_config import current_rules
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 from ztl.web.clerk.views import page_links

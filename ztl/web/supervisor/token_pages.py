@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
 from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, TokenForm
-
-TOKEN_MESSAGES = {
-    "name_taken": _l("Esiste già un token con questo nome: scegline un altro."),
-    "name_invalid": _l("Usa lettere, cifre, punto, trattino o trattino basso, senza spazi."),
-}
 
 
 def _page(form: TokenForm, status: int = 200, created: tuple[str, str] | None = None) -> Response:
@@ -43,10 +38,7 @@ def tokens() -> Response:
     try:
         token, plaintext = create_token(form.name.data or "", form.role.data or "", acting_user())
     except TokenError as exc:
-        message = TOKEN_MESSAGES.get(exc.code)
-        if message is None:
-            raise
-        form.name.errors = [str(message)]
+        form.name.errors = [error_text(exc)]
         return _page(form, 422)
     return _page(TokenForm(formdata=None), 201, created=(token.name, plaintext))
 

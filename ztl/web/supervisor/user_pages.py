@@ -5,31 +5,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_text
 from ztl.services import second_factor
 from ztl.services.accounts import AccountError, create_user
 from ztl.services.passwords import password_problem
 from ztl.services.user_admin import UserAdminError, list_users, set_active
-from ztl.web.labels import PASSWORD_MESSAGES
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, CreateUserForm, UserFilterForm
-
-ACCOUNT_MESSAGES = {
-    "email_taken": _l("Esiste già un account con questo indirizzo e-mail."),
-    "email_invalid": _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it."),
-}
-STATUS_MESSAGES = {
-    "self": _l("Non puoi disattivare il tuo stesso account."),
-    "admin_only": _l("Solo un amministratore può modificare l'account di un amministratore."),
-}
-RESET_MESSAGES = {
-    "self": _l("Il tuo secondo fattore lo azzera un altro supervisore."),
-    "admin_only": _l("Solo un amministratore può modificare l'account di un amministratore."),
-    "not_staff": _l("I cittadini non hanno un secondo fattore."),
-    "not_enrolled": _l("Questo account non ha un secondo fattore attivo."),
-}
 
 
 @bp.get("/utenti")
@@ -60,7 +44,7 @@ def new_user() -> str | Response | tuple[str, int]:
         personal=(form.email.data or "", form.full_name.data or ""),
     )
     if problem:
-        form.password.errors = [str(PASSWORD_MESSAGES.get(problem, problem))]
+        form.password.errors = [error_text(f"password_{problem}")]
         return render_template("supervisor/user_new.html", form=form), 422
     try:
         user = create_user(
@@ -71,10 +55,7 @@ def new_user() -> str | Response | tuple[str, int]:
             actor=acting_user(),
         )
     except AccountError as exc:
-        message = ACCOUNT_MESSAGES.get(exc.code)
-        if message is None:
-            raise
-        form.email.errors = [str(message)]
+        form.email.errors = [error_text(exc)]
         return render_template("supervisor/user_new.html", form=form), 422
     flash(_("Account creato per %(email)s.", email=user.email), "success")
     return redirect(url_for("supervisor.users"))
@@ -88,7 +69,7 @@ def _change_status(user_id: int, active: bool) -> Response:
     except UserAdminError as exc:
         if exc.code == "not_found":
             abort(404)
-        flash(str(STATUS_MESSAGES.get(exc.code, exc)), "danger")
+        flash(error_text(exc), "danger")
         return redirect(url_for("supervisor.users"), 303)
     if active:
         flash(_("L'account di %(email)s è di nuovo attivo.", email=user.email), "success")
@@ -121,7 +102,7 @@ def reset_second_factor(user_id: int) -> Response:
     except second_factor.SecondFactorError as exc:
         if exc.code == "not_found":
             abort(404)
-        flash(str(RESET_MESSAGES.get(exc.code, exc)), "danger")
+        flash(error_text(exc), "danger")
         return redirect(url_for("supervisor.users"), 303)
     flash(
         _(

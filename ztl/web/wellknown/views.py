@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
+from ztl.errors import error_status, error_text
 from ztl.services.trust_lists import revocation_list_document, trust_list_document
 from ztl.signing.keys import KeyStoreError
 
@@ -23,8 +24,8 @@ def _document(body: bytes) -> Response:
 
 
 def _unavailable(exc: KeyStoreError) -> tuple[Response, int]:
-    response = jsonify({"error": "keys_missing", "message": str(exc)})
-    return response, 503
+    response = jsonify({"error": "keys_missing", "message": error_text("keys_missing")})
+    return response, error_status("keys_missing")
 
 
 @bp.get("/trust-list")

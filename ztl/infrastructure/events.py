@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, scoped_session
 
+from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Event
-from ztl.services.unit_of_work import Actor
 
 
 def record_event(
