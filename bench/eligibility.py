@@ -34,10 +34,10 @@ def main() -> None:
     from ztl import create_app
     from ztl.demo.generator import CitySize, generate
     from ztl.demo.loader import load_city_configuration
+    from ztl.eligibility.service import EligibilityRequest, PlateInput, check_eligibility
     from ztl.extensions import db
     from ztl.infrastructure.unit_of_work import Actor
-    from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
-    from ztl.services.registry_import import import_registry
+    from ztl.registries.importer import import_registry
 
     with tempfile.TemporaryDirectory(prefix="ztl-bench-") as folder:
         base = Path(folder)

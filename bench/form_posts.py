@@ -59,9 +59,9 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade()
+            from ztl.accounts.staff import create_user
             from ztl.demo.generator import codice_fiscale
             from ztl.demo.loader import load_demo
-            from ztl.services.accounts import create_user
 
             load_demo()
             create_user("resident", "forms@bench.example.org", PASSWORD, "Bench", codice_fiscale(1))

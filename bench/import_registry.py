@@ -82,7 +82,7 @@ def run_one(rows: int, trace: bool) -> dict[str, float]:
 
     from ztl import create_app
     from ztl.infrastructure.unit_of_work import Actor
-    from ztl.services.registry_import import import_registry
+    from ztl.registries.importer import import_registry
 
     with tempfile.TemporaryDirectory(prefix="ztl-bench-") as folder:
         base = Path(folder)

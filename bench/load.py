@@ -235,8 +235,8 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade()
+            from ztl.accounts.staff import create_user
             from ztl.demo.loader import load_demo
-            from ztl.services.accounts import create_user
 
             load_demo()
             create_user("resident", "resident@load.example.org", PASSWORD, "Resident")

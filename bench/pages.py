@@ -62,11 +62,11 @@ def main() -> None:
     from sqlalchemy import select
 
     from ztl import create_app
+    from ztl.accounts.staff import create_user
     from ztl.demo.generator import car_plate, codice_fiscale
     from ztl.demo.loader import load_demo
     from ztl.extensions import db
     from ztl.models import Category, Zone
-    from ztl.services.accounts import create_user
 
     workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-pages-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"

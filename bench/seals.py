@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/seals.py [--permits 300] [--verifications 20000] [--database-url URL]
 
-Issues permits through ztl.services.issuance.create_permit, one transaction each, exactly as an
+Issues permits through ztl.permits.issuance.create_permit, one transaction each, exactly as an
 approval does after its decision (eligibility checks are benchmarked by bench/eligibility.py), on
 a fresh SQLite database (or PostgreSQL with --database-url, in a schema of its own), with the demo
 city and fresh keys. Then verifies seals with ztl.signing.seal.verify_seal against the published
@@ -51,10 +51,10 @@ def main() -> None:
     from ztl.infrastructure.unit_of_work import Actor, unit_of_work
     from ztl.models import Business, Category, Vehicle
     from ztl.pdf.render import render_permit
+    from ztl.permits.issuance import PermitSpec, create_permit
     from ztl.rules.validity import permit_period
-    from ztl.services.issuance import PermitSpec, create_permit
-    from ztl.services.keys import key_store
-    from ztl.services.trust_lists import revocation_list_document, trust_list_document
+    from ztl.seals.keys import key_store
+    from ztl.seals.trust_lists import revocation_list_document, trust_list_document
     from ztl.signing.lists import load_revocation_list, load_trust_list
     from ztl.signing.seal import SealCheck, verify_seal
 
@@ -166,11 +166,11 @@ def main() -> None:
 
 def _campaign(processes, total, category, firm, plates, period, base):  # type: ignore[no-untyped-def]
     """A renewal campaign's issuance: batches of 200 in one transaction each, PDFs signed by a
-    pool of processes (ztl.services.renewal_campaign does this after re-running each check)."""
+    pool of processes (ztl.permits.renewal_campaign does this after re-running each check)."""
     from ztl.extensions import db
     from ztl.infrastructure.unit_of_work import Actor, unit_of_work
     from ztl.pdf.pool import SigningPool
-    from ztl.services.issuance import PermitSpec, create_permits
+    from ztl.permits.issuance import PermitSpec, create_permits
 
     rng = random.Random(7)
 

@@ -173,7 +173,7 @@ def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> None:
     The functions are replaced on the module the services call through, so the rest of the
     application (create_app, the CLI) keeps the real module.
     """
-    from ztl.services import notifications
+    from ztl.mail import notifications
 
     for name in (
         "notify_application_submitted",

@@ -6,10 +6,10 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from ztl.accounts.staff import create_user
 from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.extensions import db
 from ztl.models import BusinessRepresentative, Category, Permit, PermitPlate, User, Vehicle
-from ztl.services.accounts import create_user
 from ztl.values.fiscal import parse_codice_fiscale, person_key
 
 PASSWORD = "correct-horse-42"

@@ -10,12 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
+from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.demo.loader import load_demo
+from ztl.eligibility.service import PlateInput
 from ztl.infrastructure.unit_of_work import Actor
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
-from ztl.services.issuance import IssueResult
-from ztl.services.keys import key_store
+from ztl.permits.issuance import IssueResult
+from ztl.seals.keys import key_store
 from ztl.signing.keys import KeyStore
 from ztl.signing.lists import RevocationList, TrustList, load_revocation_list, load_trust_list
 

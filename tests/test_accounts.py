@@ -9,17 +9,17 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.factories import CF_MARIO, PASSWORD, make_user
-from ztl.extensions import db
-from ztl.identity.assertion import AssertedPerson
-from ztl.models import Event, User
-from ztl.services.accounts import (
+from ztl.accounts.staff import (
     AccountError,
     SignInFailure,
     create_user,
     register_resident,
     sign_in_with_password,
 )
-from ztl.services.verified_identity import VerifiedRefusal, sign_in_verified
+from ztl.accounts.verified_identity import VerifiedRefusal, sign_in_verified
+from ztl.extensions import db
+from ztl.identity.assertion import AssertedPerson
+from ztl.models import Event, User
 
 
 def _omocodic(cf: str) -> str:
@@ -107,7 +107,7 @@ def test_an_unknown_email_costs_the_same_argon2_verification_as_a_wrong_password
     """
     from argon2 import extract_parameters
 
-    from ztl.services import passwords
+    from ztl.accounts import passwords
 
     user = make_user("clerk", "clerk@example.test")
     assert extract_parameters(passwords._DUMMY_HASH) == extract_parameters(user.password_hash)

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ztl.services.tokens import create_token, revoke_token
+from ztl.accounts.api_tokens import create_token, revoke_token
 
 
 def _auth(token: str) -> dict[str, str]:

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token, login
 from tests.factories import DEMO_RESIDENT, PASSWORD, make_user
+from ztl.applications import applicant as applications
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import PlateLookup, Resident, Vehicle
 from ztl.rate_limit import SlidingWindow
-from ztl.services import applications
 
 
 def _strangers_car() -> tuple[str, str]:

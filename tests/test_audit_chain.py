@@ -31,7 +31,7 @@ from ztl.extensions import db
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, unit_of_work
 from ztl.models import AuditChainHead, Event
-from ztl.services.audit_chain import (
+from ztl.records.audit_chain import (
     GENESIS_HASH,
     canonical_event,
     event_hash,

@@ -15,10 +15,10 @@ from sqlalchemy import select, update
 
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
+from ztl.accounts.user_admin import set_active
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import BrowserSession
-from ztl.services.user_admin import set_active
 
 CLERK = "clerk@comune.example.org"
 RESIDENT = "mario@example.org"

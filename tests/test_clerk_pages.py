@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.test_web_pages import audit, problems_of
+from ztl.applications import applicant as applications
+from ztl.applications import clerk_queue as queue_service
+from ztl.applications import documents
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import Application, Document, Event, Permit, User
-from ztl.services import applications, documents
-from ztl.services import clerk_queue as queue_service
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MISSING_PAGE = "/pagina-che-non-esiste"

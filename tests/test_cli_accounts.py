@@ -7,10 +7,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from ztl.accounts.api_tokens import authenticate_token, hash_token
+from ztl.accounts.staff import sign_in_with_password
 from ztl.extensions import db
 from ztl.models import ApiToken, Event, User
-from ztl.services.accounts import sign_in_with_password
-from ztl.services.tokens import authenticate_token, hash_token
 
 
 def test_users_create_reads_password_from_stdin(app: Flask, runner: Any) -> None:

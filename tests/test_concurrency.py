@@ -23,8 +23,13 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.factories import CF_MARIO, make_representative, make_user
+from ztl.applications import applicant as applications
+from ztl.applications import decisions
+from ztl.applications.counter import CounterRequest, RefusedAtCounter, issue_at_counter
+from ztl.eligibility.service import EligibilityRequest, PlateInput, check_eligibility
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
+from ztl.mail import notifications
 from ztl.models import (
     Application,
     Category,
@@ -38,13 +43,10 @@ from ztl.models import (
     Vehicle,
 )
 from ztl.models.enums import PermitStatus
+from ztl.permits.changes import change_plate, revoke_permit, surrender_permit
+from ztl.permits.from_applications import approve_application
+from ztl.permits.issuance import IssueResult
 from ztl.rules.results import Outcome
-from ztl.services import applications, decisions, notifications
-from ztl.services.application_permits import approve_application
-from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
-from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
-from ztl.services.issuance import IssueResult
-from ztl.services.permit_changes import change_plate, revoke_permit, surrender_permit
 from ztl.values.fiscal import subject_key
 
 THREADS = 12  # below the engine's pool (5 + 10 overflow), with room for the test's own session
@@ -462,8 +464,8 @@ def test_a_booklet_is_never_used_past_its_size_under_parallel_registrations(
 ) -> None:
     """Guests registered at once by several desks of one hotel: 40 registrations, not one more."""
     from tests.test_portal_services import _hotel_in_zone_a
+    from ztl.applications import hotel_guests
     from ztl.models import HotelBooklet
-    from ztl.services import hotel_guests
 
     user = make_user("resident", "albergo@example.test", codice_fiscale=CF_MARIO)
     hotel = _hotel_in_zone_a()

@@ -50,7 +50,15 @@ from tests.factories import (
 )
 from tests.test_concurrency import daily_plates
 from tests.test_second_factor import SECRET_ON_PAGE
+from ztl.accounts import api_tokens as tokens
+from ztl.accounts import representation, second_factor
+from ztl.applications import applicant as applications
+from ztl.applications import hotel_guests
+from ztl.applications.counter import CounterRequest, issue_at_counter
+from ztl.applications.documents import attach_document
+from ztl.applications.payment_receipts import SIGNATURE_HEADER, sign
 from ztl.demo.generator import codice_fiscale
+from ztl.eligibility.service import EligibilityRequest, PlateInput, check_eligibility
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
@@ -70,11 +78,6 @@ from ztl.models import (
     Vehicle,
 )
 from ztl.rules.results import Outcome
-from ztl.services import applications, hotel_guests, representation, second_factor, tokens
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.documents import attach_document
-from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
-from ztl.services.payment_receipts import SIGNATURE_HEADER, sign
 
 ROOT = Path(__file__).resolve().parent.parent
 TWINS = 6
@@ -623,7 +626,7 @@ def _user_status(active: bool) -> Prepare:
         _user, browser = w.person("supervisor")
         target = make_user("clerk", f"bersaglio{w.serial}@esempio.it")
         if active:
-            from ztl.services.user_admin import set_active
+            from ztl.accounts.user_admin import set_active
 
             set_active(target.id, False, Actor.cli())
         db.session.commit()

@@ -28,11 +28,11 @@ from sqlalchemy import select
 
 from tests.factories import make_user
 from tests.test_concurrency_matrix import _free_port, _residents_with_cars
+from ztl.applications.counter import CounterRequest, issue_at_counter
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Event, Notification, Permit, Vehicle, utcnow
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
 
 ZTL = str(Path(sys.executable).parent / "ztl")
 

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from stdnum.it import codicefiscale, iva
 
+from ztl.accounts.staff import sign_in_with_password
 from ztl.demo.generator import HEADERS, CitySize, car_plate, codice_fiscale, generate, partita_iva
 from ztl.demo.loader import LOGINS_FILE, load_demo
 from ztl.extensions import db
@@ -27,9 +28,8 @@ from ztl.models import (
     Vehicle,
     Zone,
 )
+from ztl.registries.importer import import_registry
 from ztl.registries.sql import SqlRegistryAdapter
-from ztl.services.accounts import sign_in_with_password
-from ztl.services.registry_import import import_registry
 from ztl.values.fiscal import person_key
 from ztl.values.plates import italian_plate_kind
 

@@ -13,14 +13,14 @@ from tests.factories import DEMO_RESIDENT as RESIDENT
 from tests.factories import make_permit as permit
 from ztl.demo.generator import codice_fiscale
 from ztl.demo.loader import load_demo
-from ztl.extensions import db
-from ztl.models import Vehicle
-from ztl.services.eligibility import (
+from ztl.eligibility.service import (
     EligibilityInputError,
     EligibilityRequest,
     PlateInput,
     check_eligibility,
 )
+from ztl.extensions import db
+from ztl.models import Vehicle
 from ztl.values.fiscal import person_key
 
 AT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
@@ -187,9 +187,9 @@ def test_hotel_guest_registered_after_the_transit(city: Flask) -> None:
 
 
 def test_assess_application_stores_facts_verdict_and_fee_with_an_event(city: Flask) -> None:
+    from ztl.eligibility.service import assess_application
     from ztl.infrastructure.unit_of_work import Actor
     from ztl.models import Application, ApplicationPlate, Category, Event, Zone
-    from ztl.services.eligibility import assess_application
 
     category = db.session.scalar(select(Category).where(Category.code == "1"))
     zone_a = db.session.scalar(select(Zone).where(Zone.code == "A"))

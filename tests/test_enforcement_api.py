@@ -22,14 +22,15 @@ from sqlalchemy import func, select
 from tests.conftest import make_app
 from tests.factories import DEMO_OWN_CAR, add_household_car, make_representative, make_user
 from tests.permit_helpers import issue_resident
+from ztl.accounts.api_tokens import create_token
+from ztl.applications import applicant as applications
+from ztl.applications import hotel_guests
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
+from ztl.lookups.recorder import flush_lookups
 from ztl.models import Badge, PlateLookup
-from ztl.services import applications, hotel_guests
-from ztl.services.lookup_recorder import flush_lookups
-from ztl.services.permit_changes import change_plate, revoke_permit
-from ztl.services.tokens import create_token
+from ztl.permits.changes import change_plate, revoke_permit
 
 CLERK = Actor("test-clerk")
 STRANGER = car_plate(5_000_123)

@@ -19,13 +19,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.conftest import make_app
+from ztl.accounts.api_tokens import create_token
 from ztl.city import sync_city
 from ztl.city.rules_config import current_rules
 from ztl.extensions import db
+from ztl.lookups.recorder import flush_lookups
 from ztl.models import PlateLookup
 from ztl.rules.loader import DEFAULT_RULES
-from ztl.services.lookup_recorder import flush_lookups
-from ztl.services.tokens import create_token
 
 ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
 STRANGER = "ZZ999ZZ"
@@ -129,12 +129,12 @@ def test_the_permit_pdf_states_the_zone_calendar_above_the_signature_notice(
 ) -> None:
     import pypdfium2 as pdfium
 
+    from ztl.applications.counter import CounterRequest, issue_at_counter
     from ztl.demo.generator import FILE_ORDER, CitySize, car_plate, codice_fiscale, generate
+    from ztl.eligibility.service import PlateInput
     from ztl.infrastructure.unit_of_work import Actor
-    from ztl.services.counter import CounterRequest, issue_at_counter
-    from ztl.services.eligibility import PlateInput
-    from ztl.services.keys import key_store
-    from ztl.services.registry_import import import_registry
+    from ztl.registries.importer import import_registry
+    from ztl.seals.keys import key_store
 
     esempio.config["ZTL_KEYS_DIR"] = str(tmp_path / "keys")
     key_store().init()

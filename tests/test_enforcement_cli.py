@@ -11,8 +11,8 @@ from flask import Flask
 
 from tests.factories import DEMO_OWN_CAR
 from tests.permit_helpers import issue_resident
+from ztl.accounts.api_tokens import create_token
 from ztl.demo.generator import car_plate
-from ztl.services.tokens import create_token
 
 STRANGER = car_plate(5_000_123)
 

@@ -25,13 +25,13 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ztl.accounts.second_factor import CodeOutcome
+from ztl.accounts.staff import SignInFailure
+from ztl.accounts.verified_identity import VerifiedRefusal
 from ztl.errors import CATALOGUE, DETAIL, IDENTITY_PREFIX, error_status, error_text_in
 from ztl.identity.assertion import Refusal
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models.enums import Outcome
-from ztl.services.accounts import SignInFailure
-from ztl.services.second_factor import CodeOutcome
-from ztl.services.verified_identity import VerifiedRefusal
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ztl"
@@ -205,7 +205,7 @@ def _call_arguments(path: str, function: str, index: int) -> set[str]:
 
 def _passwords() -> set[str]:
     return {
-        f"password_{p}" for p in _returned_strings("ztl/services/passwords.py", "password_problem")
+        f"password_{p}" for p in _returned_strings("ztl/accounts/passwords.py", "password_problem")
     }
 
 
@@ -224,18 +224,18 @@ ENUM_CODES = (
 
 FORWARDED: Callable[[], set[str]] = set  # a code raised elsewhere, handed on: found where raised
 DYNAMIC: dict[tuple[str, str], Callable[[], set[str]]] = {
-    ("ztl/services/accounts.py", "f'password_{problem}'"): _passwords,
+    ("ztl/accounts/staff.py", "f'password_{problem}'"): _passwords,
     ("ztl/web/supervisor/user_pages.py", "f'password_{problem}'"): _passwords,
-    ("ztl/services/decisions.py", "f'{what}_missing'"): lambda: {
-        f"{what}_missing" for what in _call_arguments("ztl/services/decisions.py", "_text", 1)
+    ("ztl/applications/decisions.py", "f'{what}_missing'"): lambda: {
+        f"{what}_missing" for what in _call_arguments("ztl/applications/decisions.py", "_text", 1)
     },
-    ("ztl/services/second_factor.py", "outcome.value"): lambda: SECOND_FACTOR_REFUSALS,
-    ("ztl/services/counter.py", "outcome.value"): _refused_outcomes,
-    ("ztl/services/permit_changes.py", "result.verdict.outcome.value"): _refused_outcomes,
+    ("ztl/accounts/second_factor.py", "outcome.value"): lambda: SECOND_FACTOR_REFUSALS,
+    ("ztl/applications/counter.py", "outcome.value"): _refused_outcomes,
+    ("ztl/permits/changes.py", "result.verdict.outcome.value"): _refused_outcomes,
     ("ztl/api/eligibility.py", "exc"): FORWARDED,
     ("ztl/api/enforcement.py", "exc"): FORWARDED,
     ("ztl/api/payments.py", "outcome.code"): FORWARDED,
-    ("ztl/services/payment_receipts.py", "code"): FORWARDED,  # _refused's own parameter
+    ("ztl/applications/payment_receipts.py", "code"): FORWARDED,  # _refused's own parameter
 }
 
 

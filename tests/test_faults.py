@@ -178,13 +178,13 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
     import errno
     import io
 
+    from ztl.infrastructure import uploads
     from ztl.models import Document
-    from ztl.services import documents
 
     _signed_in(client)
     app_id = _apply(client)
     page = f"/area-personale/domande/{app_id}"
-    folder = documents.upload_folder()
+    folder = uploads.upload_folder()
     stored_before = set(folder.iterdir()) if folder.exists() else set()
     real_open = builtins.open
 
@@ -200,7 +200,7 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
         return real_open(path, mode, *args, **kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr(documents, "open", opening, raising=False)
+        patch.setattr(uploads, "open", opening, raising=False)
         response = _upload(client, page, "a.pdf")
 
     assert response.status_code == 303

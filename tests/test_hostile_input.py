@@ -20,11 +20,12 @@ from sqlalchemy import func, select
 
 from tests.conftest import login
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
+from ztl.applications import applicant as applications
+from ztl.applications import decisions
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Vehicle
-from ztl.services import applications, decisions
-from ztl.services.registry_import import RegistryFileError, import_registry
+from ztl.registries.importer import RegistryFileError, import_registry
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_codice_fiscale
 
@@ -127,8 +128,8 @@ def test_markup_in_free_text_comes_back_as_text(city: Flask) -> None:
 def test_mislabelled_and_oversized_uploads_are_refused(
     city: Flask, content: bytes, name: str
 ) -> None:
+    from ztl.applications import documents
     from ztl.infrastructure.unit_of_work import ServiceError
-    from ztl.services import documents
 
     resident = make_user("resident", "allegati@posta.example.org", codice_fiscale=DEMO_RESIDENT)
     data = applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
@@ -162,7 +163,7 @@ TRANSIT_ROW = st.lists(
 @given(rows=st.lists(TRANSIT_ROW, max_size=15))
 def test_random_transit_rows_are_judged_or_reported(city: Flask, rows: list[list[str]]) -> None:
     """`ztl transits check` and the CSV API body: every row is judged or reported, none escapes."""
-    from ztl.services.transit_files import TransitSummary, check_rows
+    from ztl.enforcement.transit_files import TransitSummary, check_rows
 
     summary = TransitSummary()
     violations = list(check_rows(iter(rows), summary))
@@ -175,8 +176,8 @@ def test_random_transit_rows_are_judged_or_reported(city: Flask, rows: list[list
 @FUZZ
 @given(text=st.text(max_size=400))
 def test_hotel_guest_file_parser_refuses_only_with_a_service_error(text: str) -> None:
+    from ztl.applications.hotel_guests import parse_guest_csv
     from ztl.infrastructure.unit_of_work import ServiceError
-    from ztl.services.hotel_guests import parse_guest_csv
 
     try:
         rows = parse_guest_csv(text)

@@ -40,11 +40,11 @@ from tests.identity_provider_harness import (
     query,
     sign_in_at_provider,
 )
+from ztl.accounts.staff import create_user, register_resident
 from ztl.config import ConfigurationError, build_settings
 from ztl.extensions import db
 from ztl.identity.providers import ProviderSettingsError, load_providers
 from ztl.models import BrowserSession, Event, ExternalIdentity, User
-from ztl.services.accounts import create_user, register_resident
 
 CF_MARIA = "BNCMRA80A41G999P"
 CF_PAOLO = "VRDPLA75C12G999N"
@@ -276,7 +276,7 @@ def test_a_resident_signed_in_through_spid_applies_pays_and_downloads_a_permit(
     from tests.test_resident_pages import _apply, _post, _upload
     from ztl.demo.loader import load_demo
     from ztl.models import Application, Permit
-    from ztl.services.keys import key_store
+    from ztl.seals.keys import key_store
 
     spid_app.config["ZTL_KEYS_DIR"] = str(tmp_path / "keys")
     key_store().init()

@@ -2,7 +2,7 @@
 
 The constraint tests write rows directly, as a code path that forgot its lock would: the database
 must refuse them on both engines. The payment tests send the payment system's notifications over
-HTTP, signed as its published scheme says (ztl.services.payment_receipts), and check what each
+HTTP, signed as its published scheme says (ztl.applications.payment_receipts), and check what each
 refusal leaves for the accounting office.
 """
 
@@ -32,6 +32,8 @@ from tests.factories import (
     make_user,
 )
 from tests.permit_helpers import issue_resident
+from ztl.applications import applicant as applications
+from ztl.applications.payment_receipts import SIGNATURE_HEADER, sign
 from ztl.config import ConfigurationError
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
@@ -46,9 +48,7 @@ from ztl.models import (
     Permit,
     PermitPlate,
 )
-from ztl.services import applications
-from ztl.services.payment_receipts import SIGNATURE_HEADER, sign
-from ztl.services.permit_changes import change_plate
+from ztl.permits.changes import change_plate
 
 SECRET = "s" * 40
 NOTIFY = "/api/v1/payments/notifications"
@@ -458,7 +458,7 @@ def test_the_notification_endpoint_is_closed_with_the_demo_provider(city: Flask)
 
 def test_a_booklet_is_paid_by_its_notification_only(notified: Flask) -> None:
     from tests.test_portal_services import _hotel_in_zone_a
-    from ztl.services import hotel_guests
+    from ztl.applications import hotel_guests
 
     hotel = _hotel_in_zone_a(accommodation=True)
     user = make_user("resident", "albergo@esempio.it", codice_fiscale=DEMO_RESIDENT)
@@ -513,7 +513,7 @@ def test_with_a_real_provider_the_page_offers_no_button_that_would_pretend(notif
 def test_reloading_a_guest_file_upload_registers_nobody_twice(city: Flask) -> None:
     """The issue's case: a hotel reloaded the page after uploading its guest file."""
     from tests.test_portal_services import _hotel_in_zone_a
-    from ztl.services import hotel_guests
+    from ztl.applications import hotel_guests
 
     hotel = _hotel_in_zone_a(accommodation=True)
     user = make_user("resident", "reception@esempio.it", codice_fiscale=DEMO_RESIDENT)
@@ -573,7 +573,7 @@ def test_the_instance_database_and_uploads_are_created_owner_only(tmp_path: Path
 
     from flask_migrate import upgrade
 
-    from ztl.services.documents import _write
+    from ztl.applications.documents import _write
 
     instance = tmp_path / "instance"
     database = instance / "ztl.sqlite3"

@@ -66,7 +66,7 @@ def test_a_failure_while_signing_leaves_nothing_and_no_gap(
 ) -> None:
     from ztl.pdf import signed
     from ztl.pdf.sign import PdfSignatureError
-    from ztl.services.permit_documents import IssuanceError
+    from ztl.permits.documents import IssuanceError
 
     before = _counts()
 
@@ -87,7 +87,7 @@ def test_a_failure_while_signing_leaves_nothing_and_no_gap(
 def test_missing_keys_name_the_command_and_write_nothing(
     city: Flask, keys: KeyStore, tmp_path: object
 ) -> None:
-    from ztl.services.permit_documents import IssuanceError
+    from ztl.permits.documents import IssuanceError
 
     for path in keys.folder.glob("seal-*"):
         path.unlink()
@@ -101,10 +101,10 @@ def test_missing_keys_name_the_command_and_write_nothing(
 
 def test_approval_issues_once_even_when_repeated(city: Flask) -> None:
     from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
+    from ztl.eligibility.service import assess_application
     from ztl.infrastructure.unit_of_work import Actor, ServiceError
     from ztl.models import Application, ApplicationPlate, Category
-    from ztl.services.application_permits import approve_application, issue_for_application
-    from ztl.services.eligibility import assess_application
+    from ztl.permits.from_applications import approve_application, issue_for_application
 
     category = db.session.scalars(select(Category).where(Category.code == "1")).one()
     application = Application(
@@ -139,9 +139,9 @@ def test_numbers_follow_each_other_within_the_year(city: Flask) -> None:
 
     numbers = [issue_resident().number]
     # A daily permit for any registered plate: a different category, same counter.
+    from ztl.applications.counter import CounterRequest, issue_at_counter
+    from ztl.eligibility.service import PlateInput
     from ztl.infrastructure.unit_of_work import Actor
-    from ztl.services.counter import CounterRequest, issue_at_counter
-    from ztl.services.eligibility import PlateInput
 
     for i in (1, 2):
         request = CounterRequest("G/A", "RSSMRA85T10A562S", (PlateInput(car_plate(5_000_000 + i)),))
@@ -151,7 +151,7 @@ def test_numbers_follow_each_other_within_the_year(city: Flask) -> None:
 
 
 def test_not_eligible_at_the_counter_stores_nothing(city: Flask) -> None:
-    from ztl.services.counter import RefusedAtCounter
+    from ztl.applications.counter import RefusedAtCounter
 
     before = _counts()
     with pytest.raises(RefusedAtCounter) as refused:
@@ -162,10 +162,10 @@ def test_not_eligible_at_the_counter_stores_nothing(city: Flask) -> None:
 
 
 def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
+    from ztl.applications.counter import CounterRequest, issue_at_counter
     from ztl.demo.generator import car_plate
+    from ztl.eligibility.service import PlateInput
     from ztl.infrastructure.unit_of_work import Actor
-    from ztl.services.counter import CounterRequest, issue_at_counter
-    from ztl.services.eligibility import PlateInput
 
     day = dt.datetime.now(ROME).date() + dt.timedelta(days=3)
     request = CounterRequest(
@@ -184,7 +184,7 @@ def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
 def test_permits_count_against_the_household_limit_of_the_canonical_person(city: Flask) -> None:
     """Issued permits are held under the canonical codice fiscale: the limits see them."""
     from tests.factories import DEMO_RESIDENT
-    from ztl.services.counter import RefusedAtCounter
+    from ztl.applications.counter import RefusedAtCounter
     from ztl.values.fiscal import person_key
 
     issue_resident()

@@ -18,9 +18,9 @@ from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
 from tests.test_web_pages import audit, problems_of
 from ztl.extensions import db
+from ztl.lookups import log as lookup_log
+from ztl.lookups.log import LookupQuery, lookup_page
 from ztl.models import PlateLookup
-from ztl.services import lookup_log
-from ztl.services.lookup_log import LookupQuery, lookup_page
 from ztl.values import InvalidValue
 
 PAGE = "/supervisione/consultazioni"

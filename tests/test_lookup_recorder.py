@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 
 from tests.conftest import login
 from tests.factories import PASSWORD, make_user
+from ztl.accounts.api_tokens import create_token
 from ztl.extensions import db
+from ztl.lookups.recorder import LookupRecorder, _write
 from ztl.models import PlateLookup
-from ztl.services.lookup_recorder import LookupRecorder, _write
-from ztl.services.tokens import create_token
 
 ROME = dt.timezone(dt.timedelta(hours=1))
 
@@ -113,7 +113,7 @@ def test_a_database_refusing_the_batch_neither_fails_the_answer_nor_loses_the_ro
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    import ztl.services.lookup_recorder as module
+    import ztl.lookups.recorder as module
 
     app.config["ZTL_LOOKUP_FLUSH_SECONDS"] = 0.1
     real_write = module._write

@@ -34,18 +34,19 @@ from tests.conftest import _empty_all_tables, csrf_token, login, make_app
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from tests.permit_helpers import pdf_text
 from ztl import PROJECT_ROOT
+from ztl.applications import applicant as applications
+from ztl.applications import decisions, documents
 from ztl.city.rules_config import current_rules
 from ztl.demo.loader import load_city_configuration
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
+from ztl.mail.notifications import send_expiry_reminders
 from ztl.models import Document, Notification, Permit, User
 from ztl.models.enums import Role
 from ztl.permissions import HOME_ENDPOINT
+from ztl.registries.importer import import_registry
 from ztl.rules.loader import DEFAULT_RULES
-from ztl.services import applications, decisions, documents
-from ztl.services.notifications import send_expiry_reminders
-from ztl.services.registry_import import import_registry
-from ztl.services.seal_verification import verify_on_server
+from ztl.seals.verification import verify_on_server
 
 ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
 NAME, CODE = "Comune di Esempio", "IT-XX"

@@ -22,15 +22,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_permit, make_user
+from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.city.rules_config import EXTENSION_KEY, current_rules
+from ztl.eligibility.service import PlateInput, assess_application
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
-from ztl.models import Application, ApplicationPlate, Category, Event, Notification, Permit, User
-from ztl.services.application_permits import approve_application
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput, assess_application
-from ztl.services.issuance import IssueResult
-from ztl.services.notifications import (
+from ztl.mail.notifications import (
     expire_permits,
     notify_application_submitted,
     notify_decision,
@@ -39,6 +36,9 @@ from ztl.services.notifications import (
     reminder_kind,
     send_expiry_reminders,
 )
+from ztl.models import Application, ApplicationPlate, Category, Event, Notification, Permit, User
+from ztl.permits.from_applications import approve_application
+from ztl.permits.issuance import IssueResult
 
 SMTP_USER = "ztl-relay"
 SMTP_PASSWORD = "relay-password-never-logged"
@@ -108,7 +108,7 @@ def smtp(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Collector]:
 def service_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service's logger, enabled again: the migrations' logging.fileConfig (run by the session's
     `upgrade()`) disables every logger that existed before it."""
-    monkeypatch.setattr(logging.getLogger("ztl.services.notifications"), "disabled", False)
+    monkeypatch.setattr(logging.getLogger("ztl.mail.notifications"), "disabled", False)
 
 
 @pytest.fixture
@@ -476,6 +476,6 @@ def test_remind_command(
 def _last_day_it(valid_to: dt.datetime) -> str:
     from babel.dates import format_date
 
-    from ztl.services.notifications import _last_day
+    from ztl.mail.notifications import _last_day
 
     return format_date(_last_day(valid_to), "long", locale="it")

@@ -21,9 +21,9 @@ from ztl.city.rules_config import current_rules
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import HotelBooklet, Permit
+from ztl.permits.changes import change_plate, renew_permit
 from ztl.rules.fees import Fee, Purpose, fee_for, lowest_fee
 from ztl.rules.loader import DEFAULT_RULES, load_rules, parse_rules
-from ztl.services.permit_changes import change_plate, renew_permit
 from ztl.signing.keys import KeyStore
 
 PRATO = load_rules()
@@ -117,7 +117,7 @@ def test_a_plate_change_is_free(city: Flask, keys: KeyStore) -> None:
 def test_a_booklet_costs_what_the_rules_file_says(city: Flask) -> None:
     from tests.factories import make_representative, make_user
     from tests.test_portal_services import _hotel_in_zone_a
-    from ztl.services.hotel_guests import buy_booklet
+    from ztl.applications.hotel_guests import buy_booklet
 
     user = make_user("resident", codice_fiscale="RSSMRA85T10A562S")
     hotel = _hotel_in_zone_a()

@@ -36,10 +36,10 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from tests.conftest import csrf_token, login
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.permit_helpers import issue_resident
+from ztl.accounts.api_tokens import create_token
 from ztl.api.openapi import DOCUMENT
 from ztl.extensions import db
-from ztl.services.issuance import IssueResult
-from ztl.services.tokens import create_token
+from ztl.permits.issuance import IssueResult
 
 URL = "/api/v1/openapi.json"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

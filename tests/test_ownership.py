@@ -39,7 +39,12 @@ from tests.factories import (
 from tests.test_portal_services import _hotel_in_zone_a
 from tests.test_resident_pages import PDF, _apply, _post, _signed_in, _upload
 from ztl import permissions
+from ztl.accounts import representation
+from ztl.applications import applicant as applications
+from ztl.applications.counter import CounterRequest, issue_at_counter
+from ztl.applications.dashboard import dashboard
 from ztl.demo.generator import codice_fiscale
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
@@ -56,11 +61,7 @@ from ztl.models import (
 )
 from ztl.models.enums import PermitStatus
 from ztl.permissions import owned_applications, owned_permits, owns_application, owns_permit
-from ztl.services import applications, representation
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
-from ztl.services.personal_data import personal_data
-from ztl.services.resident_portal import dashboard
+from ztl.records.personal_data import personal_data
 from ztl.values.fiscal import omocodic_variants, person_key
 
 PORTAL = "/area-personale/"

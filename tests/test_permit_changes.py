@@ -15,7 +15,7 @@ from tests.permit_helpers import fetch_lists, issue_resident
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import Permit
-from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
+from ztl.permits.changes import change_plate, renew_permit, revoke_permit
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import SealCheck, verify_seal
 
@@ -101,8 +101,8 @@ def test_old_permits_still_verify_after_a_key_rotation(
     first = issue_resident()
     rotated = keys.rotate()
     second_car = _second_car()
-    from ztl.services.counter import CounterRequest, issue_at_counter
-    from ztl.services.eligibility import PlateInput
+    from ztl.applications.counter import CounterRequest, issue_at_counter
+    from ztl.eligibility.service import PlateInput
 
     second = issue_at_counter(
         CounterRequest("1", DEMO_RESIDENT, (PlateInput(second_car),)), Actor.cli()
@@ -119,7 +119,7 @@ def test_old_permits_still_verify_after_a_key_rotation(
 def test_a_retired_key_leaves_the_trust_list_when_its_last_permit_expires(
     city: Flask, keys: KeyStore, client: FlaskClient
 ) -> None:
-    from ztl.services.trust_lists import seal_keys_to_publish
+    from ztl.seals.trust_lists import seal_keys_to_publish
 
     issued = issue_resident()
     old_kid = keys.current_seal().kid
@@ -146,7 +146,7 @@ def test_a_new_key_is_published_before_its_first_use(
 def test_the_renewal_campaign_renews_due_permits_on_a_signing_pool(
     city: Flask, keys: KeyStore, client: FlaskClient
 ) -> None:
-    from ztl.services.renewal_campaign import renew_due
+    from ztl.permits.renewal_campaign import renew_due
 
     issued = issue_resident()
     at = issued.valid_to - dt.timedelta(days=20)

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from tests.conftest import login
 from tests.factories import CF_MARIO, DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
-from ztl.services import applications
+from ztl.applications import applicant as applications
 
 
 def test_a_resident_downloads_everything_held_about_them(city: Flask) -> None:

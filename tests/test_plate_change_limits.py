@@ -13,15 +13,15 @@ from sqlalchemy import select
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, add_household_car
 from tests.permit_helpers import issue_resident
+from ztl.applications.counter import CounterRequest, issue_at_counter
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import Permit
+from ztl.permits.changes import change_plate
 from ztl.rules.loader import DEFAULT_RULES, RulesFileError, parse_rules
 from ztl.rules.municipality import PlateChangeLimit
 from ztl.rules.plate_changes import plate_change_refusal
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
-from ztl.services.permit_changes import change_plate
 from ztl.signing.keys import KeyStore
 
 ROME = ZoneInfo("Europe/Rome")

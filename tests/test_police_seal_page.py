@@ -23,7 +23,7 @@ from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from tests.test_web_pages import audit, problems_of
 from ztl import PROJECT_ROOT
-from ztl.services.keys import key_store
+from ztl.seals.keys import key_store
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import Step
 

@@ -15,15 +15,17 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_representative, make_user
+from ztl.applications import applicant as applications
+from ztl.applications import decisions, documents, hotel_guests
+from ztl.applications.clerk_queue import QueueQuery, queue_page
+from ztl.applications.dashboard import dashboard
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
+from ztl.mail import notifications
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
 from ztl.models.enums import ApplicationStatus, PermitStatus
-from ztl.services import applications, decisions, documents, hotel_guests, notifications
-from ztl.services.clerk_queue import QueueQuery, queue_page
-from ztl.services.payments import iuv_is_well_formed
-from ztl.services.resident_portal import dashboard
+from ztl.payments.providers import iuv_is_well_formed
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

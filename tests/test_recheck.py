@@ -13,11 +13,11 @@ from tests.factories import DEMO_OWN_CAR as OWN_CAR
 from tests.factories import DEMO_RESIDENT as RESIDENT
 from tests.factories import make_permit as permit
 from ztl.demo.loader import load_demo
+from ztl.eligibility.recheck import recheck_active_permits
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Event, Permit, Vehicle
-from ztl.services.recheck import recheck_active_permits
-from ztl.services.registry_import import import_registry
+from ztl.registries.importer import import_registry
 
 AT = dt.datetime(2026, 11, 26, 6, 0, tzinfo=dt.UTC)
 HEADER = "plate,category,fuel,euro_class,mass_kg,owner_id,holder_id,usage,status\n"

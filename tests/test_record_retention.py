@@ -25,6 +25,8 @@ from sqlalchemy import func, select, update
 from tests.conftest import login
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.permit_helpers import issue_resident
+from ztl.applications import applicant as applications
+from ztl.applications import decisions, documents
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import (
@@ -39,10 +41,9 @@ from ztl.models import (
     User,
 )
 from ztl.models.enums import PermitStatus
-from ztl.services import applications, decisions, documents
-from ztl.services.audit_chain import verify_audit_trail
-from ztl.services.personal_data import personal_data
-from ztl.services.record_retention import (
+from ztl.records.audit_chain import verify_audit_trail
+from ztl.records.personal_data import personal_data
+from ztl.records.retention import (
     ANONYMISED_ID,
     anonymise_ended_records,
     retention_cutoff,

@@ -13,7 +13,7 @@ from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Zone
 from ztl.models.enums import Fuel, Parity, ResidentStatus, VehicleUsage
 from ztl.registries import RegistryAdapter, SqlRegistryAdapter
-from ztl.services.registry_import import import_registry
+from ztl.registries.importer import import_registry
 from ztl.values import InvalidValue
 
 CF_MARIO = "RSSMRA85T10A562S"

@@ -30,8 +30,8 @@ from ztl.models import (
     Zone,
 )
 from ztl.registries import columns
-from ztl.services import registry_import as service
-from ztl.services.registry_import import RegistryFileError, import_registry
+from ztl.registries import importer as service
+from ztl.registries.importer import RegistryFileError, import_registry
 from ztl.values.fiscal import is_valid_normal_codice_fiscale, parse_codice_fiscale
 
 DATA = Path(__file__).parent / "data" / "registry"

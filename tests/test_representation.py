@@ -28,6 +28,10 @@ from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, DEMO_RESIDENT, PASSWORD, make_representative, make_user
 from tests.test_web_pages import audit, problems_of
 from ztl import permissions
+from ztl.accounts import representation
+from ztl.applications import applicant as applications
+from ztl.applications import hotel_guests
+from ztl.applications.documents import upload_folder
 from ztl.demo.generator import car_plate, codice_fiscale, partita_iva
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
@@ -41,10 +45,8 @@ from ztl.models import (
     HotelBooklet,
     User,
 )
-from ztl.services import applications, hotel_guests, representation
-from ztl.services.documents import upload_folder
-from ztl.services.personal_data import personal_data
-from ztl.services.registry_import import import_registry
+from ztl.records.personal_data import personal_data
+from ztl.registries.importer import import_registry
 from ztl.values.fiscal import person_key
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from ztl.city.rules_config import EXTENSION_KEY
 from ztl.extensions import db
+from ztl.lookups.retention import purge_lookups
 from ztl.models import PlateLookup
 from ztl.rules.loader import DEFAULT_RULES, RulesFileError, load_rules, parse_rules
-from ztl.services.retention import purge_lookups
 
 NOW = dt.datetime(2026, 6, 20, 3, 0, tzinfo=dt.UTC)
 PRATO = DEFAULT_RULES.read_text(encoding="utf-8")

@@ -11,15 +11,15 @@ from sqlalchemy import select
 
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT
 from tests.permit_helpers import issue_resident
+from ztl.accounts.api_tokens import create_token
+from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.city.rules_config import current_rules
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Permit
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
-from ztl.services.permit_changes import revoke_permit
-from ztl.services.seal_verification import verify_with_rules, zone_calendars
-from ztl.services.tokens import create_token
+from ztl.permits.changes import revoke_permit
+from ztl.seals.verification import verify_with_rules, zone_calendars
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import SealCheck, TrustedKey
 

@@ -26,12 +26,12 @@ from sqlalchemy import select
 
 from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, PASSWORD, make_user
+from ztl.accounts import second_factor
+from ztl.accounts.second_factor import CodeOutcome, SecondFactorError, SecondStep
 from ztl.config import ConfigurationError, build_settings
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import BrowserSession, Event, RecoveryCode, SecondFactor, User
-from ztl.services import second_factor
-from ztl.services.second_factor import CodeOutcome, SecondFactorError, SecondStep
 from ztl.web.auth.pending import PENDING_KEY
 
 CLERK = "clerk@comune.example.org"
@@ -42,7 +42,7 @@ CODES_ON_PAGE = re.compile(r"<li><code>([A-Z2-7]{4}-[A-Z2-7]{4})</code></li>")
 
 @dataclass
 class Clock:
-    """The server's time for the second factor (ztl.services.second_factor.utcnow)."""
+    """The server's time for the second factor (ztl.accounts.second_factor.utcnow)."""
 
     now: dt.datetime
 
@@ -409,7 +409,7 @@ def test_the_code_step_is_limited_per_address(
 def test_a_deactivation_between_the_steps_stops_the_sign_in(
     client: FlaskClient, clock: Clock
 ) -> None:
-    from ztl.services.user_admin import set_active
+    from ztl.accounts.user_admin import set_active
 
     clerk, secret, _codes = enrolled("clerk", CLERK, clock)
     password_step(client, CLERK)
@@ -577,7 +577,7 @@ def test_the_enrolment_token_belongs_to_its_account(app: Flask) -> None:
 
 
 def test_the_password_step_reports_the_step_due(app: Flask, clock: Clock) -> None:
-    from ztl.services.accounts import sign_in_with_password
+    from ztl.accounts.staff import sign_in_with_password
 
     enrolled("clerk", CLERK, clock)
     make_user("police", "police@comune.example.org")

@@ -41,9 +41,9 @@ from ztl.models import (
     utcnow,
 )
 from ztl.models.enums import PermitStatus
-from ztl.services.audit_chain import verify_chain
-from ztl.services.permit_changes import end_permit
-from ztl.services.trust_lists import STATE_ROW, bump_revocation_sequence
+from ztl.permits.changes import end_permit
+from ztl.records.audit_chain import verify_chain
+from ztl.seals.trust_lists import STATE_ROW, bump_revocation_sequence
 
 CLERK = Actor("test-clerk")
 

@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 from tests.conftest import csrf_token, login
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from tests.test_web_pages import audit, problems_of
+from ztl.accounts.api_tokens import authenticate_token
 from ztl.demo.loader import load_city_configuration
 from ztl.extensions import db
 from ztl.models import (
@@ -38,8 +39,7 @@ from ztl.models import (
     Zone,
     utcnow,
 )
-from ztl.services.statistics import dashboard
-from ztl.services.tokens import authenticate_token
+from ztl.records.statistics import dashboard
 
 ROOT = "/supervisione"
 PAGES = [

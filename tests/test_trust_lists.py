@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from tests.permit_helpers import fetch_lists, issue_resident
 from ztl.infrastructure.unit_of_work import Actor
-from ztl.services.permit_changes import revoke_permit
+from ztl.permits.changes import revoke_permit
 from ztl.signing.cache import ListCache
 from ztl.signing.keys import KeyStore
 from ztl.signing.lists import ListError, load_revocation_list, load_trust_list

@@ -299,7 +299,7 @@ def _api_call(client: FlaskClient, app: Flask, rule: Rule, headers: dict[str, st
 def test_api_matrix(app: Flask, client: FlaskClient, caller: str) -> None:
     """Token rules refuse anyone without a live token (401), including a signed-in clerk; public
     rules answer everyone; the session rule refuses callers without a session."""
-    from ztl.services.tokens import create_token, revoke_token
+    from ztl.accounts.api_tokens import create_token, revoke_token
 
     headers: dict[str, str] = {}
     if caller in TOKEN_ROLES or caller == "revoked":

@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ztl.config import ConfigurationError
     from ztl.extensions import babel, csrf, db, login_manager, migrate
     from ztl.i18n import select_locale
-    from ztl.services.payments import check_payment_settings
+    from ztl.payments.providers import check_payment_settings
     from ztl.web.sessions import load_signed_in_user
 
     problems = check_payment_settings(app.config)

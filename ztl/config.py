@@ -147,11 +147,11 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         # A signed-in session lasts a working day from sign-in: a copied cookie stops working
         # then (Flask checks the signature's age against this on every request).
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=_env_int("SESSION_HOURS", 12)),
-        # The server ends sessions too (ztl.services.browser_sessions): residents' after
+        # The server ends sessions too (ztl.accounts.browser_sessions): residents' after
         # ZTL_SESSION_HOURS, staff's (who see everyone's data) after a shift.
         "ZTL_SESSION_HOURS": _env_int("SESSION_HOURS", 12),
         "ZTL_STAFF_SESSION_HOURS": _env_int("STAFF_SESSION_HOURS", 8),
-        # Staff sign in with a password and a one-time code (ztl.services.second_factor). None
+        # Staff sign in with a password and a one-time code (ztl.accounts.second_factor). None
         # here: unset, decided by build_settings from the environment (on in production only).
         "ZTL_STAFF_SECOND_FACTOR": _env_bool("STAFF_SECOND_FACTOR", False)
         if (os.environ.get(ENV_PREFIX + "STAFF_SECOND_FACTOR") or "").strip()

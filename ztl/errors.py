@@ -74,7 +74,7 @@ CATALOGUE: Mapping[str, ErrorText] = {
         ),
         503,
     ),
-    # --- payment notifications (ztl.services.payment_receipts) --------------------------------
+    # --- payment notifications (ztl.applications.payment_receipts) --------------------------------
     "bad_signature": _e(_l("La notifica non è firmata dal sistema dei pagamenti: %(detail)s"), 401),
     "already_paid": _e(_l("L'avviso risulta già pagato con un'altra ricevuta.")),
     "unknown_notice": _e(_l("Nessun avviso di pagamento con questo IUV.")),
@@ -217,7 +217,7 @@ CATALOGUE: Mapping[str, ErrorText] = {
     ),
     "role_unknown": _e(_l("Ruolo sconosciuto.")),
     "language_unknown": _e(_l("Lingua non disponibile.")),
-    # ztl.services.passwords.password_problem, prefixed (AccountError codes)
+    # ztl.accounts.passwords.password_problem, prefixed (AccountError codes)
     "password_too_short": _e(_l("La password deve avere almeno 10 caratteri.")),
     "password_too_short_staff": _e(_l("La password del personale deve avere almeno 12 caratteri.")),
     "password_too_simple": _e(_l("La password deve contenere lettere e cifre o simboli.")),

@@ -228,7 +228,7 @@ def authority_for(
     approved delegation of the account), or None; an invalid partita IVA is None too.
 
     Why here: whether someone may act for a firm decides what they own (`owns`), and the
-    delegations' use cases (ztl.services.representation) ask the same question; one answer, below
+    delegations' use cases (ztl.accounts.representation) ask the same question; one answer, below
     both, keeps the two from importing each other.
     """
     firm = _firm_id(partita_iva)

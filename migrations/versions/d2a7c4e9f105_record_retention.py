@@ -5,7 +5,7 @@ Revises: fc91bce0eee1
 Create Date: 2026-11-26 09:15:00.000000
 
 `ztl retention purge` anonymises permits and applications `[retention] records_years` after their
-end (ztl/services/record_retention.py) and stamps them here, so a second run leaves them alone.
+end (ztl/records/retention.py) and stamps them here, so a second run leaves them alone.
 """
 from alembic import op
 import sqlalchemy as sa

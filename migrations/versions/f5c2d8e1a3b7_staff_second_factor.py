@@ -5,7 +5,7 @@ Revises: e4b1c3a7d2f6
 Create Date: 2026-12-06 09:00:00.000000
 
 Clerks, supervisors, police and administrators sign in with a password and a one-time code
-(ztl/services/second_factor.py). `second_factor` holds one authenticator per account: its secret
+(ztl/accounts/second_factor.py). `second_factor` holds one authenticator per account: its secret
 encrypted with AES-GCM (never in clear) and the last time step accepted, so that a code is used
 once. `recovery_code` holds the SHA-256 of each recovery code and when it was spent. Existing
 accounts have neither: in production they enrol at their next sign-in.

@@ -7,7 +7,7 @@ Create Date: 2026-11-25 11:40:03.844728
 Every event gets a position in the chain (chain_seq), the hash of the event before it (prev_hash)
 and its own hash, which covers its personal fields through a salted digest (personal_salt,
 personal_digest) so that retention can erase them later (redacted_at); audit_chain_head holds the
-last position and hash (see ztl/services/audit_chain.py). The events already stored are chained here in id order (their commit
+last position and hash (see ztl/records/audit_chain.py). The events already stored are chained here in id order (their commit
 order is not known any more), with the same canonical form as the application: the function below
 is a frozen copy, because a migration must not import application code that may change later.
 """
@@ -61,13 +61,13 @@ def _canonical(document):
 
 
 def _personal_digest(salt, row):
-    """Frozen copy of ztl.services.audit_chain.personal_digest as of this revision."""
+    """Frozen copy of ztl.records.audit_chain.personal_digest as of this revision."""
     document = {"actor_label": row.actor_label, "data": row.data, "reason": row.reason}
     return hashlib.sha256((salt + _canonical(document)).encode("utf-8")).hexdigest()
 
 
 def _event_hash(prev_hash, row, personal):
-    """Frozen copy of ztl.services.audit_chain.event_hash as of this revision."""
+    """Frozen copy of ztl.records.audit_chain.event_hash as of this revision."""
     occurred_at = row.occurred_at
     if occurred_at.tzinfo is None:  # SQLite keeps UTC without its offset
         occurred_at = occurred_at.replace(tzinfo=dt.UTC)

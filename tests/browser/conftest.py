@@ -27,7 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from tests.conftest import make_app
 from tests.factories import PASSWORD, make_user
 from ztl.extensions import db
-from ztl.services.keys import key_store
+from ztl.seals.keys import key_store
 from ztl.signing.keys import KeyStore
 
 CHROMIUM_ENV = "ZTL_TEST_CHROMIUM"

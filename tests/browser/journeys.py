@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from tests.browser.conftest import LiveServer
 from tests.factories import PASSWORD, make_user
+from ztl.applications import applicant as applications
+from ztl.eligibility.service import EligibilityRequest, PlateInput, check_eligibility
 from ztl.extensions import db
 from ztl.models import Resident, User, Vehicle
 from ztl.rules.results import Outcome
-from ztl.services import applications
-from ztl.services.eligibility import EligibilityRequest, PlateInput, check_eligibility
 
 T = TypeVar("T")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

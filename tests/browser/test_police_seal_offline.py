@@ -44,8 +44,8 @@ from ztl.models import Category, Permit
 from ztl.rules.calendar import ZoneCalendar, browser_calendar
 from ztl.rules.loader import DEFAULT_RULES, load_rules
 from ztl.rules.windows import WindowError, covered, parse_window
-from ztl.services.keys import key_store
-from ztl.services.trust_lists import bump_revocation_sequence
+from ztl.seals.keys import key_store
+from ztl.seals.trust_lists import bump_revocation_sequence
 from ztl.signing.base45 import ALPHABET, b45decode, b45encode
 from ztl.signing.cose import parse_sign1
 from ztl.signing.lists import (

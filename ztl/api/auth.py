@@ -8,9 +8,9 @@ from typing import Any
 from flask import g, jsonify, request
 from werkzeug.wrappers import Response
 
+from ztl.accounts.api_tokens import TokenIdentity, authenticate_token
 from ztl.api.rate_limit import retry_after
 from ztl.errors import Coded, error_status, error_text
-from ztl.services.tokens import TokenIdentity, authenticate_token
 
 
 def api_error(error: str | Coded, /, **params: Any) -> tuple[Response, int]:

@@ -16,18 +16,18 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error
-from ztl.extensions import csrf
-from ztl.models import utcnow
-from ztl.permissions import CLERKS, RESIDENTS, has_role
-from ztl.rate_limit import SlidingWindow
-from ztl.services.applicant_view import result_for_applicant
-from ztl.services.eligibility import (
+from ztl.eligibility.applicant_view import result_for_applicant
+from ztl.eligibility.service import (
     EligibilityInputError,
     EligibilityRequest,
     PlateInput,
     check_eligibility,
     record_question,
 )
+from ztl.extensions import csrf
+from ztl.models import utcnow
+from ztl.permissions import CLERKS, RESIDENTS, has_role
+from ztl.rate_limit import SlidingWindow
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
 from ztl.values.times import parse_date, parse_instant

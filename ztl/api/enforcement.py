@@ -16,9 +16,9 @@ from flask import Blueprint, g, jsonify, request
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error, require_token
+from ztl.enforcement import authorizations as service
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models.enums import TokenRole
-from ztl.services import authorizations as service
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
 

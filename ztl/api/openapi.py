@@ -24,9 +24,9 @@ from flask import Blueprint
 from werkzeug.wrappers import Response
 
 from ztl.api.eligibility import MAX_PLATES
+from ztl.enforcement.authorizations import MAX_BATCH
 from ztl.models.enums import TokenRole
 from ztl.rules.results import Outcome, Status
-from ztl.services.authorizations import MAX_BATCH
 from ztl.signing.lists import FORMAT as LIST_FORMAT
 from ztl.signing.seal import MAX_TEXT, Step
 
@@ -155,7 +155,7 @@ def _schemas() -> dict[str, Schema]:
     }
     return {
         "Error": _closed({"error": TEXT, "message": TEXT}),
-        # ztl.services.payment_receipts.parse_receipt
+        # ztl.applications.payment_receipts.parse_receipt
         "PaymentReceipt": {
             "type": "object",
             "required": ["receipt_id", "iuv", "amount_cents", "paid_at"],
@@ -178,9 +178,9 @@ def _schemas() -> dict[str, Schema]:
             "additionalProperties": False,
         },
         "WhoAmI": _closed({"name": TEXT, "role": {"enum": ROLES}}),
-        # ztl.services.authorizations.permit_json
+        # ztl.enforcement.authorizations.permit_json
         "Permit": _closed(permit_fields),
-        # ztl.services.authorizations.decision_json
+        # ztl.enforcement.authorizations.decision_json
         "Authorization": _closed(
             {
                 "plate": {**TEXT, "description": "Normalised: upper case, no separators."},
@@ -219,7 +219,7 @@ def _schemas() -> dict[str, Schema]:
                 "transits": {"type": "array", "items": _ref("Transit"), "maxItems": MAX_BATCH}
             },
         },
-        # ztl.services.authorizations.transit_json
+        # ztl.enforcement.authorizations.transit_json
         "TransitResult": _closed(
             {
                 "plate": TEXT,
@@ -269,7 +269,7 @@ def _schemas() -> dict[str, Schema]:
             "at defaults to now.",
             "examples": [{"seal": "ZTL1:...", "plate": "AB123CD", "zone": "A"}],
         },
-        # ztl.services.seal_verification.seal_result_json
+        # ztl.seals.verification.seal_result_json
         "SealAnswer": _closed(
             {
                 "valid": {"type": "boolean"},
@@ -331,7 +331,7 @@ def _schemas() -> dict[str, Schema]:
             },
             "examples": [{"category": "1", "plates": ["AB123CD"]}],
         },
-        # ztl.services.eligibility.EligibilityResult.to_dict
+        # ztl.eligibility.service.EligibilityResult.to_dict
         "EligibilityAnswer": _closed(
             {
                 "outcome": {"enum": [o.value for o in Outcome]},

@@ -1,7 +1,7 @@
 """POST /api/v1/payments/notifications: the payment system says a notice was paid.
 
 Not a bearer token: the payment system signs each delivery with the shared secret (see
-ztl.services.payment_receipts), so neither a stolen token nor a replayed body pays anything.
+ztl.applications.payment_receipts), so neither a stolen token nor a replayed body pays anything.
 Answers: 200 accepted or already recorded (a retry gets what the first delivery got), 401 not
 signed by the payment system, 400 unreadable, 422 refused (unknown notice, wrong amount, already
 paid, cancelled, receipt id reused), with the refusal's code in "error". Every authenticated
@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error
-from ztl.services.payment_receipts import (
+from ztl.applications.payment_receipts import (
     ACCEPTED,
     REPLAY,
     SIGNATURE_HEADER,
@@ -26,7 +26,7 @@ from ztl.services.payment_receipts import (
     record_receipt,
     verify_signature,
 )
-from ztl.services.payments import NOTIFIED, SECRET_SETTING, SETTING
+from ztl.payments.providers import NOTIFIED, SECRET_SETTING, SETTING
 from ztl.values import InvalidValue
 
 bp = Blueprint("api_payments", __name__, url_prefix="/api/v1/payments")

@@ -13,9 +13,9 @@ from flask import Blueprint, jsonify, request
 from werkzeug.wrappers import Response
 
 from ztl.api.auth import api_error, require_token
+from ztl.enforcement.authorizations import require_in_range
 from ztl.models.enums import TokenRole
-from ztl.services.authorizations import require_in_range
-from ztl.services.seal_verification import seal_result_json, verify_on_server
+from ztl.seals.verification import seal_result_json, verify_on_server
 from ztl.signing.keys import KeyStoreError
 from ztl.signing.seal import MAX_TEXT
 from ztl.values import InvalidValue

@@ -1,6 +1,6 @@
 """`ztl audit verify`: check that the audit trail (the event history) has not been altered.
 
-It walks the hash chain of the events (ztl.services.audit_chain) and recomputes every hash: an
+It walks the hash chain of the events (ztl.records.audit_chain) and recomputes every hash: an
 edited row, a deleted one, or events deleted at the end are reported with the event concerned.
 On success it prints the chain head (position and hash): keep it outside the database (the daily
 job's log, a ticket, an e-mail to the records office). Someone with write access to the database
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import click
 
 from ztl.cli.common import BadInput, Refused
-from ztl.services.audit_chain import ChainReport, parse_anchor, verify_audit_trail
+from ztl.records.audit_chain import ChainReport, parse_anchor, verify_audit_trail
 
 
 @click.group(help="The audit trail: the hash chain of the event history.")

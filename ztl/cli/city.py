@@ -27,11 +27,11 @@ from ztl.cli.common import BadInput, Refused, refusal_text
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Category, City, Gate
+from ztl.records.overview import zones_with_hours
 from ztl.rules.calendar import WEEKDAYS, minutes_text
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.loader import RulesFileError, load_rules
 from ztl.rules.municipality import Municipality
-from ztl.services.overview import zones_with_hours
 
 
 @click.group(help="The city in force: its rules file checked, applied and shown.")

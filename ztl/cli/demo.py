@@ -13,7 +13,7 @@ from ztl.demo.generator import CitySize, generate
 from ztl.demo.loader import load_demo
 from ztl.demo.permits import issue_demo_permits
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services.keys import key_store
+from ztl.seals.keys import key_store
 
 
 @click.group(help="Demo city (Prato) and synthetic registry files.")

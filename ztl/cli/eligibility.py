@@ -11,7 +11,7 @@ import json
 import click
 
 from ztl.cli.common import BadInput, refusal_text
-from ztl.services.eligibility import (
+from ztl.eligibility.service import (
     EligibilityInputError,
     EligibilityRequest,
     PlateInput,

@@ -14,8 +14,8 @@ from typing import TextIO
 import click
 
 from ztl.cli.common import BadInput, Refused
-from ztl.services.authorizations import whitelist, write_whitelist_csv, zone_hours_on
-from ztl.services.transit_files import TransitSummary, check_rows
+from ztl.enforcement.authorizations import whitelist, write_whitelist_csv, zone_hours_on
+from ztl.enforcement.transit_files import TransitSummary, check_rows
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
 

@@ -14,8 +14,8 @@ import click
 
 from ztl.cli.common import BadInput, Refused
 from ztl.cli.permits import permits
+from ztl.mail.notifications import expire_permits, send_expiry_reminders
 from ztl.models import utcnow
-from ztl.services.notifications import expire_permits, send_expiry_reminders
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ztl.cli.common import BadInput
-from ztl.services.keys import key_store
+from ztl.seals.keys import key_store
 from ztl.signing.keys import KeyStore, KeyStoreError, Purpose
 
 

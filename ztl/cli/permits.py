@@ -9,16 +9,16 @@ from pathlib import Path
 
 import click
 
+from ztl.applications.counter import CounterRequest, RefusedAtCounter, issue_at_counter
 from ztl.cli.common import BadInput, Refused, refusal_text
+from ztl.eligibility.recheck import recheck_active_permits
+from ztl.eligibility.service import EligibilityInputError, PlateInput
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
-from ztl.services.application_permits import approve_application
-from ztl.services.counter import CounterRequest, RefusedAtCounter, issue_at_counter
-from ztl.services.eligibility import EligibilityInputError, PlateInput
-from ztl.services.issuance import IssueResult
-from ztl.services.permit_changes import change_plate, renew_permit, revoke_permit
-from ztl.services.permit_queries import permit_pdf
-from ztl.services.recheck import recheck_active_permits
-from ztl.services.renewal_campaign import renew_due
+from ztl.permits.changes import change_plate, renew_permit, revoke_permit
+from ztl.permits.from_applications import approve_application
+from ztl.permits.issuance import IssueResult
+from ztl.permits.queries import permit_pdf
+from ztl.permits.renewal_campaign import renew_due
 from ztl.values import InvalidValue
 from ztl.values.times import parse_date, parse_instant
 

@@ -14,8 +14,8 @@ import click
 
 from ztl.cli.common import BadInput, refusal_text
 from ztl.infrastructure.unit_of_work import Actor
+from ztl.registries.importer import ImportResult, RegistryFileError, import_registry
 from ztl.registries.schemas import KINDS
-from ztl.services.registry_import import ImportResult, RegistryFileError, import_registry
 
 PROBLEMS_SHOWN = 20
 PROGRESS_EVERY_SECONDS = 2.0

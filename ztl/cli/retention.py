@@ -1,9 +1,9 @@
 """`ztl retention purge`: anonymise what is past the municipality's retention.
 
-Three purges, each its own transaction: plate lookups lose their plate (ztl.services.retention,
+Three purges, each its own transaction: plate lookups lose their plate (ztl.lookups.retention,
 `[retention] lookups_days`), the memory of form submissions older than a day goes
-(ztl.services.submissions), then ended permits and closed applications lose the person's data
-(ztl.services.record_retention, `[retention] records_years`). They are independent: the lookups
+(ztl.infrastructure.submissions), then ended permits and closed applications lose the person's data
+(ztl.records.retention, `[retention] records_years`). They are independent: the lookups
 done stay done if the records fail, and the next run finishes the rest.
 Run it once a day (cron or a systemd timer), like `ztl permits expire`.
 Exit status: 0 done (whatever the counts), 2 bad input (a time without an offset).
@@ -14,10 +14,10 @@ from __future__ import annotations
 import click
 
 from ztl.cli.common import BadInput
+from ztl.infrastructure.submissions import forget_old as forget_old_submissions
+from ztl.lookups.retention import purge_lookups
 from ztl.models import utcnow
-from ztl.services.record_retention import anonymise_ended_records
-from ztl.services.retention import purge_lookups
-from ztl.services.submissions import forget_old as forget_old_submissions
+from ztl.records.retention import anonymise_ended_records
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ztl.accounts.api_tokens import TokenError, create_token, list_tokens, revoke_token
 from ztl.cli.common import refusal_text
-from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
 
 
 @click.group(help="API tokens for machine clients.")

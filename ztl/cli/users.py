@@ -7,11 +7,11 @@ import sys
 
 import click
 
+from ztl.accounts import second_factor
+from ztl.accounts.staff import AccountError, create_user, find_user_by_email
 from ztl.cli.common import refusal_text
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models.enums import Role
-from ztl.services import second_factor
-from ztl.services.accounts import AccountError, create_user, find_user_by_email
 
 
 @click.group(help="User accounts.")

@@ -24,9 +24,9 @@ from ztl.city.rules_config import current_rules
 from ztl.cli.common import BadInput, Refused
 from ztl.pdf.read import SealNotFound, read_seal
 from ztl.pdf.sign import check_pdf_signature
-from ztl.services.keys import key_store
-from ztl.services.seal_verification import seal_result_json, zone_calendars
-from ztl.services.trust_lists import revocation_list_document, trust_list_document
+from ztl.seals.keys import key_store
+from ztl.seals.trust_lists import revocation_list_document, trust_list_document
+from ztl.seals.verification import seal_result_json, zone_calendars
 from ztl.signing.cache import ListCache
 from ztl.signing.keys import KeyStoreError
 from ztl.signing.lists import ListError

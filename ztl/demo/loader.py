@@ -18,13 +18,13 @@ from pathlib import Path
 
 from flask import current_app
 
+from ztl.accounts.staff import create_user, find_user_by_email
 from ztl.city import sync_city
 from ztl.city.rules_config import current_rules
 from ztl.demo.generator import FILE_ORDER, CitySize, codice_fiscale, generate
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models.enums import Role
-from ztl.services.accounts import create_user, find_user_by_email
-from ztl.services.registry_import import ImportResult, import_registry
+from ztl.registries.importer import ImportResult, import_registry
 
 LOGINS_FILE = "demo_logins.txt"
 DEMO_DOMAIN = "demo.ztl"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.demo.generator import car_plate, codice_fiscale
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Category, Permit
 from ztl.models.enums import PermitStatus
-from ztl.services.counter import CounterRequest, issue_at_counter
-from ztl.services.eligibility import PlateInput
 from ztl.values.fiscal import subject_key
 
 DEMO_PERMITS = (

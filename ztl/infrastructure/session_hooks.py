@@ -3,7 +3,7 @@
 Two parts of the service must write something in the very transaction that changes the data they
 describe, whichever code path made the change: the enforcement change log
 (`ztl.enforcement.changes`: a changed permit bumps the enforcement version, so every process
-reloads it) and the audit chain (`ztl.services.audit_chain`: new events get their chain
+reloads it) and the audit chain (`ztl.records.audit_chain`: new events get their chain
 positions). Each is a `Participant`: after every flush it names the ids the flush touched
 (`collect`), and before the outermost commit it does its work on all of them at once (`apply`),
 taking its lock there and holding it to commit. This module is the only place that listens to the
@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 # A new participant goes where its lock belongs in that order.
 PARTICIPANTS: tuple[str, ...] = (
     "ztl.enforcement.changes",
-    "ztl.services.audit_chain",
+    "ztl.records.audit_chain",
 )
 
 STATE_KEY = "ztl_session_hooks"

@@ -129,7 +129,7 @@ class BrowserSession(Base):
 class SecondFactor(Base):
     """A staff member's authenticator app (TOTP, RFC 6238): one per account.
 
-    The secret is stored encrypted (AES-GCM, ztl.services.second_factor), never in clear: a copy of
+    The secret is stored encrypted (AES-GCM, ztl.accounts.second_factor), never in clear: a copy of
     the database alone does not give the codes. `last_step` is the last 30-second step whose code
     was accepted: a code, once used, is refused for the rest of its validity (replay).
     """

@@ -54,7 +54,7 @@ class Application(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     decision_reason: Mapped[str | None] = mapped_column(Text)
-    # Set when the retention (ztl.services.record_retention) removed the applicant's data years
+    # Set when the retention (ztl.records.retention) removed the applicant's data years
     # after the application closed: the row stays for statistics and the event history.
     anonymised_at: Mapped[dt.datetime | None]
 

@@ -3,7 +3,7 @@
 Why one table: what a clerk sees as "history" and what an auditor checks must be the same data,
 so every state change writes exactly one row here, in the same transaction as the change.
 
-The rows are chained by hash (ztl.services.audit_chain): each committed event has a position
+The rows are chained by hash (ztl.records.audit_chain): each committed event has a position
 (`chain_seq`, in commit order), the hash of the event before it and its own hash, and the one row
 of `audit_chain_head` holds the last position and hash. `ztl audit verify` recomputes the chain, so
 a row edited or deleted behind the application's back shows. Events are therefore append-only:
@@ -51,13 +51,13 @@ class Event(Base):
     action: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # The hash chain, filled in by the before_commit hook of ztl.services.audit_chain: 0 and ""
+    # The hash chain, filled in by the before_commit hook of ztl.records.audit_chain: 0 and ""
     # only while the writing transaction is open (a committed row with 0 was written around it).
     chain_seq: Mapped[int] = mapped_column(default=0)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")
     hash: Mapped[str] = mapped_column(String(64), default="")
     # The personal fields (actor_label, reason, data) enter the chain through a salted digest, so
-    # that retention can erase them later without breaking the chain (ztl.services.audit_chain):
+    # that retention can erase them later without breaking the chain (ztl.records.audit_chain):
     # the salt goes with them, and `redacted_at` says when.
     personal_digest: Mapped[str] = mapped_column(String(64), default="", server_default="")
     personal_salt: Mapped[str | None] = mapped_column(String(32))

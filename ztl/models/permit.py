@@ -91,7 +91,7 @@ class Permit(Base):
     # revoked silently. Cleared when a clerk decides or a later re-check passes.
     flagged_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     flag_checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
-    # Set when the retention (ztl.services.record_retention) removed the holder's data years after
+    # Set when the retention (ztl.records.retention) removed the holder's data years after
     # the end: the row stays for the numbering, statistics and the event history it anchors.
     anonymised_at: Mapped[dt.datetime | None]
 

@@ -3,7 +3,7 @@
 Services ask the registers through `RegistryAdapter` and get frozen facts back; the default
 `SqlRegistryAdapter` reads the tables the imports fill. The importer's parts (file formats, reader,
 validation, upsert, repeated keys) live in the other modules and are driven by
-ztl.services.registry_import.
+ztl.registries.importer.
 """
 
 from ztl.registries.adapter import RegistryAdapter

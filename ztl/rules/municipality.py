@@ -142,10 +142,10 @@ class Municipality:
     zones: tuple[ZoneRules, ...]
     categories: tuple[CategoryRules, ...]
     # Plate lookups are anonymised this many days after the answer (a violation: after it is
-    # closed); ztl.services.retention applies it.
+    # closed); ztl.lookups.retention applies it.
     lookup_retention_days: int = DEFAULT_LOOKUP_RETENTION_DAYS
     # Ended permits and closed applications are anonymised this many years after their end;
-    # ztl.services.record_retention applies it.
+    # ztl.records.retention applies it.
     record_retention_years: int = DEFAULT_RECORD_RETENTION_YEARS
     gates: tuple[GateRules, ...] = ()
     patron_saint: tuple[int, int] | None = None  # (month, day) of the city's own holiday

@@ -8,7 +8,7 @@ its own key and certificate from a PKCS#12 file issued by a real CA instead.
 Layout: keys/root-ca.{key,crt}, keys/seal-<kid>.{key,crt}, keys/pdf.{key,crt}, keys/lists.{key,crt}.
 
 The certificates' subject names the municipality (organisation and common name). The name has no
-default: it comes from the rules file in force (`ztl.services.keys.key_store`), so a city running
+default: it comes from the rules file in force (`ztl.seals.keys.key_store`), so a city running
 its own rules file cannot end up with another city's name in its certificates. Reading keys needs
 only the folder (signing workers, verifiers); issuing certificates needs the name.
 """
@@ -109,7 +109,7 @@ class KeyStore:
         if not self.municipality or not self.municipality.strip():
             raise KeyStoreError(
                 f"the key store {self.folder} was opened without the municipality's name, "
-                "so it cannot issue certificates: open it with `ztl.services.keys.key_store()` "
+                "so it cannot issue certificates: open it with `ztl.seals.keys.key_store()` "
                 "(the name of the rules file's [municipality] table)"
             )
         return self.municipality.strip()

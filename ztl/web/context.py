@@ -17,13 +17,13 @@ from flask_babel import format_currency, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ztl.accounts.staff import resident_passwords_allowed
 from ztl.city.rules_config import current_rules
 from ztl.i18n import supported_languages
 from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
+from ztl.payments.providers import payment_provider
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
-from ztl.services.accounts import resident_passwords_allowed
-from ztl.services.payments import payment_provider
 from ztl.web.labels import (
     GATE_DIRECTION_LABELS,
     PERMIT_STATUS_LABELS,

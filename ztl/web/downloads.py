@@ -12,10 +12,11 @@ from typing import Any
 from flask import abort, send_file
 from werkzeug.wrappers import Response
 
+from ztl.accounts.representation import open_delegation_document
+from ztl.applications.documents import open_document
 from ztl.infrastructure.unit_of_work import ServiceError
+from ztl.infrastructure.uploads import StoredFile
 from ztl.models import Permit
-from ztl.services.documents import StoredFile, open_document
-from ztl.services.representation import open_delegation_document
 
 
 def document_download(document_id: int, user: Any) -> Response:

@@ -1,7 +1,7 @@
 """Every form carries an idempotency key; a repeat of a submission gets the first one's result.
 
 How: templates put `{{ idempotency_field() }}` beside the CSRF token, a fresh random key per
-rendered form. Before a POST reaches its view, the key is claimed (ztl.services.submissions); after
+rendered form. Before a POST reaches its view, the key is claimed (ztl.infrastructure.submissions); after
 the view, a redirect (post/redirect/get: every state-changing form answers with one) is
 remembered as the submission's result, and a refusal or an error releases the claim so that the
 corrected form can be sent again. A repeat or a simultaneous twin is sent where the first one went,
@@ -26,7 +26,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import Conflict
 from werkzeug.wrappers import Response
 
-from ztl.services import submissions
+from ztl.infrastructure import submissions
 from ztl.web.redirects import safe_next
 
 KEY_FIELD = "idempotency_key"
@@ -35,7 +35,7 @@ _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 NOT_CLAIMED = frozenset(
     {
         "auth.login",
-        # The sign-in's second step: a code is accepted once (ztl.services.second_factor).
+        # The sign-in's second step: a code is accepted once (ztl.accounts.second_factor).
         "auth.second_factor_code",
         "auth.second_factor_enrol",
         "auth.logout",

@@ -93,7 +93,7 @@ DELEGATION_STATUS_LABELS: dict[str, Any] = {
     "revoked": _l("Revocata"),
 }
 
-# In what capacity a person acts for a firm (ztl.services.representation).
+# In what capacity a person acts for a firm (ztl.accounts.representation).
 CAPACITY_LABELS: dict[str, Any] = {
     "representative": _l("Legale rappresentante"),
     "delegate": _l("Delegato"),

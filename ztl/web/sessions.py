@@ -33,7 +33,7 @@ class BrowserSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-# Where the cookie keeps the server-side session's token (ztl.services.browser_sessions).
+# Where the cookie keeps the server-side session's token (ztl.accounts.browser_sessions).
 SESSION_TOKEN_KEY = "sid"  # noqa: S105 (a key name, not a secret)
 
 
@@ -45,8 +45,8 @@ def load_signed_in_user(user_id: str) -> Any:
     """
     from flask import session
 
-    from ztl.services import browser_sessions
-    from ztl.services.accounts import load_user
+    from ztl.accounts import browser_sessions
+    from ztl.accounts.staff import load_user
 
     try:
         numeric = int(user_id)

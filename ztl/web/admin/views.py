@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ztl.permissions import ADMINS, guard_blueprint
-from ztl.services.overview import users_by_role
+from ztl.records.overview import users_by_role
 
 bp = Blueprint("admin", __name__, url_prefix="/amministrazione")
 guard_blueprint(bp, ADMINS)

@@ -4,7 +4,7 @@ After a right password, a staff member with a second factor is not signed in: th
 only the account's id, when the password step happened, the step still due (a code, or an
 enrolment) and the page to return to. It is valid for PENDING_MINUTES; then the person starts
 again from the password. The session is a signed cookie, not an encrypted one: it never holds a
-code or a secret in clear (an enrolment's new secret travels encrypted, ztl.services.second_factor).
+code or a secret in clear (an enrolment's new secret travels encrypted, ztl.accounts.second_factor).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import session
 
+from ztl.accounts.second_factor import SecondStep
 from ztl.i18n import SESSION_KEY
-from ztl.services.second_factor import SecondStep
 
 PENDING_KEY = "ztl_second_step"
 ENROLMENT_KEY = "ztl_enrolment"  # an enrolment's secret, encrypted, until its first code

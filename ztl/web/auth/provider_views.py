@@ -1,7 +1,7 @@
 """Sign-in through an identity provider: "Entra con SPID", "Entra con CIE", the staff provider.
 
 The views only start the exchange, hand the provider's answer to `ztl.identity` for checking and to
-`ztl.services.verified_identity` for the account, and explain a refusal. A refusal stores nothing:
+`ztl.accounts.verified_identity` for the account, and explain a refusal. A refusal stores nothing:
 no account, no session; a provider that does not answer gets the 503 page.
 """
 
@@ -16,11 +16,11 @@ from flask_login import current_user
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.wrappers import Response
 
+from ztl.accounts.verified_identity import VerifiedRefusal, sign_in_verified
 from ztl.errors import IDENTITY_PREFIX, error_status, error_text
 from ztl.identity.assertion import IdentityRefused, ProviderUnavailable, Refusal
 from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
-from ztl.services.verified_identity import VerifiedRefusal, sign_in_verified
 from ztl.web.auth.views import bp, home_for, start_session
 from ztl.web.redirects import safe_next
 

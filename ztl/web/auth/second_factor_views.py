@@ -10,7 +10,7 @@ idempotent submissions (ztl.web.idempotency.NOT_CLAIMED): a repeat is refused by
 protection instead.
 
 Signed in (linked from /sessioni): the state of one's second factor, enrolment where there is
-none, and new recovery codes for a current code. The decisions are ztl.services.second_factor's.
+none, and new recovery codes for a current code. The decisions are ztl.accounts.second_factor's.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ztl.accounts import second_factor
+from ztl.accounts.second_factor import CodeOutcome, SecondFactorError, SecondStep
 from ztl.errors import error_text
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import User
-from ztl.services import second_factor
-from ztl.services.second_factor import CodeOutcome, SecondFactorError, SecondStep
 from ztl.web.auth import pending
 from ztl.web.auth.forms import RecoveryCodesForm, SecondFactorCodeForm, SecondFactorEnrolForm
 from ztl.web.auth.throttle import too_many

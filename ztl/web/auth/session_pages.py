@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from ztl.services import browser_sessions
+from ztl.accounts import browser_sessions
 from ztl.web.auth.forms import SessionEndForm
 from ztl.web.auth.views import bp
 from ztl.web.sessions import SESSION_TOKEN_KEY

@@ -13,19 +13,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from ztl.errors import error_text
-from ztl.extensions import login_manager
-from ztl.i18n import SESSION_KEY
-from ztl.models import User
-from ztl.permissions import HOME_ENDPOINT
-from ztl.services import browser_sessions
-from ztl.services.accounts import (
+from ztl.accounts import browser_sessions
+from ztl.accounts.staff import (
     AccountError,
     SignInFailure,
     register_resident,
     resident_passwords_allowed,
     sign_in_with_password,
 )
+from ztl.errors import error_text
+from ztl.extensions import login_manager
+from ztl.i18n import SESSION_KEY
+from ztl.models import User
+from ztl.permissions import HOME_ENDPOINT
 from ztl.web.auth import pending
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many

@@ -16,9 +16,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from ztl.applications import decisions
+from ztl.applications.clerk_queue import application_file
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services import decisions
-from ztl.services.clerk_queue import application_file
 from ztl.web.clerk.blueprint import acting_clerk, bp, flash_form_errors, flash_refusal
 from ztl.web.clerk.forms import ApproveForm, DocumentsRequestForm, RejectForm
 from ztl.web.clerk.texts import DETAIL_LABELS, labels

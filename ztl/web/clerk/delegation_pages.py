@@ -4,7 +4,7 @@ a reason the person reads), revoke (at any time, with a reason).
 
 Each decision is its own POST route with its own form (the refusal's and the revocation's reasons
 are prefixed, both being on one page); the view parses it, calls one service
-(ztl/services/representation.py), flashes what happened and redirects (303) back to the request.
+(ztl/accounts/representation.py), flashes what happened and redirects (303) back to the request.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from ztl.accounts import representation
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models.enums import DelegationStatus
-from ztl.services import representation
 from ztl.web.clerk.blueprint import bp, flash_form_errors, flash_refusal
 from ztl.web.clerk.forms import DelegationApproveForm, DelegationRefuseForm, DelegationRevokeForm
 from ztl.web.downloads import delegation_document_download

@@ -14,8 +14,8 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
+from ztl.applications.clerk_queue import SORTS
 from ztl.models.enums import ApplicationStatus
-from ztl.services.clerk_queue import SORTS
 from ztl.web.labels import STATUS_LABELS
 
 MAX_TEXT = 2000

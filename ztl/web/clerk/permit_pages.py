@@ -11,12 +11,12 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from ztl.applications.clerk_queue import permit_by_number, permit_history
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Permit
 from ztl.models.city import EVERY_DAY
 from ztl.models.enums import PermitStatus
-from ztl.services.clerk_queue import permit_by_number, permit_history
-from ztl.services.permit_changes import revoke_permit
+from ztl.permits.changes import revoke_permit
 from ztl.web.clerk.blueprint import acting_clerk, bp, flash_form_errors, flash_refusal
 from ztl.web.clerk.forms import RevokeForm
 from ztl.web.clerk.texts import WEEKDAYS, labels

@@ -13,10 +13,10 @@ from typing import Any
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 
+from ztl.applications.clerk_queue import QueueQuery, queue_page
 from ztl.errors import error_text
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services.clerk_queue import QueueQuery, queue_page
-from ztl.services.overview import categories_in_force, flagged_permits, zones_with_hours
+from ztl.records.overview import categories_in_force, flagged_permits, zones_with_hours
 from ztl.web.clerk.blueprint import bp
 from ztl.web.clerk.forms import QueueFilterForm
 from ztl.web.clerk.texts import labels

@@ -1,6 +1,6 @@
 """The police page that answers at once whether a plate may be in a zone now, why, and until when.
 
-The answer is `ztl.services.authorizations.authorize`'s, the same the API gives: this module only
+The answer is `ztl.enforcement.authorizations.authorize`'s, the same the API gives: this module only
 reads the form, calls it and shows the decision (big and clear, for a phone in the street).
 
 Why the question is sent by POST with a CSRF token, not by a GET form, although it changes no
@@ -32,9 +32,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 from ztl.city.rules_config import current_rules
-from ztl.services.authorizations import Asker, Decision, authorize
-from ztl.services.lookup_log import POLICE_PAGE
-from ztl.services.overview import zones_with_hours
+from ztl.enforcement.authorizations import Asker, Decision, authorize
+from ztl.lookups.log import POLICE_PAGE
+from ztl.records.overview import zones_with_hours
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 from ztl.values.times import from_local

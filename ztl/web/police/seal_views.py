@@ -30,10 +30,10 @@ from flask import current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ztl.city.rules_config import current_rules
+from ztl.records.overview import zones_with_hours
 from ztl.rules.calendar import browser_calendar
-from ztl.services.keys import key_store
-from ztl.services.overview import zones_with_hours
-from ztl.services.seal_verification import zone_calendars
+from ztl.seals.keys import key_store
+from ztl.seals.verification import zone_calendars
 from ztl.signing.keys import KeyStoreError
 from ztl.web.police.views import bp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from ztl.permissions import POLICE, guard_blueprint
-from ztl.services.overview import gates, zones_with_hours
+from ztl.records.overview import gates, zones_with_hours
 
 bp = Blueprint("police", __name__, url_prefix="/polizia")
 guard_blueprint(bp, POLICE)

@@ -6,10 +6,10 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.accounts.staff import remember_language
 from ztl.i18n import SESSION_KEY, supported_languages
 from ztl.permissions import HOME_ENDPOINT
-from ztl.services.accounts import remember_language
-from ztl.services.overview import categories_in_force, zones_with_hours
+from ztl.records.overview import categories_in_force, zones_with_hours
 from ztl.web.redirects import safe_next
 
 bp = Blueprint("public", __name__)

@@ -1,7 +1,7 @@
 """The applicant's application pages: choose a category, fill in, attach, submit, pay, withdraw.
 
 Views parse the form, call one service, and redirect (303) with a message; the rules about what may
-be done when live in ztl/services/applications.py and documents.py. Another person's application
+be done when live in ztl/applications/applicant.py and documents.py. Another person's application
 is "not found" (404), never "forbidden": ids are guessable, their existence is nobody's business.
 """
 
@@ -14,12 +14,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.accounts import representation
+from ztl.applications import applicant as applications
+from ztl.applications import documents
+from ztl.applications.dashboard import application_events, own_application
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services import applications, documents, representation
-from ztl.services.overview import categories_in_force
-from ztl.services.resident_portal import application_events, own_application
+from ztl.infrastructure.uploads import max_document_bytes
+from ztl.records.overview import categories_in_force
 from ztl.values.times import from_local
 from ztl.web.downloads import document_download
 from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
@@ -193,7 +196,7 @@ def application(application_id: int) -> str:
         total=applications.total_due(found),
         attachable=found.status in documents.ATTACHABLE,
         withdrawable=found.status in applications.WITHDRAWABLE,
-        max_bytes=documents.max_document_bytes(),
+        max_bytes=max_document_bytes(),
     )
 
 
@@ -263,7 +266,7 @@ def attach_document(application_id: int) -> Response:
         flash(_("Scegli il tipo di documento e il file da allegare."), "danger")
         return _back(application_id)
     upload = form.file.data
-    data = upload.read(documents.max_document_bytes() + 1)
+    data = upload.read(max_document_bytes() + 1)
     try:
         documents.attach_document(
             application_id, current_user, form.kind.data, upload.filename or "", data

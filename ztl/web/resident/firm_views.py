@@ -1,7 +1,7 @@
 """The "Imprese" page: the firms a person acts for, their delegations, and asking for one.
 
 A person acts for a firm as its legal representative (the business register says so) or as a
-delegate a clerk approved; the rules live in ztl/services/representation.py. Here the page lists
+delegate a clerk approved; the rules live in ztl/accounts/representation.py. Here the page lists
 both, lets a person ask for a delegation (the firm's partita IVA, the signed delegation form and
 their identity document) and revoke one: their own, or one given to a firm they represent.
 """
@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.accounts import representation
 from ztl.errors import error_text
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services import representation
-from ztl.services.documents import max_document_bytes
+from ztl.infrastructure.uploads import max_document_bytes
 from ztl.web.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS
 from ztl.web.resident.forms import ActionForm, DelegationRequestForm
 from ztl.web.resident.views import bp

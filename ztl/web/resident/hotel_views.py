@@ -16,10 +16,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.accounts import representation
+from ztl.applications import hotel_guests
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
+from ztl.infrastructure import submissions
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.services import hotel_guests, representation, submissions
 from ztl.values.times import from_local
 from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.resident.forms import ActionForm, BookletForm, GuestBatchForm, GuestForm

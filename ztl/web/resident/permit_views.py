@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ztl.applications import applicant as applications
+from ztl.applications.dashboard import can_renew, own_permit
 from ztl.errors import error_text
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
-from ztl.services import applications
-from ztl.services.permit_changes import change_plate, surrender_permit
-from ztl.services.resident_portal import can_renew, own_permit
+from ztl.permits.changes import change_plate, surrender_permit
 from ztl.web.downloads import permit_pdf_download
 from ztl.web.resident.forms import ActionForm, PlateChangeForm
 from ztl.web.resident.views import bp

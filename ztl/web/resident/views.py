@@ -11,9 +11,9 @@ import json
 from flask import Blueprint, Response, render_template
 from flask_login import current_user
 
+from ztl.applications.dashboard import dashboard
 from ztl.permissions import RESIDENTS, guard_blueprint
-from ztl.services.personal_data import personal_data
-from ztl.services.resident_portal import dashboard
+from ztl.records.personal_data import personal_data
 
 bp = Blueprint("resident", __name__, url_prefix="/area-personale")
 guard_blueprint(bp, RESIDENTS)

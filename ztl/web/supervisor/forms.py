@@ -9,9 +9,9 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
+from ztl.accounts.user_admin import STAFF_ROLES
 from ztl.models.enums import TokenRole
 from ztl.registries.schemas import KINDS
-from ztl.services.user_admin import STAFF_ROLES
 from ztl.web.labels import REGISTRY_LABELS, ROLE_LABELS, TOKEN_ROLE_LABELS
 
 EMAIL_INVALID = _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it.")

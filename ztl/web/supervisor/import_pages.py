@@ -25,16 +25,16 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from ztl.errors import error_text
+from ztl.infrastructure import submissions
+from ztl.records.overview import recent_imports
+from ztl.records.statistics import registry_rows
 from ztl.registries.csvfile import CsvFileError, check_utf8
-from ztl.services import submissions
-from ztl.services.overview import recent_imports
-from ztl.services.registry_import import (
+from ztl.registries.importer import (
     ImportResult,
     RegistryFileError,
     RowProblem,
     import_registry,
 )
-from ztl.services.statistics import registry_rows
 from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ImportForm

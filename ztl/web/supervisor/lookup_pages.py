@@ -2,7 +2,7 @@
 
 Looking up a plate is looking up personal data (where a car was); every answer is recorded and this
 page is where the record is read, newest first, filtered by plate and by channel. The query is the
-service's (ztl.services.lookup_log); the filters are a GET form (a filtered list is a link, and it
+service's (ztl.lookups.log); the filters are a GET form (a filtered list is a link, and it
 changes nothing), read through a form so that a value it does not know is answered with a message
 and a 400, never passed on. The answer is no-store: plates are personal data.
 """
@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from ztl.city.rules_config import current_rules
-from ztl.services.lookup_log import (
+from ztl.lookups.log import (
     AUTHORIZATION,
     ELIGIBILITY,
     POLICE_PAGE,

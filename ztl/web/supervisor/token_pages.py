@@ -1,7 +1,7 @@
 """Supervisors' API token pages: list, create (the secret shown once), revoke.
 
 The plaintext of a new token is put in the page that answers the creation and nowhere else: not in
-the session, not in a flash message, not in a log line; only its hash is stored (ztl.services.tokens).
+the session, not in a flash message, not in a log line; only its hash is stored (ztl.accounts.api_tokens).
 The answer is marked no-store so that no cache keeps it either.
 """
 
@@ -11,8 +11,8 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from ztl.accounts.api_tokens import TokenError, create_token, list_tokens, revoke_token
 from ztl.errors import error_text
-from ztl.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, TokenForm
 

@@ -7,11 +7,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from ztl.accounts import second_factor
+from ztl.accounts.passwords import password_problem
+from ztl.accounts.staff import AccountError, create_user
+from ztl.accounts.user_admin import UserAdminError, list_users, set_active
 from ztl.errors import error_text
-from ztl.services import second_factor
-from ztl.services.accounts import AccountError, create_user
-from ztl.services.passwords import password_problem
-from ztl.services.user_admin import UserAdminError, list_users, set_active
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, CreateUserForm, UserFilterForm
 

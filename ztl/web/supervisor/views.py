@@ -10,9 +10,9 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 
 from ztl.city.rules_config import current_rules
+from ztl.records.overview import gates, zones_with_hours
+from ztl.records.statistics import AGE_GROUPS, dashboard
 from ztl.rules.loader import DEFAULT_RULES
-from ztl.services.overview import gates, zones_with_hours
-from ztl.services.statistics import AGE_GROUPS, dashboard
 from ztl.web.context import category_name
 from ztl.web.labels import STATUS_LABELS, label
 from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages

@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from ztl.errors import error_status, error_text
-from ztl.services.trust_lists import revocation_list_document, trust_list_document
+from ztl.seals.trust_lists import revocation_list_document, trust_list_document
 from ztl.signing.keys import KeyStoreError
 
 bp = Blueprint("wellknown", __name__, url_prefix="/.well-known/ztl")

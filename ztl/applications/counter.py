@@ -1,0 +1,146 @@
+"""Issuing at the counter (`ztl permits issue`): a clerk applies, checks and issues in one step.
+
+The same checks and the same issuance as the online path: an application is stored with its facts
+and verdict, approved by the clerk, and issued in one transaction. A "no" stores nothing and says
+which checks failed; a verdict that needs a person to look is issued only when the clerk states why
+(the reason is kept with the decision and in the audit trail).
+
+The checks run twice: once to refuse at once without locking anything, and again in the issuing
+transaction under the locks of the limits they count (household, plate), so that two counters
+issuing for one family at the same moment cannot both pass the household limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ztl.eligibility.service import (
+    EligibilityRequest,
+    EligibilityResult,
+    PlateInput,
+    check_eligibility,
+    store_verdict,
+)
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.models import Application, ApplicationPlate, Category, Zone, utcnow
+from ztl.models.enums import ApplicationStatus
+from ztl.permits.from_applications import issue_locked_application
+from ztl.permits.issuance import (
+    IssueResult,
+    checked_under_limit_locks,
+)
+from ztl.rules.results import Outcome
+
+
+@dataclass(frozen=True)
+class CounterRequest:
+    category: str
+    applicant_id: str
+    plates: tuple[PlateInput, ...]
+    zones: tuple[str, ...] = ()
+    valid_from: dt.date | None = None
+    validity: str | None = None
+    starts_at: dt.datetime | None = None  # the two-hour permit's start
+    documents: tuple[str, ...] = ()
+
+
+class RefusedAtCounter(ServiceError):
+    """The checks said no (or need a person and no reason was given); carries the verdict."""
+
+    def __init__(self, message: str, code: str, result: EligibilityResult) -> None:
+        super().__init__(message, code)
+        self.result = result
+
+
+def _refusal(result: EligibilityResult, review_reason: str | None) -> RefusedAtCounter | None:
+    outcome = result.verdict.outcome
+    if outcome is Outcome.ELIGIBLE or (outcome is Outcome.NEEDS_REVIEW and review_reason):
+        return None
+    lines = [
+        f"{r.check_id} ({r.status.value}): {r.message.en}"
+        for r in result.verdict.results
+        if r.status.value != "pass"
+    ]
+    hint = (
+        " (give --approve-review REASON to issue after looking)"
+        if outcome.value == "needs_review"
+        else ""
+    )
+    return RefusedAtCounter(f"{outcome.value}{hint}: " + "; ".join(lines), outcome.value, result)
+
+
+def issue_at_counter(
+    request: CounterRequest,
+    actor: Actor,
+    review_reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> IssueResult:
+    now = at or utcnow()
+    question = EligibilityRequest(
+        category=request.category,
+        applicant_id=request.applicant_id,
+        plates=request.plates,
+        at=now,
+        zones=request.zones,
+        valid_from=request.valid_from,
+        validity=request.validity,
+        documents=request.documents,
+    )
+    result = check_eligibility(question)
+    refusal = _refusal(result, review_reason)
+    if refusal is not None:
+        raise refusal
+    with unit_of_work() as session:
+        result = checked_under_limit_locks(session, result, lambda: check_eligibility(question))
+        refusal = _refusal(result, review_reason)
+        if refusal is not None:
+            raise refusal
+        category = session.scalars(select(Category).where(Category.code == request.category)).one()
+        details: dict[str, str] = {"validity": result.validity, "channel": "counter"}
+        if request.starts_at is not None:
+            details["starts_at"] = request.starts_at.isoformat()
+        application = Application(
+            user_id=actor.user_id,
+            applicant_id=result.facts.applicant.subject_id,
+            category=category,
+            status=ApplicationStatus.APPROVED.value,
+            requested_from=request.valid_from,
+            details=details,
+            plates=[
+                ApplicationPlate(plate=v.plate, country=v.country, position=i)
+                for i, v in enumerate(result.facts.vehicles)
+            ],
+            zones=list(session.scalars(select(Zone).where(Zone.code.in_(result.facts.zones)))),
+            submitted_at=now,
+            paid_at=now,
+            decided_at=now,
+            decided_by_id=actor.user_id,
+            decision_reason=review_reason,
+        )
+        store_verdict(application, result)
+        session.add(application)
+        session.flush()
+        record_event(session, actor, "application", application.id, "submitted", reason="counter")
+        record_event(
+            session,
+            actor,
+            "application",
+            application.id,
+            "approved",
+            reason=review_reason or result.verdict.outcome.value,
+        )
+        permit, _ = issue_locked_application(session, application, actor, now)
+        issued = IssueResult(
+            permit.id,
+            permit.number,
+            permit.seal_text or "",
+            permit.pdf or b"",
+            permit.valid_from,
+            permit.valid_to,
+            True,
+        )
+    return issued

@@ -1,0 +1,401 @@
+"""Hotels in ZTL A register their guests' plates (category 8A), counted against a booklet.
+
+The catalogue (Prato's rules file): a booklet of 40 registrations for EUR 45, both from the category's
+`booklet` in the rules file and priced by ztl.rules.fees; each registration covers up to 7 days and
+may be made up to 48 hours after the guest's first transit (the gate photographed the car on the way
+to the hotel; the registration, made at check-in or the next morning, turns that transit into an
+authorized one).
+
+Each guest is one transaction: the booklet row is locked, the registration checked (the hotel's seat
+in the zone, the plate, the retroactive window), the permit issued and the booklet's count raised
+together, so two receptionists registering at once can never use the 41st registration. A batch is
+many such transactions: a bad row is reported and does not stop the others.
+
+Who: a booklet belongs to the hotel (the firm), not to the person who bought it. Buying one, paying
+it and registering guests against the hotel's booklets are open to the hotel's legal
+representatives and approved delegates only (ztl.accounts.representation), checked in each
+transaction; each event records for which firm and in which capacity the person acted. A
+receptionist sees and uses the booklets of every hotel they may act for, whoever bought them, and
+sees its guests' permits, whoever registered them (ztl.permissions: a firm's permits are the firm's).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ztl.accounts.representation import (
+    NOT_AUTHORISED,
+    FirmRole,
+    NotAuthorised,
+    firms_of,
+    require_authority,
+)
+from ztl.applications.applicant import assess
+from ztl.city.rules_config import current_rules
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.models import (
+    Application,
+    ApplicationPlate,
+    Category,
+    GuestNight,
+    HotelBooklet,
+    Permit,
+    User,
+)
+from ztl.models.enums import ApplicationStatus, BusinessStatus
+from ztl.payments.providers import payment_provider
+from ztl.permissions import authority_for, firm_ids_of, owned_permits
+from ztl.permits.from_applications import approve_locked_application
+from ztl.registries.sql import SqlRegistryAdapter
+from ztl.rules.fees import Fee, Purpose, fee_for
+from ztl.rules.municipality import Booklet
+from ztl.rules.results import Outcome
+from ztl.values import InvalidValue
+from ztl.values.fiscal import parse_partita_iva
+from ztl.values.plates import normalise_plate
+from ztl.values.times import parse_instant
+
+GUEST_CATEGORY = "8A"
+MAX_NIGHTS = 7
+MAX_BATCH_ROWS = 500
+
+
+class GuestRefused(ServiceError):
+    """The checks refused a registration; nothing was stored and the booklet is unchanged."""
+
+    def __init__(self, message: str, failing: list[str]) -> None:
+        super().__init__(message, code="guest_not_eligible")
+        self.failing = failing
+
+
+@dataclass(frozen=True)
+class GuestRegistration:
+    plate: str
+    arrival: dt.datetime  # the first transit, or the expected arrival
+    nights: int = 1
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    line: int
+    plate: str
+    permit_number: str | None
+    problem: str | None
+
+
+def _hotel_id(raw: str) -> str:
+    try:
+        return parse_partita_iva(raw)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="hotel_invalid") from exc
+
+
+def booklet_offer() -> tuple[Booklet, Fee]:
+    """What a booklet holds and costs under the rules in force (ServiceError when none is sold)."""
+    rules = current_rules()
+    try:
+        category = rules.category(GUEST_CATEGORY)
+        fee = fee_for(rules, category, None, (), Purpose.BOOKLET)
+    except KeyError as exc:
+        raise ServiceError("this municipality sells no hotel booklets", code="no_booklets") from exc
+    assert category.booklet is not None  # fee_for refused a category without one
+    return category.booklet, fee
+
+
+def _check_accommodation(holder: str, offer: Booklet) -> None:
+    """Booklets go to accommodation firms with a seat in a zone the guests' permits open.
+
+    Why: a booklet is forty seven-day permits for any plate. Sold to any partita IVA with a seat
+    in the zone, it let a shop (or anyone who typed a shop's number) hand out permits. The
+    business register says what the firm does (ATECO) and where its seat is.
+    """
+    registers = SqlRegistryAdapter()
+    firm = registers.business(holder)
+    if firm is None or firm.status is not BusinessStatus.ACTIVE:
+        raise ServiceError(
+            f"{holder} is not an active firm of the business register", code="hotel_unknown"
+        )
+    if not offer.sold_to(firm.ateco):
+        raise ServiceError(
+            f"{firm.name} is not an accommodation business (ATECO {firm.ateco or 'unknown'})",
+            code="hotel_not_accommodation",
+        )
+    zones = current_rules().category(GUEST_CATEGORY).zones
+    seat = registers.zone_of_address(firm.street, firm.house_number)
+    if not set(seat.zone_codes) & set(zones):
+        raise ServiceError(
+            f"the seat of {firm.name} is not in zone {', '.join(zones)}",
+            code="hotel_outside_zone",
+        )
+
+
+def buy_booklet(user: User, hotel: str) -> HotelBooklet:
+    """A booklet with its payment notice, for an accommodation firm in the zone; usable once paid."""
+    holder = _hotel_id(hotel)
+    offer, fee = booklet_offer()
+    if authority_for(user, holder) is None:  # before anything about the firm is said
+        raise NotAuthorised(NOT_AUTHORISED)
+    _check_accommodation(holder, offer)
+    notice = payment_provider().create_notice(fee.total_cents, "ZTL 8A booklet")
+    with unit_of_work() as session:
+        authority = require_authority(session, user, holder)
+        booklet = HotelBooklet(
+            holder_id=holder,
+            user_id=user.id,
+            size=offer.registrations,
+            price_cents=fee.total_cents,
+            payment_reference=notice.iuv,
+        )
+        session.add(booklet)
+        session.flush()
+        record_event(
+            session,
+            Actor.of_user(user),
+            "booklet",
+            booklet.id,
+            "requested",
+            data=authority.event_data(),
+        )
+    return booklet
+
+
+def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> None:
+    """The payer's confirmation, taken only by the development stand-in provider; repeating it
+    changes nothing. With a real provider the payment system's notification pays the booklet."""
+    with unit_of_work() as session:
+        booklet = session.execute(
+            select(HotelBooklet).where(HotelBooklet.id == booklet_id).with_for_update()
+        ).scalar_one_or_none()
+        # The hotel's booklet: whoever may act for the hotel may pay it; for anyone else it does
+        # not exist.
+        authority = authority_for(user, booklet.holder_id, session) if booklet else None
+        if booklet is None or authority is None:
+            raise ServiceError(f"no booklet {booklet_id}", code="not_found")
+        if booklet.paid_at is not None:
+            return
+        if not payment_provider().confirms_on_payer_word:
+            raise ServiceError(
+                "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
+            )
+        record_booklet_payment(
+            session,
+            booklet,
+            Actor.of_user(user),
+            at or dt.datetime.now(dt.UTC),
+            authority.event_data(),
+        )
+
+
+def record_booklet_payment(
+    session: AnySession,
+    booklet: HotelBooklet,
+    actor: Actor,
+    now: dt.datetime,
+    data: dict[str, object] | None = None,
+) -> None:
+    """In the caller's transaction, with the booklet locked: the one place a booklet gets paid."""
+    booklet.paid_at = now
+    record_event(session, actor, "booklet", booklet.id, "paid", data=data)
+
+
+def hotels_of(user: User) -> list[FirmRole]:
+    """The active firms the person may act for that may buy guests' booklets (accommodation)."""
+    try:
+        offer, _fee = booklet_offer()
+    except ServiceError:
+        return []
+    return [f for f in firms_of(user) if f.active and offer.sold_to(f.ateco)]
+
+
+def booklets_of(user: User) -> list[HotelBooklet]:
+    """The booklets of every hotel the person may act for, whoever bought them, newest first."""
+    with unit_of_work() as session:
+        hotels = firm_ids_of(user, session)
+        if not hotels:
+            return []
+        rows = session.scalars(
+            select(HotelBooklet)
+            .where(HotelBooklet.holder_id.in_(hotels))
+            .order_by(HotelBooklet.id.desc())
+        ).all()
+    return list(rows)
+
+
+def guest_permits(user: User, limit: int = 100) -> list[Permit]:
+    """The guests' permits of every hotel the person may act for, whoever registered them, newest
+    first: the permits the person owns (ztl.permissions), of the guests' category."""
+    with unit_of_work() as session:
+        category = select(Category.id).where(Category.code == GUEST_CATEGORY).scalar_subquery()
+        rows = session.scalars(
+            select(Permit)
+            .where(owned_permits(user, session), Permit.category_id == category)
+            .order_by(Permit.id.desc())
+            .limit(limit)
+        ).all()
+    return list(rows)
+
+
+def register_guest(
+    user: User, hotel: str, guest: GuestRegistration, at: dt.datetime | None = None
+) -> str:
+    """Issue a guest's permit against a paid booklet with registrations left; the permit number."""
+    now = at or dt.datetime.now(dt.UTC)
+    holder = _hotel_id(hotel)
+    try:
+        plate = normalise_plate(guest.plate)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="plate_invalid") from exc
+    if not 1 <= guest.nights <= MAX_NIGHTS:
+        raise ServiceError(f"from 1 to {MAX_NIGHTS} days", code="nights")
+    if guest.arrival.tzinfo is None:
+        raise ServiceError("the arrival needs a time zone", code="time_without_offset")
+    actor = Actor.of_user(user)
+    with unit_of_work() as session:
+        authority = require_authority(session, user, holder)
+        booklet = session.execute(
+            select(HotelBooklet)
+            .where(
+                HotelBooklet.holder_id == holder,
+                HotelBooklet.paid_at.is_not(None),
+                HotelBooklet.used < HotelBooklet.size,
+            )
+            .order_by(HotelBooklet.id)
+            .limit(1)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if booklet is None:
+            raise ServiceError("no paid booklet with registrations left", code="no_booklet")
+        category = session.scalars(select(Category).where(Category.code == GUEST_CATEGORY)).one()
+        application = Application(
+            user_id=user.id,
+            applicant_id=holder,
+            category=category,
+            status=ApplicationStatus.SUBMITTED.value,
+            submitted_at=now,
+            paid_at=booklet.paid_at,
+            zones=list(category.zones),
+            details={
+                "validity": f"P{MAX_NIGHTS}D",
+                "days": str(guest.nights),
+                "transit_at": guest.arrival.astimezone(dt.UTC).isoformat(),
+                "booklet": booklet.id,
+            },
+            plates=[ApplicationPlate(plate=plate, country="IT", position=0)],
+        )
+        session.add(application)
+        session.flush()
+        result = assess(application, now)
+        if result.verdict.outcome is not Outcome.ELIGIBLE:
+            failing = [r.check_id for r in result.verdict.results if r.status.value != "pass"]
+            raise GuestRefused("the registration does not pass: " + ", ".join(failing), failing)
+        record_event(
+            session, actor, "application", application.id, "submitted", data=authority.event_data()
+        )
+        permit, _ = approve_locked_application(session, application, actor, now, None)
+        _refuse_overlapping_stay(session, permit, plate)  # raising rolls the permit back too
+        booklet.used += 1
+        record_event(
+            session,
+            actor,
+            "booklet",
+            booklet.id,
+            "used",
+            data={"permit": permit.number, "used": booklet.used, **authority.event_data()},
+        )
+        number = permit.number
+    return number
+
+
+def _refuse_overlapping_stay(session: AnySession, permit: Permit, plate: str) -> None:
+    """One registration per plate and night: the same hotel registering a plate again for nights
+    it already covers (a reloaded upload, a second receptionist) would spend a registration on
+    nothing, or stretch one stay into two.
+
+    The nights are rows (GuestNight) whose primary key is (hotel, plate, night): the query below
+    names the registration in the way; the key refuses what a simultaneous twin slipped past it.
+    """
+    timezone = ZoneInfo(current_rules().timezone)
+    nights = stay_nights(permit.valid_from, permit.valid_to, timezone)
+    taken = session.execute(
+        select(Permit.number, func.min(GuestNight.night), func.max(GuestNight.night))
+        .join(GuestNight, GuestNight.permit_id == Permit.id)
+        .where(
+            GuestNight.holder_id == permit.holder_id,
+            GuestNight.plate == plate,
+            GuestNight.night.in_(nights),
+        )
+        .group_by(Permit.number)
+        .limit(1)
+    ).first()
+    if taken is not None:
+        number, first, last = taken
+        raise ServiceError(
+            f"{plate} is already registered by this hotel for the nights from "
+            f"{first:%d/%m/%Y} to {last:%d/%m/%Y} (permit {number})",
+            code="guest_already_registered",
+        )
+    session.add_all(
+        GuestNight(holder_id=permit.holder_id, plate=plate, night=night, permit_id=permit.id)
+        for night in nights
+    )
+    session.flush()
+
+
+def stay_nights(
+    valid_from: dt.datetime, valid_to: dt.datetime, timezone: ZoneInfo
+) -> list[dt.date]:
+    """The local days a guest's permit covers (whole days, midnight to midnight)."""
+    first = valid_from.astimezone(timezone).date()
+    last = (valid_to - dt.timedelta(microseconds=1)).astimezone(timezone).date()
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
+    """Rows "plate,arrival,nights" (a header line is allowed): (line, plate, arrival, nights).
+
+    Files come from spreadsheets on any system: CR, LF and CRLF line ends are all read
+    (newline="" hands them to the csv module); what the csv module still cannot read (a stray
+    CR inside an unquoted cell) is refused as a whole with a message, never a 500.
+    """
+    rows: list[tuple[int, str, str, str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for line_no, row in enumerate(reader, start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if line_no == 1 and row[0].strip().lower() in {"plate", "targa"}:
+                continue
+            cells = [*row, "", "", ""][:3]
+            rows.append((line_no, cells[0].strip(), cells[1].strip(), cells[2].strip() or "1"))
+            if len(rows) > MAX_BATCH_ROWS:
+                raise ServiceError(f"at most {MAX_BATCH_ROWS} rows a file", code="too_many_rows")
+    except csv.Error as exc:
+        raise ServiceError(
+            f"line {reader.line_num}: not a CSV file ({exc})", code="unreadable_file"
+        ) from exc
+    return rows
+
+
+def register_guest_batch(
+    user: User, hotel: str, text: str, at: dt.datetime | None = None
+) -> list[BatchLine]:
+    """Every row registered on its own; the report says, per line, the permit or the problem.
+    A person who may not act for the hotel is refused once, for the whole file."""
+    if authority_for(user, _hotel_id(hotel)) is None:
+        raise NotAuthorised(NOT_AUTHORISED)
+    report: list[BatchLine] = []
+    for line, plate, arrival, nights in parse_guest_csv(text):
+        try:
+            guest = GuestRegistration(plate, parse_instant(arrival), int(nights))
+            number = register_guest(user, hotel, guest, at)
+            report.append(BatchLine(line, plate, number, None))
+        except (InvalidValue, ValueError, ServiceError) as exc:
+            report.append(BatchLine(line, plate, None, str(exc)))
+    return report

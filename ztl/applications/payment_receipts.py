@@ -1,0 +1,249 @@
+"""The payment system's notifications: the only way a notice becomes paid with a real provider.
+
+Why a signature and not a token: a notification is a claim that money arrived, so it must be
+provably the payment system's and provably this body. The payment system signs each delivery with
+the secret shared with the municipality (ZTL_PAYMENT_NOTIFICATION_SECRET): header
+`ZTL-Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`. A delivery older
+or newer than five minutes is refused, so a captured one cannot be replayed later; a receipt
+accepted once is never accepted again (a partial unique index holds that on both engines).
+
+Every authenticated delivery is recorded with its outcome, for the accounting office:
+- accepted: the notice was waiting for exactly this amount; it is paid and the application moves on
+  (a permit decided automatically is issued in the same transaction);
+- replay: the same receipt again (a retry after a lost answer): answered as the first time;
+- refused: unknown notice, wrong amount, a notice already paid by another receipt (a double
+  payment to refund), a cancelled one (application withdrawn or rejected), a receipt id reused
+  with different content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ztl.applications import applicant as applications
+from ztl.applications.hotel_guests import record_booklet_payment
+from ztl.infrastructure.events import record_event
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
+from ztl.models import Application, HotelBooklet, PaymentNotification, Permit
+from ztl.models.enums import ApplicationStatus
+from ztl.permits.issuance import locked_application
+from ztl.values import InvalidValue
+from ztl.values.times import parse_instant
+
+SIGNATURE_HEADER = "ZTL-Payment-Signature"
+TOLERANCE = dt.timedelta(minutes=5)
+ACTOR = Actor(label="payment-system")
+MAX_RECEIPT_ID = 64
+MAX_AMOUNT = 100_000_000  # one million euros: far above any fee, within every integer column
+
+ACCEPTED = "accepted"
+REPLAY = "replay"
+REFUSED = "refused"
+
+
+class BadSignature(Exception):
+    """Not provably the payment system's: nothing is recorded (anyone can send garbage)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    receipt_id: str
+    iuv: str
+    amount_cents: int
+    paid_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ReceiptOutcome:
+    outcome: str  # accepted, replay, refused
+    code: str  # paid, already_recorded, unknown_notice, amount_mismatch, already_paid, ...
+    message: str
+    permit_number: str | None = None
+
+
+def sign(secret: str, body: bytes, at: dt.datetime) -> str:
+    """The header value the payment system sends (and tests and the runbook compute)."""
+    timestamp = str(int(at.timestamp()))
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify_signature(secret: str, header: str | None, body: bytes, now: dt.datetime) -> None:
+    if not header:
+        raise BadSignature(f"the {SIGNATURE_HEADER} header is missing")
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    timestamp, given = parts.get("t", ""), parts.get("v1", "")
+    # ASCII digits only, and no longer than a Unix time can be: int() and dates never overflow.
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not given:
+        raise BadSignature(f"the {SIGNATURE_HEADER} header is not t=<unix seconds>,v1=<hex>")
+    if abs(now.timestamp() - int(timestamp)) > TOLERANCE.total_seconds():
+        raise BadSignature("the signature's time is more than five minutes away from ours")
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    if not hmac.compare_digest(expected.hexdigest(), given):
+        raise BadSignature("the signature does not match the body")
+
+
+def parse_receipt(body: bytes) -> Receipt:
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidValue("the body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidValue("the body must be a JSON object")
+    receipt_id, iuv, amount = data.get("receipt_id"), data.get("iuv"), data.get("amount_cents")
+    if not isinstance(receipt_id, str) or not 1 <= len(receipt_id.strip()) <= MAX_RECEIPT_ID:
+        raise InvalidValue(f"'receipt_id' must be text of 1 to {MAX_RECEIPT_ID} characters")
+    if not isinstance(iuv, str) or not 1 <= len(iuv) <= 40:
+        raise InvalidValue("'iuv' must be the notice's IUV")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
+        raise InvalidValue(f"'amount_cents' must be a whole number of cents from 1 to {MAX_AMOUNT}")
+    paid_at = data.get("paid_at")
+    if not isinstance(paid_at, str):
+        raise InvalidValue("'paid_at' must be an instant with its offset")
+    return Receipt(receipt_id.strip(), iuv, amount, parse_instant(paid_at))
+
+
+def record_receipt(receipt: Receipt, body: bytes, now: dt.datetime) -> ReceiptOutcome:
+    """Record one authenticated delivery and apply it when it is acceptable; one transaction.
+
+    Two deliveries of one receipt at the same moment: the loser of the unique index sees the
+    winner's row on its second try and is answered as a replay.
+    """
+    digest = hashlib.sha256(body).hexdigest()
+    for attempt in range(2):
+        try:
+            return _record(receipt, digest, now)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
+    permit: Permit | None = None
+    application_id: int | None = None
+    with unit_of_work() as session:
+        outcome, application_id, permit = _decide(session, receipt, digest, now)
+        session.add(
+            PaymentNotification(
+                receipt_id=receipt.receipt_id,
+                iuv=receipt.iuv,
+                amount_cents=receipt.amount_cents,
+                paid_at=receipt.paid_at,
+                received_at=now,
+                outcome=outcome.outcome,
+                reason=None if outcome.outcome == ACCEPTED else outcome.message,
+                body_sha256=digest,
+            )
+        )
+        if outcome.outcome == REFUSED:
+            record_event(
+                session,
+                ACTOR,
+                "payment",
+                receipt.iuv,
+                "receipt_refused",
+                reason=outcome.message,
+                data={"receipt_id": receipt.receipt_id, "amount_cents": receipt.amount_cents},
+            )
+        session.flush()
+    if outcome.outcome == ACCEPTED and application_id is not None:
+        applications.notify_after_payment(application_id, permit)
+    return outcome
+
+
+def _decide(
+    session: AnySession, receipt: Receipt, digest: str, now: dt.datetime
+) -> tuple[ReceiptOutcome, int | None, Permit | None]:
+    """The notice's application or booklet is locked first: a twin delivery waits for the first
+    to commit and then finds its receipt (a replay), not a notice "already paid by another"."""
+    application_id = session.scalar(
+        select(Application.id).where(Application.payment_reference == receipt.iuv)
+    )
+    application = locked_application(session, application_id) if application_id else None
+    booklet = None
+    if application is None:
+        booklet = session.execute(
+            select(HotelBooklet)
+            .where(HotelBooklet.payment_reference == receipt.iuv)
+            .with_for_update()
+        ).scalar_one_or_none()
+    earlier = _earlier(session, receipt, digest)
+    if earlier is not None:
+        return earlier, None, None
+    if application is not None:
+        return _apply_to_application(session, application, receipt, now)
+    if booklet is not None:
+        if booklet.paid_at is not None:
+            return _refused("already_paid", "the notice was already paid by another receipt")
+        if receipt.amount_cents != booklet.price_cents:
+            return _amount_mismatch(booklet.price_cents, receipt.amount_cents)
+        record_booklet_payment(session, booklet, ACTOR, now)
+        return ReceiptOutcome(ACCEPTED, "paid", "the booklet is paid"), None, None
+    return _refused("unknown_notice", "no notice with this IUV")
+
+
+def _earlier(session: AnySession, receipt: Receipt, digest: str) -> ReceiptOutcome | None:
+    """The answer for a receipt accepted before: the same (a replay), or refused when its id
+    comes back with other content."""
+    earlier = session.scalar(
+        select(PaymentNotification).where(
+            PaymentNotification.receipt_id == receipt.receipt_id,
+            PaymentNotification.outcome == ACCEPTED,
+        )
+    )
+    if earlier is None:
+        return None
+    if earlier.iuv == receipt.iuv and earlier.amount_cents == receipt.amount_cents:
+        number = _permit_of(session, receipt.iuv)
+        return ReceiptOutcome(
+            REPLAY, "already_recorded", "this receipt was already recorded", number
+        )
+    return ReceiptOutcome(
+        REFUSED, "receipt_reused", "this receipt id was already used for another payment"
+    )
+
+
+def _apply_to_application(
+    session: AnySession, application: Application, receipt: Receipt, now: dt.datetime
+) -> tuple[ReceiptOutcome, int | None, Permit | None]:
+    if application.paid_at is not None:
+        return _refused("already_paid", "the notice was already paid by another receipt")
+    if application.status != ApplicationStatus.SUBMITTED.value:
+        return _refused(
+            "notice_cancelled", f"the application is {application.status}: its notice is cancelled"
+        )
+    due = applications.total_due(application)
+    if receipt.amount_cents != due:
+        return _amount_mismatch(due, receipt.amount_cents)
+    permit = applications.record_payment(session, application, ACTOR, now)
+    number = permit.number if permit else None
+    return (
+        ReceiptOutcome(ACCEPTED, "paid", "the application is paid", number),
+        application.id,
+        permit,
+    )
+
+
+def _refused(code: str, message: str) -> tuple[ReceiptOutcome, None, None]:
+    return ReceiptOutcome(REFUSED, code, message), None, None
+
+
+def _amount_mismatch(due: int, paid: int) -> tuple[ReceiptOutcome, None, None]:
+    return _refused("amount_mismatch", f"the notice is for {due} cents, the receipt says {paid}")
+
+
+def _permit_of(session: AnySession, iuv: str) -> str | None:
+    return session.scalar(
+        select(Permit.number)
+        .join(Application, Application.id == Permit.application_id)
+        .where(Application.payment_reference == iuv, Permit.replaces_id.is_(None))
+    )

@@ -1,0 +1,94 @@
+"""The renewal campaign: every active permit whose renewal is open, renewed in batches on every core.
+
+For a municipality that renews on its own initiative (a resident's permit paid yearly by direct
+debit, a campaign after a change of rules). Each permit's checks are re-run first; one that fails is
+left alone and listed for the clerks, never renewed or revoked silently. Each batch is one
+transaction: its numbers are taken in one block, its PDFs rendered and signed by a pool of processes,
+and the old seals revoked, so an interrupted campaign simply runs again from where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.models import Permit, utcnow
+from ztl.models.enums import PermitStatus
+from ztl.pdf.pool import SigningPool
+from ztl.permits.changes import (
+    RENEWAL_OPENS_DAYS,
+    end_permit,
+    renewal_spec,
+)
+from ztl.permits.issuance import create_permits
+from ztl.seals.keys import key_store
+
+
+@dataclass
+class CampaignSummary:
+    renewed: list[tuple[str, str]] = field(default_factory=list)  # (old number, new number)
+    refused: dict[str, str] = field(default_factory=dict)  # number -> why (for the clerks)
+
+
+def _due_ids(after: int, now: dt.datetime, batch: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Permit.id)
+            .where(
+                Permit.status == PermitStatus.ACTIVE.value,
+                Permit.valid_to > now,
+                Permit.valid_to <= now + dt.timedelta(days=RENEWAL_OPENS_DAYS),
+                Permit.id > after,
+            )
+            .order_by(Permit.id)
+            .limit(batch)
+        )
+    )
+
+
+def renew_due(
+    actor: Actor,
+    batch: int = 200,
+    workers: int = 2,
+    at: dt.datetime | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CampaignSummary:
+    now = at or utcnow()
+    summary = CampaignSummary()
+    last = 0
+    with SigningPool(Path(key_store().folder), max(1, workers)) as pool:
+        while ids := _due_ids(last, now, batch):
+            db.session.rollback()
+            last = ids[-1]
+            with unit_of_work() as session:
+                olds = list(
+                    session.scalars(
+                        select(Permit)
+                        .where(Permit.id.in_(ids))
+                        .order_by(Permit.id)
+                        .with_for_update()
+                    )
+                )
+                chosen, specs = [], []
+                for old in olds:
+                    try:
+                        spec = renewal_spec(old, now)  # the checks run in it
+                    except ServiceError as exc:
+                        summary.refused[old.number] = str(exc)
+                        continue
+                    chosen.append(old)
+                    specs.append(spec)
+                if specs:
+                    news = create_permits(session, specs, actor, now, pool)
+                    for old, new in zip(chosen, news, strict=True):
+                        end_permit(session, old, PermitStatus.REPLACED, actor, "renewed", now, new)
+                        summary.renewed.append((old.number, new.number))
+            if progress:
+                progress(len(summary.renewed) + len(summary.refused))
+    return summary

@@ -1,1 +1,0 @@
-"""Use cases: one function each, owning its transaction. Web, API and CLI call only these."""
