@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "ztl"
 CATALOGUE_FILE = "ztl/errors.py"
 # Functions whose first argument is a code: the API's answers anywhere, refused payment receipts.
-FIRST_ARGUMENT = {"api_error": ".py", "_refused": "services/payment_receipts.py"}
+FIRST_ARGUMENT = {"api_error": ".py", "_refused": "applications/payment_receipts.py"}
 LOOKUPS = {"error_text": 0, "error_status": 0, "uses_detail": 0, "error_text_in": 1}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -363,11 +363,12 @@ def test_the_command_line_words_a_refusal_in_its_language(app: Flask) -> None:
 
 
 def test_a_message_takes_its_parameters(app: Flask) -> None:
-    assert error_text_in("it", "guest_not_eligible", checks="retroactive_window") == (
-        "Registrazione non ammessa: retroactive_window."
+    checks = "La registrazione va fatta entro 48 ore dal transito."
+    assert error_text_in("it", "guest_not_eligible", checks=checks) == (
+        "Registrazione non ammessa. La registrazione va fatta entro 48 ore dal transito."
     )
     # A parameter not given reads as empty rather than failing the page.
-    assert error_text_in("it", "guest_not_eligible") == "Registrazione non ammessa: ."
+    assert error_text_in("it", "guest_not_eligible") == "Registrazione non ammessa. "
     # An unknown code gets the general refusal, never an error.
     assert error_text_in("it", "no_such_code") == "L'operazione non è stata eseguita."
 

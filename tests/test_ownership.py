@@ -46,7 +46,7 @@ from ztl.applications.dashboard import dashboard
 from ztl.demo.generator import codice_fiscale
 from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
-from ztl.infrastructure.unit_of_work import Actor
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.models import (
     Application,
     Business,
@@ -61,6 +61,7 @@ from ztl.models import (
 )
 from ztl.models.enums import PermitStatus
 from ztl.permissions import owned_applications, owned_permits, owns_application, owns_permit
+from ztl.permits.changes import change_plate, surrender_permit
 from ztl.records.personal_data import personal_data
 from ztl.values.fiscal import omocodic_variants, person_key
 
@@ -180,7 +181,7 @@ def test_every_owned_route_is_not_found_for_another_resident(
             response = other.open(url, method=method, **kwargs)
             assert response.status_code == 404, f"{method} {url}: {response.status_code}"
             tried.append(f"{method} {rule}")
-    assert len(tried) >= 12, tried  # applications, documents, permits and booklets all covered
+    assert len(tried) == 17, tried  # applications, documents, permits and booklets all covered
 
     db.session.expire_all()
     application = db.session.get(Application, int(values["application_id"]))
@@ -419,6 +420,55 @@ def test_a_firm_s_permit_is_for_whoever_may_act_for_the_firm_now(city: Flask, ap
     assert draft_page not in helper.get(PORTAL).get_data(as_text=True)
     assert boss.get(f"{PORTAL}permessi/{permit.number}").status_code == 200
     assert boss.get(draft_page).status_code == 200
+
+
+def test_the_use_case_decides_ownership_of_a_firm_s_permit_inside_its_transaction(
+    city: Flask, app: Flask
+) -> None:
+    """The plate change and the surrender ask, under the permit's lock, whether the person owns
+    the permit now: a delegate revoked after the page was shown is refused "not found", a stranger
+    too, and what a delegate does is recorded with the firm and the capacity they acted in."""
+    shop = _hotel_in_zone_a(accommodation=False)
+    representative, _ = _client(app, "titolare@example.org", CF_MARIO)
+    make_representative(shop, representative)
+    delegate, _ = _client(app, "delegato@example.org", DELEGATE_CF)
+    stranger, _ = _client(app, "estraneo@example.org", STRANGER_CF)
+    upload = representation.Upload("delega.pdf", PDF)
+    delegation = representation.request_delegation(delegate, shop, upload, upload)
+    representation.approve_delegation(delegation, make_user("clerk", "ufficio@example.org"))
+    car = _firm_car(shop)
+    permit = _at_counter(shop, car, category="4")
+
+    for person in (stranger,):
+        with pytest.raises(ServiceError) as refused:
+            change_plate(permit.number, car, "GA123BC", Actor.of_user(person), owner=person)
+        assert refused.value.code == "not_found"
+        with pytest.raises(ServiceError) as refused:
+            surrender_permit(permit.number, Actor.of_user(person), owner=person)
+        assert refused.value.code == "not_found"
+
+    surrender_permit(permit.number, Actor.of_user(delegate), owner=delegate)
+    ended = db.session.scalars(
+        select(Event).where(
+            Event.subject_type == "permit",
+            Event.subject_id == str(permit.id),
+            Event.action == PermitStatus.SURRENDERED.value,
+        )
+    ).one()
+    assert ended.data is not None
+    assert (ended.data["for_firm"], ended.data["as"], ended.data["delegation"]) == (
+        shop,
+        "delegate",
+        delegation,
+    )
+
+    second = _at_counter(shop, car, category="4")
+    representation.revoke_delegation(delegation, representative)
+    with pytest.raises(ServiceError) as refused:
+        change_plate(second.number, car, "GA123BC", Actor.of_user(delegate), owner=delegate)
+    assert refused.value.code == "not_found"
+    db.session.expire_all()
+    assert db.session.get(Permit, second.id).status == PermitStatus.ACTIVE.value  # type: ignore[union-attr]
 
 
 def _numbers(user: User) -> tuple[list[str], list[int]]:

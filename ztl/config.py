@@ -116,7 +116,7 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
         "ZTL_TOKEN_CACHE_SECONDS": _env_seconds("TOKEN_CACHE_SECONDS", 10),
         # Who confirms payments: "demo" (the payer's click; development only) or "notified" (the
-        # payment system's signed notification, with the shared secret). See services/payments.py.
+        # payment system's signed notification, with the shared secret). See ztl/payments/providers.py.
         "ZTL_PAYMENT_PROVIDER": os.environ.get(ENV_PREFIX + "PAYMENT_PROVIDER")
         or ("notified" if env == "production" else "demo"),
         "ZTL_PAYMENT_NOTIFICATION_SECRET": os.environ.get(

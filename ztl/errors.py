@@ -182,7 +182,10 @@ CATALOGUE: Mapping[str, ErrorText] = {
             "registrarla di nuovo."
         )
     ),
-    "guest_not_eligible": _e(_l("Registrazione non ammessa: %(checks)s.")),
+    "guest_not_eligible": _e(_l("Registrazione non ammessa. %(checks)s")),
+    "arrival_invalid": _e(
+        _l("L'ora di arrivo non è valida: scrivila come 2026-12-24T15:00:00+01:00.")
+    ),
     "too_many_rows": _e(_l("Il file ha troppe righe: al massimo 500.")),
     "unreadable_file": _e(
         _l("Il file non è un CSV leggibile: salvalo come CSV (righe targa,arrivo,notti) e riprova.")

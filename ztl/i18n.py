@@ -23,3 +23,11 @@ def select_locale() -> str:
         return str(user_language)
     best = request.accept_languages.best_match(languages) if request else None
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def current_language() -> str:
+    """The language the current page speaks ("it", "en"): for text chosen in code, such as a
+    rule's sentence kept in both languages, to match the page around it."""
+    from flask_babel import get_locale
+
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])

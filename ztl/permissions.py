@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 
 from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import Application, FirmDelegation, Permit
 from ztl.models.enums import DelegationStatus, Role
 from ztl.registries.sql import SqlRegistryAdapter
@@ -196,6 +197,7 @@ def owned_applications(user: Any, session: AnySession | None = None) -> ColumnEl
 
 REPRESENTATIVE = "representative"
 DELEGATE = "delegate"
+NOT_AUTHORISED = "you are neither a legal representative nor an approved delegate of this firm"
 
 
 @dataclass(frozen=True)
@@ -214,11 +216,21 @@ class Authority:
         return data
 
 
-def _firm_id(raw: str) -> str | None:
+def firm_id(raw: str) -> str | None:
+    """A partita IVA as the registers key it, or None when it is not one."""
     try:
         return parse_partita_iva((raw or "").strip())
     except InvalidValue:
         return None
+
+
+def is_representative(user: Any, firm: str, session: AnySession) -> bool:
+    """The business register names the account's person as a legal representative of the firm
+    (a normalised partita IVA). The one test of it, for ownership and for the delegations."""
+    return bool(
+        getattr(user, "person_key", None)
+        and user.person_key in SqlRegistryAdapter(session).representatives(firm)
+    )
 
 
 def authority_for(
@@ -231,11 +243,11 @@ def authority_for(
     delegations' use cases (ztl.accounts.representation) ask the same question; one answer, below
     both, keeps the two from importing each other.
     """
-    firm = _firm_id(partita_iva)
+    firm = firm_id(partita_iva)
     if firm is None or user is None or getattr(user, "id", None) is None:
         return None
     session = session if session is not None else db.session
-    if user.person_key and user.person_key in SqlRegistryAdapter(session).representatives(firm):
+    if is_representative(user, firm, session):
         return Authority(firm, REPRESENTATIVE)
     delegation_id = session.scalar(
         select(FirmDelegation.id)
@@ -249,6 +261,21 @@ def authority_for(
     if delegation_id is not None:
         return Authority(firm, DELEGATE, int(delegation_id))
     return None
+
+
+def authority_over(session: AnySession, user: Any, holder_id: str) -> Authority | None:
+    """For something a firm holds (its holder is a partita IVA), the person's authority to act for
+    the firm now, asked in the caller's transaction; ServiceError "not_representative" when they
+    have none. None for what a person holds in their own name.
+
+    Why asked again inside the use case: a delegation revoked between the page and the click must
+    not let its former delegate act, and the event records in what capacity the person acted."""
+    if len(holder_id) != 11:
+        return None
+    authority = authority_for(user, holder_id, session)
+    if authority is None:
+        raise ServiceError(NOT_AUTHORISED, code="not_representative")
+    return authority
 
 
 def firm_authorities(user: Any, session: AnySession | None = None) -> dict[str, Authority]:

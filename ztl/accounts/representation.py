@@ -48,22 +48,22 @@ from ztl.models.enums import BusinessStatus, DelegationStatus
 from ztl.permissions import (
     CLERKS,
     DELEGATE,
+    NOT_AUTHORISED,
     REPRESENTATIVE,
     Authority,
     authority_for,
     firm_authorities,
+    firm_id,
     has_role,
+    is_representative,
 )
 from ztl.registries.facts import BusinessFact
 from ztl.registries.sql import SqlRegistryAdapter
-from ztl.values import InvalidValue
-from ztl.values.fiscal import parse_partita_iva
 
 CLERK = "clerk"
 # The two files a delegation is asked with, in the order the form shows them.
 DELEGATION_DOCUMENTS = ("delegation_form", "identity_document")
 LIVE = (DelegationStatus.REQUESTED.value, DelegationStatus.APPROVED.value)
-NOT_AUTHORISED = "you are neither a legal representative nor an approved delegate of this firm"
 MAX_REASON = 2000
 LISTED = 200  # rows a list shows at most
 
@@ -118,13 +118,6 @@ class DelegationFile:
 # --- authority --------------------------------------------------------------------------------
 
 
-def _firm_id(raw: str) -> str | None:
-    try:
-        return parse_partita_iva((raw or "").strip())
-    except InvalidValue:
-        return None
-
-
 def require_authority(session: AnySession, user: User, partita_iva: str) -> Authority:
     """The person's authority for the firm, in the caller's transaction; NotAuthorised otherwise."""
     found = authority_for(user, partita_iva, session)
@@ -161,7 +154,7 @@ def firm_names(partite_iva: Iterable[str], session: AnySession | None = None) ->
     registers = SqlRegistryAdapter(session if session is not None else db.session)
     names: dict[str, str] = {}
     for firm in set(partite_iva):
-        if _firm_id(firm) is None:
+        if firm_id(firm) is None:
             continue
         fact = registers.business(firm)
         if fact is not None:
@@ -180,7 +173,7 @@ def request_delegation(
     at: dt.datetime | None = None,
 ) -> int:
     """Ask to act for a firm of the register; a clerk decides. The id of the new delegation."""
-    firm = _firm_id(partita_iva)
+    firm = firm_id(partita_iva)
     if firm is None:
         raise ServiceError("invalid partita IVA", code="firm_invalid")
     files = dict(zip(DELEGATION_DOCUMENTS, (delegation_form, identity_document), strict=True))
@@ -198,7 +191,7 @@ def request_delegation(
                 raise ServiceError(
                     f"{firm} is not an active firm of the business register", code="firm_unknown"
                 )
-            if _represents(session, user, firm):
+            if is_representative(user, firm, session):
                 raise ServiceError(
                     "a legal representative needs no delegation", code="already_representative"
                 )
@@ -253,12 +246,6 @@ def request_delegation(
     return delegation_id
 
 
-def _represents(session: AnySession, user: User, firm: str) -> bool:
-    return bool(
-        user.person_key and user.person_key in SqlRegistryAdapter(session).representatives(firm)
-    )
-
-
 def _live_delegation(session: AnySession, user_id: int, firm: str) -> int | None:
     found = session.scalar(
         select(FirmDelegation.id).where(
@@ -282,56 +269,52 @@ def _locked(session: AnySession, delegation_id: int) -> FirmDelegation:
     return delegation
 
 
-def _clerk(user: User) -> None:
-    if not has_role(user, CLERKS):
+def _decide(
+    delegation_id: int,
+    clerk: User,
+    status: DelegationStatus,
+    at: dt.datetime | None,
+    reason: str | None = None,
+) -> None:
+    """A clerk's decision on a requested delegation, in one transaction with its event. Only the
+    permits office decides; a delegation decided already stays as it is."""
+    if not has_role(clerk, CLERKS):
         raise ServiceError("only the permits office decides delegations", code="not_found")
-
-
-def approve_delegation(delegation_id: int, clerk: User, at: dt.datetime | None = None) -> None:
-    """A clerk checked the form and the identity document: the delegate may act for the firm."""
-    _clerk(clerk)
     with unit_of_work() as session:
         delegation = _locked(session, delegation_id)
         if delegation.status != DelegationStatus.REQUESTED.value:
             raise ServiceError("the delegation was already decided", code="delegation_decided")
-        delegation.status = DelegationStatus.APPROVED.value
+        delegation.status = status.value
         delegation.decided_at = at or dt.datetime.now(dt.UTC)
         delegation.decided_by_id = clerk.id
+        if reason is not None:
+            delegation.decision_reason = reason
         record_event(
             session,
             Actor.of_user(clerk),
             "delegation",
             delegation.id,
-            "delegation_approved",
+            f"delegation_{status.value}",
+            reason=reason,
             data={"firm": delegation.partita_iva, "delegate_user_id": delegation.delegate_user_id},
         )
+
+
+def approve_delegation(delegation_id: int, clerk: User, at: dt.datetime | None = None) -> None:
+    """A clerk checked the form and the identity document: the delegate may act for the firm."""
+    _decide(delegation_id, clerk, DelegationStatus.APPROVED, at)
 
 
 def refuse_delegation(
     delegation_id: int, clerk: User, reason: str, at: dt.datetime | None = None
 ) -> None:
     """A clerk refuses, saying why (the person reads the reason)."""
-    _clerk(clerk)
     text = (reason or "").strip()[:MAX_REASON]
     if not text:
+        if not has_role(clerk, CLERKS):
+            raise ServiceError("only the permits office decides delegations", code="not_found")
         raise ServiceError("a refusal needs a reason", code="reason_missing")
-    with unit_of_work() as session:
-        delegation = _locked(session, delegation_id)
-        if delegation.status != DelegationStatus.REQUESTED.value:
-            raise ServiceError("the delegation was already decided", code="delegation_decided")
-        delegation.status = DelegationStatus.REFUSED.value
-        delegation.decided_at = at or dt.datetime.now(dt.UTC)
-        delegation.decided_by_id = clerk.id
-        delegation.decision_reason = text
-        record_event(
-            session,
-            Actor.of_user(clerk),
-            "delegation",
-            delegation.id,
-            "delegation_refused",
-            reason=text,
-            data={"firm": delegation.partita_iva, "delegate_user_id": delegation.delegate_user_id},
-        )
+    _decide(delegation_id, clerk, DelegationStatus.REFUSED, at, reason=text)
 
 
 def revocation_capacity(session: AnySession, user: User, delegation: FirmDelegation) -> str | None:
@@ -340,7 +323,7 @@ def revocation_capacity(session: AnySession, user: User, delegation: FirmDelegat
         return CLERK
     if delegation.delegate_user_id == user.id:
         return DELEGATE
-    if _represents(session, user, delegation.partita_iva):
+    if is_representative(user, delegation.partita_iva, session):
         return REPRESENTATIVE
     return None
 

@@ -78,7 +78,7 @@ def register_resident(
     """Create a resident account with a self-declared codice fiscale (development only).
 
     One account per person and per e-mail. The identity is not verified: the first SPID/CIE sign-in
-    asserting this codice fiscale confirms or freezes it (services.verified_identity).
+    asserting this codice fiscale confirms or freezes it (ztl.accounts.verified_identity).
     """
     if not resident_passwords_allowed():
         raise AccountError("residents sign in with SPID or CIE", code="registration_closed")

@@ -50,6 +50,7 @@ from ztl.payments.providers import payment_provider
 from ztl.permissions import (
     Authority,
     authority_for,
+    authority_over,
     is_firm_id,
     owned_applications,
     owns_application,
@@ -61,14 +62,14 @@ from ztl.permits.issuance import (
     checked_under_limit_locks,
     locked_application,
 )
+from ztl.rules.checks import CHECKS
 from ztl.rules.municipality import CategoryRules
+from ztl.rules.registry import Fact
 from ztl.rules.results import Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id
 from ztl.values.plates import italian_plate_kind, normalise_plate
 
-# Checks that only a firm can pass: their categories are applied for with a partita IVA.
-FIRM_CHECKS = ("business_seat_in_zone", "business_active")
 EDITABLE = {ApplicationStatus.DRAFT.value}
 WITHDRAWABLE = {
     ApplicationStatus.DRAFT.value,
@@ -111,9 +112,15 @@ class SubmitOutcome:
 
 
 def is_firm_category(category: CategoryRules) -> bool:
-    return any(category.check(c) is not None for c in FIRM_CHECKS) or any(
-        c.check_id == "vehicle_tied" and c.params.get("to") == "firm" for c in category.checks
-    )
+    """A category with a check only a firm can pass (as its declaration says) is applied for with
+    a partita IVA."""
+    return CHECKS.firm_only(category.checks)
+
+
+def is_retroactive_category(category: CategoryRules) -> bool:
+    """A category with a check that reads the transit a registration covers (a disabled badge
+    registered after entering): its form asks for the time of that transit."""
+    return Fact.TRANSIT in CHECKS.facts(category.checks)
 
 
 def total_due(application: Application) -> int:
@@ -154,17 +161,6 @@ def _applicant(
     if authority is None:
         raise ApplicationInputError(NOT_AUTHORISED, "applicant_id", "not_representative")
     return applicant, authority
-
-
-def firm_authority(session: AnySession, user: User, applicant_id: str) -> Authority | None:
-    """For a permit held by a firm (a partita IVA), the person's authority to act for it now;
-    ServiceError "not_representative" when they have none. None for a person's own permit."""
-    if len(applicant_id) != 11:
-        return None
-    authority = authority_for(user, applicant_id, session)
-    if authority is None:
-        raise ServiceError(NOT_AUTHORISED, code="not_representative")
-    return authority
 
 
 def _firm_data(authority: Authority | None, **data: Any) -> dict[str, Any] | None:
@@ -358,7 +354,7 @@ def submit_application(
         application = owned_application(session, application_id, user)
         if application.status != ApplicationStatus.DRAFT.value:
             raise ServiceError("the application was already submitted", code="not_a_draft")
-        authority = firm_authority(session, user, application.applicant_id)
+        authority = authority_over(session, user, application.applicant_id)
         result = assess(application, now)
         decider = application.category.decided_by
         if result.verdict.outcome is Outcome.NOT_ELIGIBLE and decider == Decider.AUTOMATIC.value:
@@ -465,7 +461,7 @@ def start_renewal(number: str, user: User, at: dt.datetime | None = None) -> int
             raise ServiceError(f"no permit {number}", code="not_found")
         if permit.status != PermitStatus.ACTIVE.value:
             raise ServiceError("only an active permit can be renewed", code="not_active")
-        authority = firm_authority(session, user, permit.holder_id)
+        authority = authority_over(session, user, permit.holder_id)
         offered = current_rules().category(permit.category.code).validity
         if not renewable(offered[0]) or now < renewal_opens(permit.valid_to):
             raise ServiceError("renewal is not open for this permit", code="too_early")

@@ -56,7 +56,7 @@ from ztl.permits.from_applications import approve_locked_application
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
-from ztl.rules.results import Outcome
+from ztl.rules.results import Message, Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
 from ztl.values.plates import normalise_plate
@@ -68,11 +68,15 @@ MAX_BATCH_ROWS = 500
 
 
 class GuestRefused(ServiceError):
-    """The checks refused a registration; nothing was stored and the booklet is unchanged."""
+    """The checks refused a registration; nothing was stored and the booklet is unchanged.
+    `reasons`: the sentences of the checks that did not pass, in both languages, for the person."""
 
-    def __init__(self, message: str, failing: list[str]) -> None:
+    def __init__(self, message: str, reasons: list[Message]) -> None:
         super().__init__(message, code="guest_not_eligible")
-        self.failing = failing
+        self.reasons = reasons
+
+    def reasons_in(self, language: str) -> str:
+        return " ".join(reason.in_language(language) for reason in self.reasons)
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,16 @@ class GuestRegistration:
 
 @dataclass(frozen=True)
 class BatchLine:
+    """One line of a guest file's report. A refused line keeps the refusal's code and the checks'
+    sentences in both languages (never English service text), so the page can say it in the
+    reader's language from the error catalogue, as a single registration's refusal is said."""
+
     line: int
     plate: str
     permit_number: str | None
-    problem: str | None
+    problem_code: str | None = None
+    reasons_it: str = ""
+    reasons_en: str = ""
 
 
 def _hotel_id(raw: str) -> str:
@@ -293,8 +303,11 @@ def register_guest(
         session.flush()
         result = assess(application, now)
         if result.verdict.outcome is not Outcome.ELIGIBLE:
-            failing = [r.check_id for r in result.verdict.results if r.status.value != "pass"]
-            raise GuestRefused("the registration does not pass: " + ", ".join(failing), failing)
+            failing = [r for r in result.verdict.results if r.status.value != "pass"]
+            raise GuestRefused(
+                "the registration does not pass: " + ", ".join(r.check_id for r in failing),
+                [r.message for r in failing],
+            )
         record_event(
             session, actor, "application", application.id, "submitted", data=authority.event_data()
         )
@@ -393,9 +406,35 @@ def register_guest_batch(
     report: list[BatchLine] = []
     for line, plate, arrival, nights in parse_guest_csv(text):
         try:
-            guest = GuestRegistration(plate, parse_instant(arrival), int(nights))
+            guest = GuestRegistration(plate, _arrival(arrival), _nights(nights))
             number = register_guest(user, hotel, guest, at)
-            report.append(BatchLine(line, plate, number, None))
-        except (InvalidValue, ValueError, ServiceError) as exc:
-            report.append(BatchLine(line, plate, None, str(exc)))
+            report.append(BatchLine(line, plate, number))
+        except GuestRefused as exc:
+            report.append(
+                BatchLine(line, plate, None, exc.code, exc.reasons_in("it"), exc.reasons_in("en"))
+            )
+        except ServiceError as exc:
+            report.append(BatchLine(line, plate, None, exc.code))
     return report
+
+
+def _arrival(text: str) -> dt.datetime:
+    """A row's arrival: an instant with its offset. A local time is refused as such (the same
+    words as the form's), anything else as an arrival that is not a time."""
+    try:
+        return parse_instant(text)
+    except InvalidValue as exc:
+        try:
+            local = dt.datetime.fromisoformat(text.strip()).tzinfo is None
+        except ValueError:
+            local = False
+        if local:
+            raise ServiceError(str(exc), code="time_without_offset") from exc
+        raise ServiceError(str(exc), code="arrival_invalid") from exc
+
+
+def _nights(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise ServiceError(f"{text!r} is not a number of days", code="nights") from exc

@@ -80,7 +80,7 @@ def person_from_claims(
     """Merge the ID token's claims with userinfo's (same subject only) into the asserted person.
 
     A citizens' provider must assert a valid Italian fiscal number; the municipality's staff
-    provider need not (staff are matched by their work e-mail, see services.accounts).
+    provider need not (staff are matched by their work e-mail, see ztl.accounts.staff).
     """
     subject = _claim(id_claims, "sub")
     if userinfo and _claim(userinfo, "sub") != subject:

@@ -27,8 +27,9 @@ from ztl.eligibility.service import (
 )
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
-from ztl.models import Application, GuestNight, Permit, utcnow
+from ztl.models import Application, GuestNight, Permit, User, utcnow
 from ztl.models.enums import PermitStatus
+from ztl.permissions import Authority, authority_over, owns_permit
 from ztl.permits.issuance import (
     IssueResult,
     PermitSpec,
@@ -86,11 +87,13 @@ def _check_plate_change_limit(session: AnySession, permit: Permit, now: dt.datet
         raise ServiceError(refusal.message_en, code="plate_change_limit")
 
 
-def _locked_active(session: AnySession, number: str) -> Permit:
+def _locked_active(session: AnySession, number: str, owner: User | None = None) -> Permit:
+    """The active permit, locked. With `owner` (a person acting on their own permit, not the
+    office), only a permit they own now (ztl.permissions) is found: anyone else's is "not found"."""
     permit = session.execute(
         select(Permit).where(Permit.number == number).with_for_update()
     ).scalar_one_or_none()
-    if permit is None:
+    if permit is None or (owner is not None and not owns_permit(owner, permit, session)):
         raise ServiceError(f"no permit {number}", code="not_found")
     if permit.status != PermitStatus.ACTIVE.value:
         raise ServiceError(f"permit {number} is {permit.status}, not active", code="not_active")
@@ -105,6 +108,7 @@ def end_permit(
     reason: str,
     now: dt.datetime,
     replaced_by: Permit | None = None,
+    acting: Authority | None = None,
 ) -> None:
     permit.status = status.value
     permit.ended_at = now
@@ -127,6 +131,7 @@ def end_permit(
             "seal_kid": permit.seal_kid,
             "revocation_list": sequence,
             **({"replaced_by": replaced_by.number} if replaced_by else {}),
+            **(acting.event_data() if acting else {}),
         },
     )
 
@@ -140,10 +145,14 @@ def revoke_permit(number: str, actor: Actor, reason: str, at: dt.datetime | None
         end_permit(session, permit, PermitStatus.REVOKED, actor, reason.strip(), at or utcnow())
 
 
-def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -> None:
-    """The holder gives the permit up; its seal is revoked like any other."""
+def surrender_permit(
+    number: str, actor: Actor, at: dt.datetime | None = None, *, owner: User | None = None
+) -> None:
+    """The holder gives the permit up; its seal is revoked like any other. `owner`: the person
+    doing it from the portal, who must own the permit now (for a firm: act for it)."""
     with unit_of_work() as session:
-        permit = _locked_active(session, number)
+        permit = _locked_active(session, number, owner)
+        acting = authority_over(session, owner, permit.holder_id) if owner else None
         end_permit(
             session,
             permit,
@@ -151,6 +160,7 @@ def surrender_permit(number: str, actor: Actor, at: dt.datetime | None = None) -
             actor,
             "given up by the holder",
             at or utcnow(),
+            acting=acting,
         )
 
 
@@ -204,25 +214,36 @@ def _replace(
     actor: Actor,
     reason: str,
     now: dt.datetime,
+    acting: Authority | None = None,
 ) -> IssueResult:
     new = create_permit(session, replacement_spec(old, plates, period, fee), actor, now)
-    end_permit(session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new)
+    end_permit(
+        session, old, PermitStatus.REPLACED, actor, reason, now, replaced_by=new, acting=acting
+    )
     return IssueResult(
         new.id, new.number, new.seal_text or "", new.pdf or b"", new.valid_from, new.valid_to, True
     )
 
 
 def change_plate(
-    number: str, old_plate: str, new_plate: str, actor: Actor, at: dt.datetime | None = None
+    number: str,
+    old_plate: str,
+    new_plate: str,
+    actor: Actor,
+    at: dt.datetime | None = None,
+    *,
+    owner: User | None = None,
 ) -> IssueResult:
-    """Free, immediate, same end date; the new plate must pass the category's checks."""
+    """Free, immediate, same end date; the new plate must pass the category's checks. `owner`: the
+    person doing it from the portal, who must own the permit now (for a firm: act for it)."""
     now = at or utcnow()
     try:
         old_norm, new_norm = normalise_plate(old_plate), normalise_plate(new_plate)
     except InvalidValue as exc:
         raise ServiceError(str(exc), code="plate_invalid") from exc
     with unit_of_work() as session:
-        permit = _locked_active(session, number)
+        permit = _locked_active(session, number, owner)
+        acting = authority_over(session, owner, permit.holder_id) if owner else None
         current = [(p.plate, p.country) for p in permit.plates]
         if old_norm not in [p for p, _ in current]:
             raise ServiceError(f"{old_norm} is not on permit {number}", code="plate_not_on_permit")
@@ -241,7 +262,7 @@ def change_plate(
         rules = current_rules()
         free = fee_for(rules, rules.category(permit.category.code), None, (), Purpose.PLATE_CHANGE)
         reason = f"{PLATE_CHANGE_REASON}{old_norm} -> {new_norm}"
-        result = _replace(session, permit, plates, period, free, actor, reason, now)
+        result = _replace(session, permit, plates, period, free, actor, reason, now, acting)
     return result
 
 

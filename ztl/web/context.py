@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from ztl.accounts.staff import resident_passwords_allowed
 from ztl.city.rules_config import current_rules
-from ztl.i18n import supported_languages
+from ztl.i18n import current_language, supported_languages
 from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
 from ztl.payments.providers import payment_provider
@@ -74,7 +74,7 @@ def money(cents: int) -> str:
 
 def category_name(category: Any) -> str:
     """A permit category's name in the user's language (the catalogue stores both)."""
-    if str(get_locale() or "it") == "en" and category.name_en:
+    if current_language() == "en" and category.name_en:
         return str(category.name_en)
     return str(category.name_it)
 

@@ -1,7 +1,7 @@
 """A permit as a clerk sees it (holder, plates, zones, windows, validity, flags, history), its
 signed PDF, and its revocation.
 
-A revocation needs a reason and ends the seal at once (services/permit_changes.py); a permit that
+A revocation needs a reason and ends the seal at once (ztl/permits/changes.py); a permit that
 is no longer active shows no revocation form, and a stale form is refused with a message.
 """
 

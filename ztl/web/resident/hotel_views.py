@@ -1,9 +1,9 @@
 """A hotel's page: its booklets (40 registrations each), and guest registration, one or a file.
 
 The hotel's receptionist signs in with their own account and acts for the hotel as its legal
-representative or an approved delegate (services/representation); each booklet belongs to the
+representative or an approved delegate (ztl.accounts.representation); each booklet belongs to the
 hotel (its partita IVA), and registrations are made only against a paid booklet of that hotel
-(services/hotel_guests). Hotels are shown by their name in the business register.
+(ztl.applications.hotel_guests). Hotels are shown by their name in the business register.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ztl.accounts import representation
 from ztl.applications import hotel_guests
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
+from ztl.i18n import current_language
 from ztl.infrastructure import submissions
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.values.times import from_local
@@ -46,6 +47,19 @@ def _forms(booklets: list[Any] | None = None) -> tuple[GuestForm, GuestBatchForm
     return guest, batch, names
 
 
+def _report_lines(report: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A guest file's report as the reader reads it: a refused line's words come from the error
+    catalogue in the page's language, with the checks' own sentences for a refused registration."""
+    language = current_language()
+    shown = []
+    for line in report:
+        code = line.get("problem_code")
+        reasons = line.get("reasons_en" if language == "en" else "reasons_it") or ""
+        problem = error_text(code, checks=reasons) if code else None
+        shown.append({**line, "problem": problem})
+    return shown
+
+
 def _page(report: list[dict[str, Any]] | None = None, status: int = 200) -> tuple[str, int]:
     booklets = hotel_guests.booklets_of(current_user)
     guest, batch, names = _forms(booklets)
@@ -64,7 +78,7 @@ def _page(report: list[dict[str, Any]] | None = None, status: int = 200) -> tupl
         guest_form=guest,
         batch_form=batch,
         action=ActionForm(),
-        report=report,
+        report=_report_lines(report) if report else None,
     ), status
 
 
@@ -122,7 +136,7 @@ def register_guest() -> Response | tuple[str, int]:
     try:
         number = hotel_guests.register_guest(current_user, form.hotel.data or "", guest)
     except hotel_guests.GuestRefused as exc:
-        flash(error_text(exc, checks=", ".join(exc.failing)), "danger")
+        flash(error_text(exc, checks=exc.reasons_in(current_language())), "danger")
         return _back()
     except ServiceError as exc:
         flash(error_text(exc), "danger")

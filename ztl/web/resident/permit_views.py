@@ -1,7 +1,8 @@
 """The holder's permit pages: see it, download the signed PDF, change plate, renew, give it up.
 
-A plate change and giving up act at once (services/permit_changes.py: the old seal is revoked in the
-same transaction); a renewal opens an application prefilled from the permit, which is checked and
+A plate change and giving up act at once (ztl/permits/changes.py: the old seal is revoked in the
+same transaction), and that use case decides, inside its transaction, whether the person owns the
+permit now; a renewal opens an application prefilled from the permit, which is checked and
 paid like the first one.
 """
 
@@ -58,6 +59,15 @@ def _back(number: str) -> Response:
     return redirect(url_for("resident.permit", number=number), 303)
 
 
+def _refused(exc: ServiceError, number: str) -> Response:
+    """A permit the person does not own (any more) is not found; any other refusal is explained
+    on the permit's page."""
+    if exc.code == "not_found":
+        abort(404)
+    flash(error_text(exc), "danger")
+    return _back(number)
+
+
 @bp.post("/permessi/<number>/targa")
 def change_permit_plate(number: str) -> Response:
     found = _permit_or_404(number)
@@ -73,10 +83,10 @@ def change_permit_plate(number: str) -> Response:
             form.old_plate.data or "",
             form.new_plate.data or "",
             Actor.of_user(current_user),
+            owner=current_user,
         )
     except ServiceError as exc:
-        flash(error_text(exc), "danger")
-        return _back(number)
+        return _refused(exc, number)
     flash(
         _(
             "Targa cambiata: il nuovo permesso è %(n)s; il precedente non vale più.",
@@ -103,13 +113,11 @@ def renew(number: str) -> Response:
 
 @bp.post("/permessi/<number>/rinuncia")
 def surrender(number: str) -> Response:
-    _permit_or_404(number)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        surrender_permit(number, Actor.of_user(current_user))
+        surrender_permit(number, Actor.of_user(current_user), owner=current_user)
     except ServiceError as exc:
-        flash(error_text(exc), "danger")
-        return _back(number)
+        return _refused(exc, number)
     flash(_("Hai rinunciato al permesso: da ora non vale più."), "success")
     return _back(number)

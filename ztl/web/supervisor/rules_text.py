@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass
 
 from babel.dates import get_day_names
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ztl.i18n import current_language
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.windows import EVERY_DAY, DailyWindow
@@ -77,7 +77,7 @@ def window_text(window: DailyWindow) -> str:
     )
     if window.weekdays == EVERY_DAY:
         return hours
-    names = get_day_names("abbreviated", locale=str(get_locale() or "it"))
+    names = get_day_names("abbreviated", locale=current_language())
     days = ", ".join(str(names[d]) for d in range(7) if window.weekdays >> d & 1)
     return f"{hours} ({days})"
 
@@ -92,7 +92,7 @@ def decided_by_text(decider: str) -> str:
 
 
 def category_row(municipality: Municipality, category: CategoryRules) -> CategoryRow:
-    english = str(get_locale() or "it") == "en"
+    english = current_language() == "en"
     options = [
         ValidityFee(duration_text(v), fee_for(municipality, category, v, ()).fee_cents)
         for v in category.validity
