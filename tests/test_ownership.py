@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -26,18 +27,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from stdnum.it import codicefiscale
 
-from tests.conftest import csrf_token, login
+from tests.conftest import PDF, apply_online, csrf_token, login, post_form, sign_in, upload_document
 from tests.factories import (
     CF_MARIO,
     DEMO_OWN_CAR,
     DEMO_RESIDENT,
     PASSWORD,
     add_household_car,
+    hotel_in_zone_a,
     make_representative,
     make_user,
 )
-from tests.test_portal_services import _hotel_in_zone_a
-from tests.test_resident_pages import PDF, _apply, _post, _signed_in, _upload
 from ztl import permissions
 from ztl.accounts import representation
 from ztl.applications import applicant as applications
@@ -92,22 +92,22 @@ def _owned_rules(app: Flask) -> list[tuple[str, set[str], set[str]]]:
 def _owners_things(client: FlaskClient) -> dict[str, str]:
     """The first resident applies with a document, pays (issued at once), buys a booklet for the
     hotel they represent and asks to be the delegate of another firm."""
-    owner = _signed_in(client)
-    app_id = _apply(client)
+    owner = sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    app_id = apply_online(client)
     page = f"{PORTAL}domande/{app_id}"
-    assert _upload(client, page, "carta.pdf").status_code == 303
-    assert _post(client, f"{page}/invia", page).status_code == 303  # type: ignore[attr-defined]
-    assert _post(client, f"{page}/paga", page).status_code == 303  # type: ignore[attr-defined]
+    assert upload_document(client, page, "carta.pdf").status_code == 303
+    assert post_form(client, f"{page}/invia", page).status_code == 303
+    assert post_form(client, f"{page}/paga", page).status_code == 303
     hotel_page = f"{PORTAL}albergo"
-    bought = _post(
-        client, f"{hotel_page}/blocchetti", hotel_page, **{"booklet-hotel": _hotel_in_zone_a()}
+    bought = post_form(
+        client, f"{hotel_page}/blocchetti", hotel_page, **{"booklet-hotel": hotel_in_zone_a()}
     )
-    assert bought.status_code == 303  # type: ignore[attr-defined]
+    assert bought.status_code == 303
     permit = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).one()
     document = db.session.scalars(select(Document).where(Document.application_id == app_id)).one()
     booklet = db.session.scalars(select(HotelBooklet)).one()
-    paid = _post(client, f"{hotel_page}/blocchetti/{booklet.id}/paga", hotel_page)
-    assert paid.status_code == 303  # type: ignore[attr-defined]
+    paid = post_form(client, f"{hotel_page}/blocchetti/{booklet.id}/paga", hotel_page)
+    assert paid.status_code == 303
     guests = client.post(
         f"{hotel_page}/ospiti/file",
         data={
@@ -160,13 +160,13 @@ def test_every_owned_route_is_not_found_for_another_resident(
         assert client.get(url).status_code == 200, url
 
     other = app.test_client()
-    _signed_in(other, "other@example.org", "RSSMRA85T10A562S")
+    sign_in(other, "resident", "other@example.org", "RSSMRA85T10A562S")
     token = csrf_token(other, PORTAL)
     tried = []
     for rule, arguments, methods in _owned_rules(app):
         url = _url(rule, {**values, "code": "1"}) if "code" in arguments else _url(rule, values)
         for method in sorted(methods):
-            kwargs = {}
+            kwargs: dict[str, Any] = {}
             if method == "POST":  # a complete, valid form: refused for ownership, not for shape
                 kwargs = {
                     "data": {
@@ -267,7 +267,9 @@ def test_a_permit_issued_at_the_counter_is_its_holder_s_to_see_renew_change_and_
 ) -> None:
     """The holder never applied from their account: the clerk did. It was in their data export,
     yet their dashboard did not list it and each of its pages answered 404 (the bug)."""
-    _signed_in(client)  # mario@example.org, the demo resident
+    sign_in(
+        client, "resident", "mario@example.org", DEMO_RESIDENT
+    )  # mario@example.org, the demo resident
     permit = _at_counter(DEMO_RESIDENT)
     permit.valid_to = dt.datetime.now(dt.UTC) + dt.timedelta(days=25)  # its renewal is open
     db.session.commit()
@@ -286,28 +288,28 @@ def test_a_permit_issued_at_the_counter_is_its_holder_s_to_see_renew_change_and_
     _not_found_for(stranger, permit.number)
 
     # Renewal: an application of the holder's account, prefilled from the permit, paid, issued.
-    renewal = _post(client, f"{page}/rinnova", page)
-    assert renewal.status_code == 303, renewal  # type: ignore[attr-defined]
-    renewal_page = renewal.headers["Location"]  # type: ignore[attr-defined]
+    renewal = post_form(client, f"{page}/rinnova", page)
+    assert renewal.status_code == 303, renewal
+    renewal_page = renewal.headers["Location"]
     assert re.search(r"/domande/\d+$", renewal_page), renewal_page
-    assert _post(client, f"{renewal_page}/invia", renewal_page).status_code == 303  # type: ignore[attr-defined]
-    assert _post(client, f"{renewal_page}/paga", renewal_page).status_code == 303  # type: ignore[attr-defined]
+    assert post_form(client, f"{renewal_page}/invia", renewal_page).status_code == 303
+    assert post_form(client, f"{renewal_page}/paga", renewal_page).status_code == 303
     renewed = _renewed(permit)
     assert renewed.status == PermitStatus.ACTIVE.value and renewed.holder_id == permit.holder_id
 
     # Plate change of the renewed permit, to another car of the household.
     new_car = add_household_car("GA123BC")
     renewed_page = f"{PORTAL}permessi/{renewed.number}"
-    changed = _post(
+    changed = post_form(
         client, f"{renewed_page}/targa", renewed_page, old_plate=DEMO_OWN_CAR, new_plate=new_car
     )
-    assert changed.status_code == 303  # type: ignore[attr-defined]
+    assert changed.status_code == 303
     replacement = _renewed(renewed)
     assert [p.plate for p in replacement.plates] == [new_car]
 
     # Giving it up.
     last_page = f"{PORTAL}permessi/{replacement.number}"
-    assert _post(client, f"{last_page}/rinuncia", last_page).status_code == 303  # type: ignore[attr-defined]
+    assert post_form(client, f"{last_page}/rinuncia", last_page).status_code == 303
     db.session.expire_all()
     assert db.session.get(Permit, replacement.id).status == PermitStatus.SURRENDERED.value  # type: ignore[union-attr]
     home = client.get(PORTAL).get_data(as_text=True)
@@ -318,11 +320,11 @@ def test_a_permit_issued_at_the_counter_is_its_holder_s_to_see_renew_change_and_
 def test_renewing_a_counter_permit_too_early_is_explained_not_a_404(
     city: Flask, client: FlaskClient
 ) -> None:
-    _signed_in(client)
+    sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
     permit = _at_counter(DEMO_RESIDENT)
     page = f"{PORTAL}permessi/{permit.number}"
-    response = _post(client, f"{page}/rinnova", page)
-    assert response.status_code == 303 and response.headers["Location"].endswith(page)  # type: ignore[attr-defined]
+    response = post_form(client, f"{page}/rinnova", page)
+    assert response.status_code == 303 and response.headers["Location"].endswith(page)
     assert "Il rinnovo si apre 60 giorni prima della scadenza" in client.get(page).get_data(True)
     db.session.expire_all()
     assert db.session.get(Permit, permit.id).status == PermitStatus.ACTIVE.value  # type: ignore[union-attr]
@@ -390,7 +392,7 @@ def test_a_firm_s_permit_is_for_whoever_may_act_for_the_firm_now(city: Flask, ap
     """Issued at the counter for the firm (its holder is the partita IVA): its representative and
     its approved delegate reach it, whoever applied; a stranger does not; a revoked delegate no
     longer does."""
-    shop = _hotel_in_zone_a(accommodation=False)
+    shop = hotel_in_zone_a(accommodation=False)
     representative, boss = _client(app, "titolare@example.org", CF_MARIO)
     make_representative(shop, representative)
     delegate, helper = _client(app, "delegato@example.org", DELEGATE_CF)
@@ -428,7 +430,7 @@ def test_the_use_case_decides_ownership_of_a_firm_s_permit_inside_its_transactio
     """The plate change and the surrender ask, under the permit's lock, whether the person owns
     the permit now: a delegate revoked after the page was shown is refused "not found", a stranger
     too, and what a delegate does is recorded with the firm and the capacity they acted in."""
-    shop = _hotel_in_zone_a(accommodation=False)
+    shop = hotel_in_zone_a(accommodation=False)
     representative, _ = _client(app, "titolare@example.org", CF_MARIO)
     make_representative(shop, representative)
     delegate, _ = _client(app, "delegato@example.org", DELEGATE_CF)
@@ -439,13 +441,12 @@ def test_the_use_case_decides_ownership_of_a_firm_s_permit_inside_its_transactio
     car = _firm_car(shop)
     permit = _at_counter(shop, car, category="4")
 
-    for person in (stranger,):
-        with pytest.raises(ServiceError) as refused:
-            change_plate(permit.number, car, "GA123BC", Actor.of_user(person), owner=person)
-        assert refused.value.code == "not_found"
-        with pytest.raises(ServiceError) as refused:
-            surrender_permit(permit.number, Actor.of_user(person), owner=person)
-        assert refused.value.code == "not_found"
+    with pytest.raises(ServiceError) as refused:
+        change_plate(permit.number, car, "GA123BC", Actor.of_user(stranger), owner=stranger)
+    assert refused.value.code == "not_found"
+    with pytest.raises(ServiceError) as refused:
+        surrender_permit(permit.number, Actor.of_user(stranger), owner=stranger)
+    assert refused.value.code == "not_found"
 
     surrender_permit(permit.number, Actor.of_user(delegate), owner=delegate)
     ended = db.session.scalars(
@@ -480,7 +481,7 @@ def _numbers(user: User) -> tuple[list[str], list[int]]:
 def test_the_export_the_dashboard_and_the_record_check_are_one_rule(city: Flask) -> None:
     """For every kind of account, the records the data export lists, the dashboard lists, the
     WHERE clause selects and the per-record check accepts are the same."""
-    shop = _hotel_in_zone_a(accommodation=False)
+    shop = hotel_in_zone_a(accommodation=False)
     holder = make_user("resident", "titolare@example.org", codice_fiscale=DEMO_RESIDENT)
     own = applications.create_draft(
         holder, applications.ApplicationInput(category="1", applicant_id="", plates=(DEMO_OWN_CAR,))
@@ -499,10 +500,11 @@ def test_the_export_the_dashboard_and_the_record_check_are_one_rule(city: Flask)
 
     # The demo's register names the demo resident among the shop's representatives too.
     assert permissions.authority_for(holder, shop) is not None
+    assert counter.application_id is not None and firm_permit.application_id is not None
     expected = {
         holder.id: (
             sorted([counter.number, firm_permit.number]),
-            sorted([own, counter.application_id, firm_permit.application_id]),  # type: ignore[list-item]
+            sorted([own, counter.application_id, firm_permit.application_id]),
         ),
         representative.id: ([firm_permit.number], [firm_permit.application_id]),
         stranger.id: ([], []),

@@ -22,11 +22,9 @@ from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, unit_of_work
 from ztl.models import Permit, utcnow
 from ztl.models.enums import PermitStatus
+from ztl.rules.checks import CHECKS
 from ztl.rules.results import Status
 
-APPLICATION_TIME_CHECKS = frozenset(
-    {"documents_attached", "retroactive_window", "daily_monthly_limit"}
-)
 BATCH = 500
 
 
@@ -86,10 +84,12 @@ def _recheck_one(permit_id: int, actor: Actor, at: dt.datetime, summary: Recheck
             excluding_permit_id=permit.id,
         )
         result = check_eligibility(request)
+        # Checks of the moment of application (declared When.APPLICATION_TIME) are not re-run.
+        application_time = CHECKS.application_time()
         failing = [
             r.to_dict()
             for r in result.verdict.results
-            if r.status is Status.FAIL and r.check_id not in APPLICATION_TIME_CHECKS
+            if r.status is Status.FAIL and r.check_id not in application_time
         ]
         summary.checked += 1
         if failing and permit.flag_checks != failing:

@@ -24,6 +24,7 @@ from ztl.models import Application, Category, Permit, PermitPlate, UTCDateTime, 
 from ztl.models.enums import PermitStatus
 from ztl.registries.adapter import RegistryAdapter
 from ztl.registries.sql import SqlRegistryAdapter
+from ztl.rules.checks import CHECKS
 from ztl.rules.evaluate import evaluate
 from ztl.rules.facts import (
     ApplicantFacts,
@@ -36,6 +37,7 @@ from ztl.rules.facts import (
 )
 from ztl.rules.fees import Fee, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
+from ztl.rules.registry import Fact
 from ztl.rules.results import Outcome, Verdict
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
@@ -129,34 +131,26 @@ def gather_facts(
     request: EligibilityRequest,
     registers: RegistryAdapter,
 ) -> ApplicationFacts:
-    """Only the facts the category's checks use are looked up (a daily permit reads no anagrafe)."""
+    """Only the facts the category's checks declare they read are looked up (a daily permit reads
+    no anagrafe): the registry says which (ztl.rules.checks.CHECKS)."""
     if request.at.tzinfo is None or request.at.utcoffset() is None:
         raise EligibilityInputError(
             "the time must carry an offset (e.g. +01:00 or Z)", code="time_naive"
         )
-    uses = {spec.check_id for spec in category.checks}
-    tied = category.check("vehicle_tied")
-    needs_residence = bool(
-        uses & {"residence_in_zone", "household_limit"}
-        or (tied is not None and tied.params["to"] == "household")
-    )
+    needs = CHECKS.facts(category.checks)
     timezone = ZoneInfo(rules.timezone)
     applicant = _applicant(request.applicant_id)
     vehicles = tuple(_vehicle(p, registers) for p in _plates(request.plates))
-    residence = _residence(applicant, registers) if needs_residence else None
+    residence = _residence(applicant, registers) if Fact.RESIDENCE in needs else None
     zones = request.zones or _default_zones(category, residence)
     badges: tuple[BadgeFacts, ...] = ()
     business: BusinessFacts | None = None
-    if "badge_valid" in uses and applicant.id_valid and not applicant.is_firm:
+    if Fact.BADGES in needs and applicant.id_valid and not applicant.is_firm:
         badges = tuple(
             BadgeFacts(b.badge_number, b.holder_key, b.valid_until)
             for b in registers.badges_of(applicant.subject_id)
         )
-    if (
-        uses & {"business_seat_in_zone", "business_active"}
-        and applicant.id_valid
-        and applicant.is_firm
-    ):
+    if Fact.BUSINESS in needs and applicant.id_valid and applicant.is_firm:
         found = registers.business(applicant.subject_id)
         if found is not None:
             seat = registers.zone_of_address(found.street, found.house_number)
@@ -173,7 +167,7 @@ def gather_facts(
         badges=badges,
         business=business,
         history=_history(
-            uses,
+            needs,
             category.code,
             residence,
             applicant,
@@ -304,7 +298,7 @@ _DAILY_IN_MONTH = (
 
 
 def _history(
-    uses: set[str],
+    needs: frozenset[Fact],
     code: str,
     residence: ResidenceFacts | None,
     applicant: ApplicantFacts,
@@ -313,25 +307,25 @@ def _history(
     timezone: ZoneInfo,
     excluding: int | None,
 ) -> PermitHistory:
-    """What was already issued, asked only for the limits the category's checks apply."""
+    """What was already issued, asked only for the limits the category's checks count."""
     connection = db.session.connection()
     exclude = excluding if excluding is not None else -1
     plates = [v.plate for v in vehicles]
     household_count = 0
-    if "household_limit" in uses:
+    if Fact.HOUSEHOLD_PERMITS in needs:
         holders = sorted(set(residence.household_keys) if residence else {applicant.subject_key})
         household_count = connection.execute(
             _HOUSEHOLD_PERMITS, {"code": code, "holders": holders, "exclude": exclude}
         ).scalar_one()
     taken: list[str] = []
-    if "one_permit_per_plate" in uses and plates:
+    if Fact.PLATE_PERMITS in needs and plates:
         taken = list(
             connection.execute(
                 _PLATES_TAKEN, {"code": code, "plates": plates, "exclude": exclude}
             ).scalars()
         )
     daily: tuple[tuple[str, int], ...] = ()
-    if "daily_monthly_limit" in uses and plates:
+    if Fact.DAILY_PERMITS in needs and plates:
         # The calendar month of the day, in the municipality's time.
         first = dt.datetime(day.year, day.month, 1, tzinfo=timezone)
         following = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)

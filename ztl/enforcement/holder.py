@@ -43,6 +43,7 @@ from ztl.models import (
 )
 from ztl.models.enums import PermitStatus
 from ztl.rules.calendar import calendar_from_data
+from ztl.rules.checks import CHECKS
 from ztl.rules.municipality import Municipality
 from ztl.rules.windows import DailyWindow
 
@@ -149,15 +150,15 @@ def zone_policies(session: AnySession, rules: Municipality) -> dict[str, ZonePol
 
 
 def retroactive_hours(rules: Municipality, zone: str) -> int:
-    """The longest time after a transit in which a registration may still authorize it there."""
+    """The longest time after a transit in which a registration may still authorize it there:
+    what the checks of the zone's categories accept, as each declares (retroactive_window's
+    `hours`)."""
     hours = [
-        int(spec.params.get("hours", rules.retroactive_hours))
+        CHECKS.retroactive_hours(category.checks)
         for category in rules.categories
         if zone in category.zones
-        for spec in category.checks
-        if spec.check_id == "retroactive_window"
     ]
-    return max(hours, default=0)
+    return max((h for h in hours if h is not None), default=0)
 
 
 def lookback() -> dt.timedelta:

@@ -29,6 +29,8 @@ from ztl.permits.issuance import (
     issue_result,
     locked_application,
 )
+from ztl.rules.checks import CHECKS
+from ztl.rules.registry import Fact
 from ztl.rules.validity import Period, ValidityError, permit_period
 from ztl.values import InvalidValue
 from ztl.values.fiscal import subject_key
@@ -48,7 +50,8 @@ def application_period(application: Application, now: dt.datetime) -> Period:
     timezone = ZoneInfo(rules.timezone)
     today = now.astimezone(timezone).date()
     first_day = max(application.requested_from or today, today)
-    if details.get("transit_at") and category.check("retroactive_window") is not None:
+    needs = CHECKS.facts(category.checks)
+    if details.get("transit_at") and Fact.TRANSIT in needs:
         # A retroactive registration covers the day of the transit it was made for.
         transit = dt.datetime.fromisoformat(details["transit_at"])
         first_day = min(first_day, transit.astimezone(timezone).date())
@@ -59,7 +62,8 @@ def application_period(application: Application, now: dt.datetime) -> Period:
     if duration.startswith("PT") and details.get("starts_at"):
         start = max(dt.datetime.fromisoformat(details["starts_at"]), now)
     badge_until = None
-    if category.check("badge_valid") is not None and application.facts:
+    if Fact.BADGES in needs and application.facts:
+        # The permit ends with the badge its checks looked at.
         dates = [b.get("valid_until") for b in application.facts.get("badges", [])]
         valid = [dt.date.fromisoformat(d) for d in dates if d]
         badge_until = max(valid) if valid else None

@@ -48,6 +48,8 @@ from ztl.permits.documents import (
     signing_keys,
 )
 from ztl.registries.sql import SqlRegistryAdapter
+from ztl.rules.checks import CHECKS
+from ztl.rules.registry import Lock
 from ztl.rules.validity import Period
 from ztl.seals.keys import key_store
 
@@ -127,15 +129,17 @@ def plate_lock_key(plate: str) -> str:
 
 
 def limit_lock_keys(facts: ApplicationFacts) -> set[str]:
-    """What a new permit on these facts is counted against, as lock names: every member of the
-    household (household limit) and every plate (one permit per plate and category; the monthly
-    limit of daily permits, which counts both daily categories, hence the plate alone)."""
+    """What a new permit on these facts is counted against, as lock names, from the locks its
+    category's checks declare: every member of the household (`Lock.HOUSEHOLD`: the household
+    limit) and every plate (`Lock.PLATE`: one permit per plate and category; the monthly limit of
+    daily permits, which counts both daily categories, hence the plate alone)."""
     category = current_rules().category(facts.category)
+    locks = CHECKS.locks(category.checks)  # the locks each check declares
     keys: set[str] = set()
-    if category.check("household_limit") is not None:
+    if Lock.HOUSEHOLD in locks:
         holders = set(facts.residence.household_keys) if facts.residence else set()
         keys |= {f"holder:{key}" for key in holders | {facts.applicant.subject_key}}
-    if any(category.check(c) is not None for c in ("one_permit_per_plate", "daily_monthly_limit")):
+    if Lock.PLATE in locks:
         keys |= {plate_lock_key(vehicle.plate) for vehicle in facts.vehicles}
     return keys
 

@@ -1,8 +1,13 @@
-"""Every check of the permit catalogue, one small pure function each.
+"""Every check of the permit catalogue, one small pure function each, and its declaration.
 
 Each returns a CheckResult with a stable id, pass / fail / needs review, a message in Italian and
 English, and the evidence it looked at. Parameters (limits, allowed categories, hours) come from the
 municipality's rules file, never from constants here.
+
+Each function is registered in CHECKS by the decorator above it, which declares its id, its
+parameters, where its arguments come from, the facts it reads and the locks it takes
+(ztl.rules.registry says why). Adding a check is adding one decorated function here, and its tests:
+the loader, the evaluator and the services learn of it from the declaration.
 """
 
 from __future__ import annotations
@@ -20,13 +25,29 @@ from ztl.rules.facts import (
     ResidenceFacts,
     VehicleFacts,
 )
+from ztl.rules.registry import (
+    CheckContext,
+    CheckRegistry,
+    Fact,
+    Lock,
+    Param,
+    Params,
+    Scope,
+    When,
+)
 from ztl.rules.results import CheckResult, Message, Status
+
+# The checks the engine knows: the rules file may switch on these and no other.
+CHECKS = CheckRegistry()
+# Whose vehicle vehicle_tied accepts: the applicant's, their household's, or their firm's.
+TIED_TO = ("applicant", "household", "firm")
 
 
 def _result(check_id: str, status: Status, it: str, en: str, /, **evidence: Any) -> CheckResult:
     return CheckResult(check_id, status, Message(it, en), MappingProxyType(evidence))
 
 
+@CHECKS.check("applicant_identity", inputs=lambda c: (c.facts.applicant,))
 def applicant_identity(applicant: ApplicantFacts) -> CheckResult:
     kind_it, kind_en = (
         ("partita IVA", "partita IVA")
@@ -51,6 +72,11 @@ def applicant_identity(applicant: ApplicantFacts) -> CheckResult:
     )
 
 
+@CHECKS.check(
+    "residence_in_zone",
+    needs={Fact.RESIDENCE},
+    inputs=lambda c: (c.facts.residence, c.facts.zones),
+)
 def residence_in_zone(residence: ResidenceFacts | None, zones: Collection[str]) -> CheckResult:
     wanted = sorted(zones)
     if residence is None:
@@ -101,6 +127,13 @@ def residence_in_zone(residence: ResidenceFacts | None, zones: Collection[str]) 
     )
 
 
+@CHECKS.check(
+    "household_limit",
+    params=[Param("limit", int)],
+    needs={Fact.RESIDENCE, Fact.HOUSEHOLD_PERMITS},
+    locks={Lock.HOUSEHOLD},
+    inputs=lambda c: (c.facts.history, c.params["limit"]),
+)
 def household_limit(history: PermitHistory, limit: int) -> CheckResult:
     used = history.household_active_permits
     evidence = {"active_permits": used, "limit": limit}
@@ -121,6 +154,7 @@ def household_limit(history: PermitHistory, limit: int) -> CheckResult:
     )
 
 
+@CHECKS.check("vehicle_found", scope=Scope.VEHICLE, inputs=lambda c: (c.vehicle,))
 def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
     if vehicle.country != "IT":
         return _result(
@@ -150,6 +184,7 @@ def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
     )
 
 
+@CHECKS.check("vehicle_active", scope=Scope.VEHICLE, inputs=lambda c: (c.vehicle,))
 def vehicle_active(vehicle: VehicleFacts) -> CheckResult | None:
     """None when there is nothing to check (foreign or unknown plate: vehicle_found says so)."""
     if vehicle.country != "IT" or not vehicle.found:
@@ -173,6 +208,28 @@ def vehicle_active(vehicle: VehicleFacts) -> CheckResult | None:
     )
 
 
+def _tied_needs(params: Params) -> set[Fact]:
+    """Tied to the household: the household is read from the anagrafe."""
+    return {Fact.RESIDENCE} if params["to"] == "household" else set()
+
+
+def _allowed_keys(context: CheckContext) -> set[str]:
+    """Whose vehicle counts: the applicant (a person or a firm), or anyone in their household."""
+    keys = {context.facts.applicant.subject_key}
+    residence = context.facts.residence
+    if context.params["to"] == "household" and residence is not None:
+        keys |= set(residence.household_keys)
+    return keys
+
+
+@CHECKS.check(
+    "vehicle_tied",
+    params=[Param("to", str, choices=TIED_TO)],
+    scope=Scope.VEHICLE,
+    needs=_tied_needs,
+    firm_only=lambda params: params["to"] == "firm",
+    inputs=lambda c: (c.vehicle, _allowed_keys(c)),
+)
 def vehicle_tied(vehicle: VehicleFacts, allowed_keys: Collection[str]) -> CheckResult | None:
     """The vehicle is owned or held (leasing, company car) by the applicant or their household."""
     if vehicle.country != "IT" or not vehicle.found:
@@ -202,6 +259,12 @@ def vehicle_tied(vehicle: VehicleFacts, allowed_keys: Collection[str]) -> CheckR
     )
 
 
+@CHECKS.check(
+    "vehicle_category",
+    params=[Param("allowed", list)],
+    scope=Scope.VEHICLE,
+    inputs=lambda c: (c.vehicle, c.params["allowed"]),
+)
 def vehicle_category(vehicle: VehicleFacts, allowed: Collection[str]) -> CheckResult | None:
     """Allowed categories by prefix: "L" allows L1e..L7e, "M1" only M1."""
     if vehicle.country != "IT" or not vehicle.found:
@@ -227,6 +290,11 @@ def vehicle_category(vehicle: VehicleFacts, allowed: Collection[str]) -> CheckRe
     )
 
 
+@CHECKS.check(
+    "emission_floor",
+    scope=Scope.VEHICLE,
+    inputs=lambda c: (c.vehicle, c.municipality.emission_floor),
+)
 def emission_floor(vehicle: VehicleFacts, minimum_euro: Mapping[str, int]) -> CheckResult | None:
     """minimum_euro: fuel -> lowest Euro class admitted (petrol 1, diesel 2 in Prato)."""
     if vehicle.country != "IT" or not vehicle.found or vehicle.euro_class is None:
@@ -255,6 +323,11 @@ def emission_floor(vehicle: VehicleFacts, minimum_euro: Mapping[str, int]) -> Ch
     )
 
 
+@CHECKS.check(
+    "badge_valid",
+    needs={Fact.BADGES},
+    inputs=lambda c: (c.facts.badges, c.facts.valid_from),
+)
 def badge_valid(badges: Collection[BadgeFacts], on: dt.date) -> CheckResult:
     valid = sorted((b for b in badges if b.valid_until >= on), key=lambda b: b.valid_until)
     if valid:
@@ -288,6 +361,12 @@ def badge_valid(badges: Collection[BadgeFacts], on: dt.date) -> CheckResult:
     )
 
 
+@CHECKS.check(
+    "business_seat_in_zone",
+    needs={Fact.BUSINESS},
+    firm_only=True,
+    inputs=lambda c: (c.facts.business, c.facts.zones),
+)
 def business_seat_in_zone(business: BusinessFacts | None, zones: Collection[str]) -> CheckResult:
     if business is None:
         return _result(
@@ -327,6 +406,13 @@ def business_seat_in_zone(business: BusinessFacts | None, zones: Collection[str]
     )
 
 
+@CHECKS.check(
+    "one_permit_per_plate",
+    scope=Scope.VEHICLE,
+    needs={Fact.PLATE_PERMITS},
+    locks={Lock.PLATE},
+    inputs=lambda c: (c.vehicle.plate, c.facts.history, c.category.code),
+)
 def one_permit_per_plate(plate: str, history: PermitHistory, category: str) -> CheckResult:
     if plate in history.plates_with_active_permit:
         return _result(
@@ -347,6 +433,21 @@ def one_permit_per_plate(plate: str, history: PermitHistory, category: str) -> C
     )
 
 
+@CHECKS.check(
+    "daily_monthly_limit",
+    params=[Param("limit", int)],
+    scope=Scope.VEHICLE,
+    when=When.APPLICATION_TIME,
+    needs={Fact.DAILY_PERMITS},
+    # Counts both daily categories per plate, so the lock is the plate's.
+    locks={Lock.PLATE},
+    inputs=lambda c: (
+        c.vehicle.plate,
+        c.facts.history,
+        c.params["limit"],
+        c.facts.valid_from.strftime("%Y-%m"),
+    ),
+)
 def daily_monthly_limit(plate: str, history: PermitHistory, limit: int, month: str) -> CheckResult:
     used = history.daily_count(plate)
     evidence = {"plate": plate, "month": month, "used": used, "limit": limit}
@@ -367,6 +468,11 @@ def daily_monthly_limit(plate: str, history: PermitHistory, limit: int, month: s
     )
 
 
+@CHECKS.check(
+    "documents_attached",
+    when=When.APPLICATION_TIME,
+    inputs=lambda c: (c.category.documents, c.facts.documents),
+)
 def documents_attached(required: Collection[str], attached: Collection[str]) -> CheckResult | None:
     """Missing documents fail; attached ones need a person to read them (needs review)."""
     if not required:
@@ -391,6 +497,14 @@ def documents_attached(required: Collection[str], attached: Collection[str]) -> 
     )
 
 
+@CHECKS.check(
+    "retroactive_window",
+    params=[Param("hours", int)],
+    when=When.APPLICATION_TIME,
+    needs={Fact.TRANSIT},
+    retroactive_hours=lambda params: int(params["hours"]),
+    inputs=lambda c: (c.facts.transit_at, c.facts.at, c.params["hours"]),
+)
 def retroactive_window(
     transit_at: dt.datetime | None, registered_at: dt.datetime, hours: int
 ) -> CheckResult | None:
@@ -420,6 +534,12 @@ def retroactive_window(
     )
 
 
+@CHECKS.check(
+    "business_active",
+    needs={Fact.BUSINESS},
+    firm_only=True,
+    inputs=lambda c: (c.facts.business,),
+)
 def business_active(business: BusinessFacts | None) -> CheckResult:
     """The firm is registered and trading (craftsmen and utilities serve the zone from anywhere)."""
     if business is None:

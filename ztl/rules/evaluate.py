@@ -2,17 +2,18 @@
 
 Vehicle checks run once per plate (the plate is in each result's evidence). A check that has nothing
 to look at (a foreign plate's emission class) is left out rather than passed, so the verdict shows
-only what was really checked.
+only what was really checked. Which function a check id runs, and on what, is the check's own
+declaration in the registry (ztl.rules.checks.CHECKS); only the two checks of the application's
+shape, `zones_allowed` and `plates_count`, are part of every verdict and built in here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-from ztl.rules import checks
-from ztl.rules.facts import ApplicationFacts, VehicleFacts
-from ztl.rules.municipality import CategoryRules, CheckSpec, Municipality
+from ztl.rules.checks import CHECKS
+from ztl.rules.facts import ApplicationFacts
+from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.results import CheckResult, Message, Status, Verdict
 
 
@@ -22,7 +23,9 @@ def evaluate(municipality: Municipality, facts: ApplicationFacts) -> Verdict:
     results: list[CheckResult] = []
     results.extend(_shape_checks(category, facts))
     for spec in category.checks:
-        results.extend(r for r in _run(spec, municipality, category, facts) if r is not None)
+        # The loader admits only registered checks, so the lookup cannot fail on a loaded file.
+        check = CHECKS[spec.check_id]
+        results.extend(check.results(municipality, category, facts, spec.params))
     return Verdict.of(results)
 
 
@@ -49,64 +52,3 @@ def _shape_checks(category: CategoryRules, facts: ApplicationFacts) -> Iterator[
             ),
             {"plates": len(facts.vehicles), "max_plates": category.max_plates},
         )
-
-
-def _allowed_keys(spec: CheckSpec, facts: ApplicationFacts) -> set[str]:
-    to = spec.params["to"]
-    keys = {facts.applicant.subject_key}
-    if to == "household" and facts.residence is not None:
-        keys |= set(facts.residence.household_keys)
-    return keys
-
-
-def _per_vehicle(
-    facts: ApplicationFacts, check: Callable[[VehicleFacts], CheckResult | None]
-) -> list[CheckResult | None]:
-    return [check(vehicle) for vehicle in facts.vehicles]
-
-
-def _run(
-    spec: CheckSpec, municipality: Municipality, category: CategoryRules, facts: ApplicationFacts
-) -> list[CheckResult | None]:
-    p: Any = spec.params
-    match spec.check_id:
-        case "applicant_identity":
-            return [checks.applicant_identity(facts.applicant)]
-        case "residence_in_zone":
-            return [checks.residence_in_zone(facts.residence, facts.zones)]
-        case "household_limit":
-            return [checks.household_limit(facts.history, p["limit"])]
-        case "vehicle_found":
-            return _per_vehicle(facts, checks.vehicle_found)
-        case "vehicle_active":
-            return _per_vehicle(facts, checks.vehicle_active)
-        case "vehicle_tied":
-            keys = _allowed_keys(spec, facts)
-            return _per_vehicle(facts, lambda v: checks.vehicle_tied(v, keys))
-        case "vehicle_category":
-            return _per_vehicle(facts, lambda v: checks.vehicle_category(v, p["allowed"]))
-        case "emission_floor":
-            floor = municipality.emission_floor
-            return _per_vehicle(facts, lambda v: checks.emission_floor(v, floor))
-        case "badge_valid":
-            return [checks.badge_valid(facts.badges, facts.valid_from)]
-        case "business_seat_in_zone":
-            return [checks.business_seat_in_zone(facts.business, facts.zones)]
-        case "business_active":
-            return [checks.business_active(facts.business)]
-        case "one_permit_per_plate":
-            return [
-                checks.one_permit_per_plate(v.plate, facts.history, category.code)
-                for v in facts.vehicles
-            ]
-        case "daily_monthly_limit":
-            month = facts.valid_from.strftime("%Y-%m")
-            return [
-                checks.daily_monthly_limit(v.plate, facts.history, p["limit"], month)
-                for v in facts.vehicles
-            ]
-        case "documents_attached":
-            return [checks.documents_attached(category.documents, facts.documents)]
-        case "retroactive_window":
-            return [checks.retroactive_window(facts.transit_at, facts.at, p["hours"])]
-    raise KeyError(f"check {spec.check_id!r} has no implementation")  # the loader prevents this

@@ -25,13 +25,12 @@ from ztl.rules.calendar import (
     entry_from_data,
     month_day,
 )
+from ztl.rules.checks import CHECKS
 from ztl.rules.municipality import (
-    CHECK_PARAMETERS,
     DECIDERS,
     DEFAULT_LOOKUP_RETENTION_DAYS,
     DEFAULT_RECORD_RETENTION_YEARS,
     GATE_DIRECTIONS,
-    TIED_TO,
     Booklet,
     CategoryRules,
     CheckSpec,
@@ -40,6 +39,7 @@ from ztl.rules.municipality import (
     PlateChangeLimit,
     ZoneRules,
 )
+from ztl.rules.registry import Param
 from ztl.rules.windows import DailyWindow, WindowError, parse_window
 
 DEFAULT_RULES = Path(__file__).parent / "municipalities" / "prato.toml"
@@ -531,30 +531,40 @@ _ATECO_PREFIX = re.compile(r"\d{2}(\.\d{1,2}){0,2}")
 
 
 def _checks(reader: _Reader, item: Mapping[str, Any], index: int) -> tuple[CheckSpec, ...]:
+    """`[categories.checks]`: registered checks only, each with the parameters it declares."""
     raw = reader.take(item, "checks", dict, "categories", index)
     specs = []
     for check_id, params in raw.items():
         keys = ("checks", check_id)
-        if check_id not in CHECK_PARAMETERS:
-            known = ", ".join(sorted(CHECK_PARAMETERS))
+        if check_id not in CHECKS:
+            known = ", ".join(CHECKS.ids())
             raise reader.fail(
                 "categories", index, keys, f"unknown check {check_id!r}; known: {known}"
             )
         if not isinstance(params, dict):
             raise reader.fail("categories", index, keys, "parameters must be a table, {} for none")
-        expected = CHECK_PARAMETERS[check_id]
-        for name, value in params.items():
-            kind = expected.get(name)
-            if kind is None:
-                raise reader.fail("categories", index, keys, f"unknown parameter {name!r}")
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise reader.fail("categories", index, keys, f"{name} must be {_kind_name(kind)}")
-        missing = set(expected) - set(params)
-        if missing:
-            raise reader.fail(
-                "categories", index, keys, f"missing parameter(s): {', '.join(sorted(missing))}"
-            )
-        if check_id == "vehicle_tied" and params["to"] not in TIED_TO:
-            raise reader.fail("categories", index, keys, f"to must be one of {', '.join(TIED_TO)}")
+        problem = _parameter_problem(CHECKS[check_id].params, params)
+        if problem is not None:
+            raise reader.fail("categories", index, keys, problem)
         specs.append(CheckSpec(check_id, MappingProxyType(dict(params))))
     return tuple(specs)
+
+
+def _parameter_problem(declared: tuple[Param, ...], params: Mapping[str, Any]) -> str | None:
+    """What is wrong with a check's parameters against its declaration, or None: unknown names
+    and wrong types first, then missing ones, then values outside the declared choices."""
+    expected = {param.name: param for param in declared}
+    for name, value in params.items():
+        param = expected.get(name)
+        if param is None:
+            return f"unknown parameter {name!r}"
+        kind = param.kind
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"{name} must be {_kind_name(kind)}"
+    missing = set(expected) - set(params)
+    if missing:
+        return f"missing parameter(s): {', '.join(sorted(missing))}"
+    for param in declared:
+        if param.choices and params[param.name] not in param.choices:
+            return f"{param.name} must be one of {', '.join(param.choices)}"
+    return None

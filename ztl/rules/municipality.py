@@ -16,27 +16,6 @@ from zoneinfo import ZoneInfo
 from ztl.rules.calendar import ZoneCalendar
 from ztl.rules.windows import DailyWindow, local_time
 
-# Every check the engine knows, with the parameters each accepts (name -> type).
-CHECK_PARAMETERS: Mapping[str, Mapping[str, type]] = MappingProxyType(
-    {
-        "applicant_identity": {},
-        "residence_in_zone": {},
-        "household_limit": {"limit": int},
-        "vehicle_found": {},
-        "vehicle_active": {},
-        "vehicle_tied": {"to": str},
-        "vehicle_category": {"allowed": list},
-        "emission_floor": {},
-        "badge_valid": {},
-        "business_seat_in_zone": {},
-        "business_active": {},
-        "one_permit_per_plate": {},
-        "daily_monthly_limit": {"limit": int},
-        "documents_attached": {},
-        "retroactive_window": {"hours": int},
-    }
-)
-TIED_TO = ("applicant", "household", "firm")
 DECIDERS = ("automatic", "automatic_if_registered", "clerk")
 # Days a plate lookup keeps its plate when the rules file does not say ([retention] lookups_days).
 DEFAULT_LOOKUP_RETENTION_DAYS = 7
@@ -50,6 +29,10 @@ DEFAULT_RECORD_RETENTION_YEARS = 10
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """A check the rules file switches on for a category, with its parameters as the file gives
+    them; what the check does and which parameters it takes is its declaration in
+    ztl.rules.checks.CHECKS, against which the loader validated these."""
+
     check_id: str
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 

@@ -152,7 +152,7 @@ def _form_page(form: ApplicationForm, category: Any, application: Any = None) ->
         application=application,
         firm=applications.is_firm_category(category),
         hourly=any(v.startswith("PT") for v in category.validity),
-        retroactive=category.check("retroactive_window") is not None,
+        retroactive=applications.is_retroactive_category(category),
         plate_help=PLATE_HELP,
     )
     return page, (400 if form.is_submitted() else 200)
