@@ -1,4 +1,9 @@
-"""The JSON API under /api/v1: bearer tokens for machines, JSON errors, no CSRF (no cookies used)."""
+"""The JSON API under /api/v1 and the published lists under /.well-known/ztl.
+
+Each operation is declared once beside its view (ztl.api.operations): its route, who may call it,
+the schemas that validate its input, and its answers; the OpenAPI document (ztl.api.openapi) is
+generated from those declarations, and one guard checks every caller.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,8 @@ from flask import Flask
 
 
 def register_api(app: Flask) -> None:
-    from ztl.api.eligibility import bp as eligibility_bp
-    from ztl.api.enforcement import bp as enforcement_bp
-    from ztl.api.openapi import bp as openapi_bp
-    from ztl.api.payments import bp as payments_bp
-    from ztl.api.seals import bp as seals_bp
-    from ztl.api.v1 import bp
-    from ztl.extensions import csrf
+    # ztl.api.openapi imports every module that declares operations, so all of them are here.
+    from ztl.api import eligibility, enforcement, openapi, payments, seals, v1, wellknown
 
-    # Token clients send no cookies, so no CSRF; session endpoints check it themselves (JSON errors).
-    csrf.exempt(bp)
-    csrf.exempt(eligibility_bp)
-    csrf.exempt(seals_bp)
-    csrf.exempt(enforcement_bp)
-    csrf.exempt(payments_bp)  # signed by the payment system (HMAC), no cookies
-    csrf.exempt(openapi_bp)  # public, read-only: the OpenAPI document needs no token
-    app.register_blueprint(seals_bp)
-    app.register_blueprint(enforcement_bp)
-    app.register_blueprint(eligibility_bp)
-    app.register_blueprint(bp)
-    app.register_blueprint(openapi_bp)
-    app.register_blueprint(payments_bp)
+    for module in (seals, enforcement, eligibility, v1, openapi, payments, wellknown):
+        app.register_blueprint(module.bp)

@@ -7,15 +7,18 @@ the request must carry the CSRF token (X-CSRFToken header), like every form.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import jsonify
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 from werkzeug.wrappers import Response
 
-from ztl.api.auth import api_error
+from ztl.api.auth import Session, api_error, rate_limited
+from ztl.api.fields import INSTANT, checked, closed, documented, json_object
+from ztl.api.operations import JsonAnswer, JsonBody, api_blueprint, operation
+from ztl.api.rate_limit import RateLimit
 from ztl.eligibility.applicant_view import result_for_applicant
 from ztl.eligibility.service import (
     EligibilityInputError,
@@ -24,63 +27,241 @@ from ztl.eligibility.service import (
     check_eligibility,
     record_question,
 )
-from ztl.extensions import csrf
 from ztl.models import utcnow
 from ztl.permissions import CLERKS, RESIDENTS, has_role
 from ztl.rate_limit import SlidingWindow
+from ztl.rules.results import Outcome, Status
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
 from ztl.values.times import parse_date, parse_instant
 
-bp = Blueprint("api_eligibility", __name__, url_prefix="/api/v1")
+bp = api_blueprint("api_eligibility", __name__)
 MAX_PLATES = 10
+MAX_TEXT = 100
+MAX_LIST = 20
 
 
 # Plates asked about per account and minute (ZTL_ELIGIBILITY_RATE_PER_MINUTE, per worker process):
 # enough for a person and a clerk, not for resolving the city's plates one after the other.
 _PLATES_ASKED = SlidingWindow()
+PLATES_ASKED = RateLimit(
+    "ZTL_ELIGIBILITY_RATE_PER_MINUTE",
+    30,
+    lambda: _PLATES_ASKED,
+    "Too many plates asked about by this account in the last minute.",
+)
 
 
-def _over_limit(plates: int) -> tuple[Response, int] | None:
-    """A 429 with Retry-After once this account has asked about too many plates this minute."""
-    limit = int(current_app.config.get("ZTL_ELIGIBILITY_RATE_PER_MINUTE", 30))
-    if limit <= 0:
+# --- the question ---------------------------------------------------------------------------------
+
+
+def _text(value: Any, name: str) -> str | None:
+    """Null or text of at most MAX_TEXT characters, as sent (empty text included)."""
+    if value is None:
         return None
-    for _ in range(max(1, plates)):
-        wait = _PLATES_ASKED.allow(f"eligibility:{current_user.id}", limit)
-        if wait is not None:
-            response, status = api_error("rate_limited")
-            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
-            return response, status
-    return None
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise InvalidValue(f"'{name}' must be text of at most {MAX_TEXT} characters")
+    return value
 
 
-class BodyError(ValueError):
-    """The JSON body has the wrong shape; str() says which field."""
+def _applicant(value: Any, name: str) -> str:
+    """The person asked about: a resident's own codice fiscale when left out."""
+    applicant = _text(value, name) or (current_user.codice_fiscale or "")
+    if not applicant:
+        raise InvalidValue("'applicant' is required")
+    return applicant
 
 
-@bp.post("/eligibility")
-def eligibility() -> tuple[Response, int] | Response:
-    if not current_user.is_authenticated:
-        return api_error("unauthorized")
-    if not has_role(current_user, RESIDENTS | CLERKS):
+def _category(value: Any, name: str) -> str:
+    if value is None:
+        raise InvalidValue("'category' is required")
+    return _text(value, name) or ""
+
+
+def _instant(value: Any, name: str) -> dt.datetime | None:
+    text = _text(value, name)
+    return parse_instant(text) if text else None
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    text = _text(value, name)
+    return parse_date(text) if text else None
+
+
+def _plates(value: Any, name: str) -> tuple[PlateInput, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_PLATES:
+        raise InvalidValue(f"'plates' must be a list of 1 to {MAX_PLATES} plates")
+    plates = []
+    for item in value:
+        if isinstance(item, str):
+            plates.append(PlateInput(item))
+        elif isinstance(item, dict) and isinstance(item.get("plate"), str):
+            country = item.get("country", "IT")
+            if not isinstance(country, str):
+                raise InvalidValue("'plates[].country' must be two letters")
+            plates.append(PlateInput(item["plate"], country))
+        else:
+            raise InvalidValue('each plate is a string or {"plate", "country"}')
+    return tuple(plates)
+
+
+def _texts(value: Any, name: str) -> tuple[str, ...]:
+    """A list of at most MAX_LIST texts; null or left out is none."""
+    value = [] if value is None else value
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(v, str) for v in value)
+        or len(value) > MAX_LIST
+    ):
+        raise InvalidValue(f"'{name}' must be a list of text")
+    return tuple(value)
+
+
+def _zones(value: Any, name: str) -> tuple[str, ...]:
+    return tuple(zone.upper() for zone in _texts(value, name))
+
+
+TEXT = Annotated[str, Field(max_length=MAX_TEXT)]
+TEXTS = Annotated[list[str], Field(max_length=MAX_LIST)]
+
+
+class PlateWithCountry(TypedDict):
+    plate: str
+    country: NotRequired[str]
+
+
+@with_config(ConfigDict(json_schema_extra={"examples": [{"category": "1", "plates": ["AB123CD"]}]}))
+class EligibilityQuestion(TypedDict):
+    # In the order they are checked: a question with several mistakes is answered with the first.
+    applicant: NotRequired[
+        Annotated[
+            str,
+            checked(
+                _applicant,
+                Annotated[
+                    TEXT,
+                    documented(
+                        {
+                            "description": "Codice fiscale or VAT number. A resident's own by "
+                            "default; required from clerks."
+                        }
+                    ),
+                ],
+            ),
+        ]
+    ]
+    at: NotRequired[
+        Annotated[dt.datetime | None, checked(_instant, Annotated[TEXT, documented(INSTANT)])]
+    ]
+    valid_from: NotRequired[
+        Annotated[dt.date | None, checked(_date, Annotated[TEXT, documented({"format": "date"})])]
+    ]
+    transit_at: NotRequired[
+        Annotated[dt.datetime | None, checked(_instant, Annotated[TEXT, documented(INSTANT)])]
+    ]
+    category: Annotated[str, checked(_category, TEXT)]
+    plates: Annotated[
+        tuple[PlateInput, ...],
+        checked(
+            _plates,
+            Annotated[list[str | PlateWithCountry], Field(min_length=1, max_length=MAX_PLATES)],
+        ),
+    ]
+    zones: NotRequired[Annotated[tuple[str, ...], checked(_zones, TEXTS)]]
+    validity: NotRequired[
+        Annotated[
+            str | None, checked(_text, Annotated[TEXT, documented({"examples": ["P1Y", "P2Y"]})])
+        ]
+    ]
+    documents: NotRequired[Annotated[tuple[str, ...], checked(_texts, TEXTS)]]
+
+
+QUESTION = Annotated[
+    EligibilityQuestion,
+    # Every field is checked, present or not: the applicant's default, the required category.
+    json_object(
+        "the body must be a JSON object",
+        (
+            "applicant",
+            "at",
+            "valid_from",
+            "transit_at",
+            "category",
+            "plates",
+            "zones",
+            "validity",
+            "documents",
+        ),
+    ),
+]
+
+
+# --- the answer (ztl.eligibility.service.EligibilityResult.to_dict) --------------------------------
+
+
+@closed
+class Message(TypedDict):
+    it: str
+    en: str
+
+
+@closed
+class Check(TypedDict):
+    id: str
+    status: Status
+    message: Message
+    evidence: dict[str, Any]
+
+
+@closed
+class EligibilityAnswer(TypedDict):
+    outcome: Outcome
+    checks: list[Check]
+    category: str
+    applicant: str
+    plates: list[str]
+    zones: list[str]
+    at: Annotated[str, documented({"format": "date-time"})]
+    validity: str
+    fee_cents: int
+    stamp_duty_cents: int
+    total_cents: int
+
+
+@operation(
+    bp,
+    "POST",
+    "/eligibility",
+    summary="The eligibility verdict with every check (signed-in people)",
+    description="For the web pages, not for machines: a resident asks about themself, a clerk or "
+    "supervisor about anyone. Needs the session cookie and the form's CSRF token in X-CSRFToken; a "
+    "bearer token is not accepted.",
+    access=Session(RESIDENTS | CLERKS),
+    body=JsonBody(QUESTION),
+    answers={200: JsonAnswer(EligibilityAnswer, "The verdict, the checks, the fee.")},
+    refusals=(422,),  # a question that cannot be asked: unknown category, validity
+    rate_limit=PLATES_ASKED,
+)
+def eligibility(body: EligibilityQuestion) -> tuple[Response, int] | Response:
+    if has_role(current_user, RESIDENTS) and not _is_self(body["applicant"]):
         return api_error("forbidden")
+    # Charged after the check above: a refused question spends nothing.
+    wait = PLATES_ASKED.wait(f"eligibility:{current_user.id}", cost=len(body["plates"]))
+    if wait is not None:
+        return rate_limited(wait)
+    question = EligibilityRequest(
+        category=body["category"],
+        applicant_id=body["applicant"],
+        plates=body["plates"],
+        at=body.get("at") or dt.datetime.now(dt.UTC),
+        zones=body.get("zones", ()),
+        valid_from=body.get("valid_from"),
+        validity=body.get("validity"),
+        documents=body.get("documents", ()),
+        transit_at=body.get("transit_at"),
+    )
     try:
-        csrf.protect()
-    except CSRFError:
-        return api_error("csrf")
-    body = request.get_json(silent=True)
-    try:
-        eligibility_request = _request_from(body)
-    except BodyError as exc:
-        return api_error("bad_request", detail=str(exc))
-    if has_role(current_user, RESIDENTS) and not _is_self(eligibility_request.applicant_id):
-        return api_error("forbidden")
-    limited = _over_limit(len(eligibility_request.plates))
-    if limited is not None:
-        return limited
-    try:
-        result = check_eligibility(eligibility_request)
+        result = check_eligibility(question)
     except EligibilityInputError as exc:
         return api_error(exc)
     record_question(int(current_user.id), str(current_user.email), result, utcnow())
@@ -95,65 +276,3 @@ def _is_self(applicant_id: str) -> bool:
         return subject_key(parse_subject_id(applicant_id)) == current_user.person_key
     except InvalidValue:
         return False
-
-
-def _text(body: dict[str, Any], key: str, required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise BodyError(f"'{key}' is required")
-        return None
-    if not isinstance(value, str) or len(value) > 100:
-        raise BodyError(f"'{key}' must be text of at most 100 characters")
-    return value
-
-
-def _plates(raw: Any) -> tuple[PlateInput, ...]:
-    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_PLATES:
-        raise BodyError(f"'plates' must be a list of 1 to {MAX_PLATES} plates")
-    plates = []
-    for item in raw:
-        if isinstance(item, str):
-            plates.append(PlateInput(item))
-        elif isinstance(item, dict) and isinstance(item.get("plate"), str):
-            country = item.get("country", "IT")
-            if not isinstance(country, str):
-                raise BodyError("'plates[].country' must be two letters")
-            plates.append(PlateInput(item["plate"], country))
-        else:
-            raise BodyError('each plate is a string or {"plate", "country"}')
-    return tuple(plates)
-
-
-def _list_of_text(body: dict[str, Any], key: str) -> tuple[str, ...]:
-    value = body.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value) or len(value) > 20:
-        raise BodyError(f"'{key}' must be a list of text")
-    return tuple(value)
-
-
-def _request_from(body: Any) -> EligibilityRequest:
-    if not isinstance(body, dict):
-        raise BodyError("the body must be a JSON object")
-    applicant = _text(body, "applicant") or (current_user.codice_fiscale or "")
-    if not applicant:
-        raise BodyError("'applicant' is required")
-    try:
-        at_text, from_text = _text(body, "at"), _text(body, "valid_from")
-        transit_text = _text(body, "transit_at")
-        at = parse_instant(at_text) if at_text else dt.datetime.now(dt.UTC)
-        transit_at = parse_instant(transit_text) if transit_text else None
-        valid_from = parse_date(from_text) if from_text else None
-    except InvalidValue as exc:
-        raise BodyError(str(exc)) from exc
-    return EligibilityRequest(
-        category=_text(body, "category", required=True) or "",
-        applicant_id=applicant,
-        plates=_plates(body.get("plates")),
-        at=at,
-        zones=tuple(z.upper() for z in _list_of_text(body, "zones")),
-        valid_from=valid_from,
-        validity=_text(body, "validity"),
-        documents=_list_of_text(body, "documents"),
-        transit_at=transit_at,
-    )

@@ -1,10 +1,15 @@
-"""Per-token request limits for machine clients: a runaway gate must not starve the others.
+"""Per-key request limits an API operation declares: a runaway gate must not starve the others.
 
-ZTL_API_RATE_PER_MINUTE sets the limit per token and worker process (0 turns it off). Past it the
-answer is 429 with Retry-After.
+Each limit is a setting (requests, or units such as plates, per minute and per worker process; 0
+turns it off) and a sliding window (ztl.rate_limit). Past it the answer is 429 with Retry-After.
+ZTL_API_RATE_PER_MINUTE limits each machine token; the operations that take tokens charge it in
+the guard, before the view runs.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import current_app
 
@@ -14,9 +19,39 @@ DEFAULT_PER_MINUTE = 1200
 _WINDOW = SlidingWindow()
 
 
-def retry_after(token_key: str) -> float | None:
-    """None when the token (keyed by its hash) may make this request, else seconds to wait."""
-    limit = int(current_app.config.get("ZTL_API_RATE_PER_MINUTE", DEFAULT_PER_MINUTE))
-    if limit <= 0:
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `setting` (default `default`) per key and minute.
+
+    `window` is called each time, so a test may replace the module's window with its own clock.
+    `what` says what is counted, for the OpenAPI document.
+    """
+
+    setting: str
+    default: int
+    window: Callable[[], SlidingWindow]
+    what: str
+
+    def per_minute(self) -> int:
+        return int(current_app.config.get(self.setting, self.default))
+
+    def wait(self, key: str, cost: int = 1) -> float | None:
+        """None when `key` may spend `cost` more (and it is counted), else the seconds to wait
+        (answered as 429 with Retry-After: ztl.api.auth.rate_limited)."""
+        limit = self.per_minute()
+        if limit <= 0:
+            return None
+        window = self.window()
+        for _ in range(max(1, cost)):
+            wait = window.allow(key, limit)
+            if wait is not None:
+                return wait
         return None
-    return _WINDOW.allow(token_key, limit)
+
+
+TOKEN_RATE = RateLimit(
+    "ZTL_API_RATE_PER_MINUTE",
+    DEFAULT_PER_MINUTE,
+    lambda: _WINDOW,
+    "Too many requests for this token in the last minute.",
+)

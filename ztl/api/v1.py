@@ -1,24 +1,33 @@
-"""Version 1 of the API. Enforcement endpoints arrive with their issues; the guard is already here."""
+"""GET /api/v1/whoami: lets a device check its configuration (which token it holds)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from flask import g, jsonify
+from typing_extensions import TypedDict
 from werkzeug.wrappers import Response
 
-from ztl.api.auth import require_token
+from ztl.api.auth import MACHINES
+from ztl.api.fields import closed
+from ztl.api.operations import JsonAnswer, api_blueprint, operation
 from ztl.models.enums import TokenRole
 
-bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
-MACHINE_ROLES = frozenset(r.value for r in TokenRole)
+bp = api_blueprint("api_v1", __name__)
 
 
-@bp.before_request
-def _authenticate() -> tuple[Response, int] | None:
-    return require_token(MACHINE_ROLES)
+@closed
+class WhoAmI(TypedDict):
+    name: str
+    role: TokenRole
 
 
-@bp.get("/whoami")
+@operation(
+    bp,
+    "GET",
+    "/whoami",
+    summary="The calling token's name and role",
+    access=MACHINES,
+    answers={200: JsonAnswer(WhoAmI, "The token.")},
+)
 def whoami() -> Response:
-    """The calling token's name and role: lets a device check its configuration."""
     token = g.api_token
     return jsonify({"name": token.name, "role": token.role})

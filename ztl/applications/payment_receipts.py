@@ -21,9 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,8 +33,6 @@ from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.models import Application, HotelBooklet, PaymentNotification, Permit
 from ztl.models.enums import ApplicationStatus
 from ztl.permits.issuance import locked_application
-from ztl.values import InvalidValue
-from ztl.values.times import parse_instant
 
 SIGNATURE_HEADER = "ZTL-Payment-Signature"
 TOLERANCE = dt.timedelta(minutes=5)
@@ -55,6 +51,9 @@ class BadSignature(Exception):
 
 @dataclass(frozen=True)
 class Receipt:
+    """What a notification says was paid; its body is checked by the API's schema
+    (ztl.api.payments.PaymentReceipt) once the signature is."""
+
     receipt_id: str
     iuv: str
     amount_cents: int
@@ -89,26 +88,6 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: dt.datet
     expected = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     if not hmac.compare_digest(expected.hexdigest(), given):
         raise BadSignature("the signature does not match the body")
-
-
-def parse_receipt(body: bytes) -> Receipt:
-    try:
-        data: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidValue("the body is not JSON") from exc
-    if not isinstance(data, dict):
-        raise InvalidValue("the body must be a JSON object")
-    receipt_id, iuv, amount = data.get("receipt_id"), data.get("iuv"), data.get("amount_cents")
-    if not isinstance(receipt_id, str) or not 1 <= len(receipt_id.strip()) <= MAX_RECEIPT_ID:
-        raise InvalidValue(f"'receipt_id' must be text of 1 to {MAX_RECEIPT_ID} characters")
-    if not isinstance(iuv, str) or not 1 <= len(iuv) <= 40:
-        raise InvalidValue("'iuv' must be the notice's IUV")
-    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= MAX_AMOUNT:
-        raise InvalidValue(f"'amount_cents' must be a whole number of cents from 1 to {MAX_AMOUNT}")
-    paid_at = data.get("paid_at")
-    if not isinstance(paid_at, str):
-        raise InvalidValue("'paid_at' must be an instant with its offset")
-    return Receipt(receipt_id.strip(), iuv, amount, parse_instant(paid_at))
 
 
 def record_receipt(receipt: Receipt, body: bytes, now: dt.datetime) -> ReceiptOutcome:

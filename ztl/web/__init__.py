@@ -23,7 +23,6 @@ def register_web(app: Flask) -> None:
     from ztl.web.resident.views import bp as resident_bp
     from ztl.web.security import register_security_headers
     from ztl.web.supervisor.views import bp as supervisor_bp
-    from ztl.web.wellknown.views import bp as wellknown_bp
 
     for blueprint in (
         public_bp,
@@ -33,7 +32,6 @@ def register_web(app: Flask) -> None:
         supervisor_bp,
         police_bp,
         admin_bp,
-        wellknown_bp,
     ):
         app.register_blueprint(blueprint)
     configure_sign_in_prompt()
