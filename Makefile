@@ -29,6 +29,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/vulture ztl tests tools/vulture_whitelist.py
 
 typecheck: install
 	$(BIN)/mypy

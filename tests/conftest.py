@@ -1,4 +1,10 @@
-"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+"""The tests' fixtures and helpers: every database test runs on SQLite and on PostgreSQL.
+
+Fixtures: `app` (the migrated app, inside an app context, emptied after each test), `client`,
+`runner`, `keys` (fresh signing keys), `city` (the demo city with those keys), `quiet_mail`.
+Helpers: `sign_in` (an account of a role, signed in), `login`, `csrf_token`, `post_form`,
+`apply_online`, `upload_document`, `audit`/`problems_of` (a page as a screen reader gets it),
+`fetch_lists`, `pdf_text`. Test data is built with tests/factories.py. docs/testing.md says more.
 
 PostgreSQL runs when ZTL_TEST_POSTGRES_URL is set (CI sets it); each test session works in a schema of
 its own, created here and dropped at the end, so runs never see each other's rows and leave nothing.
@@ -7,10 +13,13 @@ Without it the PostgreSQL run is skipped with a printed reason.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,14 +27,19 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from tests.factories import DEMO_OWN_CAR, PASSWORD, make_user
 from ztl import create_app
+from ztl.demo.loader import load_demo
 from ztl.extensions import db
-from ztl.models import Base
-
-# Fixtures for signed permits (fresh keys per test, the demo city with keys).
-pytest_plugins = ["tests.permit_helpers"]
+from ztl.models import Base, User
+from ztl.rate_limit import SlidingWindow
+from ztl.seals.keys import key_store
+from ztl.signing.keys import KeyStore
+from ztl.signing.lists import RevocationList, TrustList, load_revocation_list, load_trust_list
 
 POSTGRES_ENV = "ZTL_TEST_POSTGRES_URL"
 POSTGRES_SKIP = (
@@ -142,8 +156,31 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def runner(app: Flask) -> Any:
+def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def keys(app: Flask, tmp_path: Path) -> Iterator[KeyStore]:
+    """Fresh signing keys in a folder of this test's own (rotations never leak into other tests;
+    the session's instance folder stays keyless). Set without `monkeypatch`, so that a test's
+    `monkeypatch.undo()` keeps them."""
+    previous = app.config["ZTL_KEYS_DIR"]
+    app.config["ZTL_KEYS_DIR"] = str(tmp_path / "keys")
+    store = key_store()  # named after the rules file's municipality, as `ztl keys init` does
+    store.init()
+    try:
+        yield store
+    finally:
+        app.config["ZTL_KEYS_DIR"] = previous
+
+
+@pytest.fixture
+def city(app: Flask, keys: KeyStore) -> Flask:
+    """The demo city (rules, registers, categories, zones: `ztl demo load`) with fresh signing
+    keys, so that permits can be issued; the app it runs in."""
+    load_demo()
+    return app
 
 
 CSRF_FIELD = re.compile(
@@ -160,10 +197,219 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return next(g for g in match.groups() if g)
 
 
-def login(client: FlaskClient, email: str, password: str, next_url: str | None = None) -> Any:
+def login(
+    client: FlaskClient, email: str, password: str, next_url: str | None = None
+) -> TestResponse:
+    """The sign-in form posted as a browser would; the answer (302 when it went through)."""
     token = csrf_token(client, "/accedi")
     data = {"email": email, "password": password, "csrf_token": token, "next": next_url or ""}
     return client.post("/accedi", data=data)
+
+
+def sign_in(
+    client: FlaskClient,
+    role: str,
+    email: str | None = None,
+    codice_fiscale: str | None = None,
+) -> User:
+    """Sign `client` in as the account with `email` (by default `ROLE@comune.example.org`),
+    made first (with `role`, the test password and `codice_fiscale`) when there is none yet."""
+    email = email or f"{role}@comune.example.org"
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = make_user(role, email, codice_fiscale=codice_fiscale)
+    response = login(client, email, PASSWORD)
+    assert response.status_code == 302, f"{email} could not sign in: {response.status_code}"
+    return user
+
+
+def post_form(client: FlaskClient, path: str, page: str, **data: object) -> TestResponse:
+    """Post `data` to `path` with the CSRF token of the form on `page`."""
+    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
+
+
+# A minimal PDF, enough for an uploaded document.
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def apply_online(client: FlaskClient, code: str = "1", plate: str = DEMO_OWN_CAR) -> int:
+    """A signed-in resident's draft application for category `code`; its id."""
+    path = f"/area-personale/domande/nuova/{code}"
+    token = csrf_token(client, path)
+    response = client.post(path, data={"csrf_token": token, "plate_1": plate})
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    found = re.search(r"/domande/(\d+)$", response.headers["Location"])
+    assert found is not None, response.headers["Location"]
+    return int(found.group(1))
+
+
+def upload_document(
+    client: FlaskClient, page: str, name: str, content: bytes = PDF
+) -> TestResponse:
+    """Attach a document to the application at `page`, as the page's form does."""
+    return client.post(
+        f"{page}/documenti",
+        data={
+            "csrf_token": csrf_token(client, page),
+            "kind": "identity_document",
+            "file": (io.BytesIO(content), name),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def fetch_lists(
+    client: FlaskClient, keys: KeyStore, held: int | None = None
+) -> tuple[TrustList, RevocationList]:
+    """The published trust list and revocation list, checked as a verifier does."""
+    trust_response = client.get("/.well-known/ztl/trust-list")
+    assert trust_response.status_code == 200, trust_response.get_data(as_text=True)
+    trust = load_trust_list(trust_response.get_data(), keys.root().certificate)
+    revocations = load_revocation_list(
+        client.get("/.well-known/ztl/revocations").get_data(), trust, held
+    )
+    return trust, revocations
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of every page of a PDF, as a reader extracts it."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+# --- a page as a browser and a screen reader get it (test_web_pages audits every page) ----------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+CONTROLS = {"input", "select", "textarea"}
+
+
+@dataclass
+class Named:
+    """A link or a button: what a screen reader would announce for it."""
+
+    tag: str
+    attrs: dict[str, str]
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return (self.attrs.get("aria-label") or " ".join(self.text)).strip()
+
+
+class PageAudit(HTMLParser):
+    """One pass over a page, keeping what the accessibility and offline checks look at."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.html_lang: str | None = None
+        self.h1 = 0
+        self.ids: list[str] = []
+        self.labels_for: set[str] = set()
+        self.controls: list[dict[str, str]] = []
+        self.named: list[Named] = []
+        self.svgs: list[dict[str, str]] = []
+        self.images: list[dict[str, str]] = []
+        self.urls: list[tuple[str, str]] = []  # (tag, URL) of scripts, styles, images, icons
+        self.inline_problems: list[str] = []
+        self._hidden: list[bool] = []  # per open element: inside an aria-hidden subtree?
+        self._open_named: list[Named] = []
+
+    def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
+        attrs = {k: v or "" for k, v in attr_list}
+        hidden = bool(self._hidden and self._hidden[-1]) or attrs.get("aria-hidden") == "true"
+        if tag == "html":
+            self.html_lang = attrs.get("lang")
+        if tag == "h1":
+            self.h1 += 1
+        if "id" in attrs:
+            self.ids.append(attrs["id"])
+        if tag == "label" and "for" in attrs:
+            self.labels_for.add(attrs["for"])
+        if tag in CONTROLS and attrs.get("type") != "hidden":
+            self.controls.append({"tag": tag, **attrs})
+        if tag == "input" and attrs.get("type") in {"submit", "button"}:
+            self.named.append(Named(tag, attrs, [attrs.get("value", "")]))
+        if tag == "svg" and not hidden:  # hidden itself or inside an aria-hidden element
+            self.svgs.append(attrs)
+        if tag == "img":
+            self.images.append(attrs)
+        for attribute in ("src", "href"):
+            if attribute in attrs and tag in {"script", "link", "img", "use", "source"}:
+                self.urls.append((tag, attrs[attribute]))
+        if tag == "script" and "src" not in attrs:
+            self.inline_problems.append("inline <script>")
+        if tag == "style":
+            self.inline_problems.append("<style> element")
+        for name in attrs:
+            if name == "style" or name.startswith("on"):
+                self.inline_problems.append(f"{name}= on <{tag}>")
+        if tag in {"a", "button"}:
+            self._open_named.append(Named(tag, attrs))
+        if tag not in VOID:
+            self._hidden.append(hidden)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        if self._hidden:
+            self._hidden.pop()
+        if tag in {"a", "button"} and self._open_named:
+            self.named.append(self._open_named.pop())
+
+    def handle_data(self, data: str) -> None:
+        if self._open_named and not (self._hidden and self._hidden[-1]) and data.strip():
+            for element in self._open_named:
+                element.text.append(data.strip())
+
+
+def audit(html: str) -> PageAudit:
+    parser = PageAudit()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def problems_of(page: PageAudit, language: str) -> list[str]:
+    """Everything wrong with a page, in words (an empty list for a good page)."""
+    found: list[str] = []
+    if page.html_lang != language:
+        found.append(f"<html lang={page.html_lang!r}>, expected {language!r}")
+    if page.h1 != 1:
+        found.append(f"{page.h1} <h1> elements")
+    duplicates = sorted({i for i in page.ids if page.ids.count(i) > 1})
+    if duplicates:
+        found.append(f"duplicate ids {duplicates}")
+    for control in page.controls:
+        labelled = control.get("id") in page.labels_for or control.get("aria-label")
+        if not labelled and not control.get("aria-labelledby"):
+            found.append(f"form control without a label: {control}")
+    for element in page.named:
+        if not element.name:
+            found.append(f"<{element.tag}> without an accessible name: {element.attrs}")
+    for svg in page.svgs:
+        if not svg.get("aria-label"):
+            found.append(f"<svg> neither hidden nor named: {svg}")
+    for image in page.images:
+        if "alt" not in image:
+            found.append(f"<img> without alt: {image}")
+    for tag, url in page.urls:
+        if url.startswith(("http:", "https:", "//")):
+            found.append(f"external URL on <{tag}>: {url}")
+    found.extend(page.inline_problems)
+    return found
+
+
+class FrozenWindow(SlidingWindow):
+    """A rate limit whose clock stands still: a refusal's Retry-After is the whole window (60 s),
+    however long the test took to reach it."""
+
+    def allow(self, key: str, limit: int, now: float | None = None) -> float | None:
+        return super().allow(key, limit, now=1_000.0)
 
 
 @pytest.fixture

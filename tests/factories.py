@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from ztl.accounts.staff import create_user
+from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.demo.generator import car_plate, codice_fiscale
+from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
-from ztl.models import BusinessRepresentative, Category, Permit, PermitPlate, User, Vehicle
+from ztl.infrastructure.unit_of_work import Actor
+from ztl.models import (
+    Business,
+    BusinessRepresentative,
+    Category,
+    Permit,
+    PermitPlate,
+    User,
+    Vehicle,
+)
+from ztl.permits.issuance import IssueResult
+from ztl.registries.sql import SqlRegistryAdapter
 from ztl.values.fiscal import parse_codice_fiscale, person_key
 
 PASSWORD = "correct-horse-42"
@@ -86,3 +100,31 @@ def make_representative(partita_iva: str, who: User | str) -> None:
             BusinessRepresentative(partita_iva=partita_iva, person_key=key, codice_fiscale=cf)
         )
     db.session.commit()
+
+
+def issue_resident(plate: str = DEMO_OWN_CAR, **extra: object) -> IssueResult:
+    """A resident permit (category 1) for the demo resident's car, issued at the counter; the
+    demo city must be loaded and have keys (the `city` fixture)."""
+    request = CounterRequest(
+        category="1",
+        applicant_id=DEMO_RESIDENT,
+        plates=(PlateInput(plate),),
+        **extra,  # type: ignore[arg-type]
+    )
+    return issue_at_counter(request, Actor.cli())
+
+
+def hotel_in_zone_a(accommodation: bool = True) -> str:
+    """An active firm of the demo city with its seat in zone A (as the street register places it,
+    parity included): a hotel (ATECO 55), or with `accommodation=False` any other kind of firm."""
+    kind = Business.ateco.like("55%") if accommodation else Business.ateco.not_like("55%")
+    firms = db.session.execute(
+        select(Business.partita_iva, Business.street, Business.house_number)
+        .where(Business.status == "active", kind)
+        .order_by(Business.partita_iva)
+    ).all()
+    registers = SqlRegistryAdapter()
+    for partita_iva, street, number in firms:
+        if "A" in registers.zone_of_address(street, number).zone_codes:
+            return str(partita_iva)
+    pytest.fail(f"the demo city has no such firm in zone A ({accommodation=})")

@@ -110,6 +110,7 @@ def test_an_unknown_email_costs_the_same_argon2_verification_as_a_wrong_password
     from ztl.accounts import passwords
 
     user = make_user("clerk", "clerk@example.test")
+    assert user.password_hash is not None
     assert extract_parameters(passwords._DUMMY_HASH) == extract_parameters(user.password_hash)
     verified: list[str] = []
     real = passwords._hasher

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, sign_in
 from tests.factories import PASSWORD, make_user
 from ztl.accounts.user_admin import set_active
 from ztl.extensions import db
@@ -39,8 +39,7 @@ def _signed_in(response: object) -> bool:
 
 
 def test_a_copied_cookie_stops_working_at_sign_out(app: Flask, client: FlaskClient) -> None:
-    make_user("clerk", CLERK)
-    assert login(client, CLERK, PASSWORD).status_code == 302
+    sign_in(client, "clerk", CLERK)
     copy = _copy(app, client)
     assert _signed_in(copy.get("/ufficio/"))
 
@@ -95,8 +94,7 @@ def test_sign_out_everywhere_else(app: Flask, client: FlaskClient) -> None:
 
 
 def test_a_deactivation_ends_every_session_of_the_account(app: Flask, client: FlaskClient) -> None:
-    clerk = make_user("clerk", CLERK)
-    assert login(client, CLERK, PASSWORD).status_code == 302
+    clerk = sign_in(client, "clerk", CLERK)
     set_active(clerk.id, False, Actor.cli())
     rows = db.session.scalars(select(BrowserSession)).all()
     assert [r.end_reason for r in rows] == ["account deactivated"]

@@ -16,9 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import csrf_token, login
+from tests.conftest import audit, csrf_token, login, problems_of, sign_in
 from tests.factories import CF_MARIO, DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
-from tests.test_web_pages import audit, problems_of
 from ztl.applications import applicant as applications
 from ztl.applications import clerk_queue as queue_service
 from ztl.applications import documents
@@ -61,15 +60,6 @@ def _application(application_id: int) -> Application:
     found = db.session.get(Application, application_id)
     assert found is not None
     return found
-
-
-def _signed_in(app: Flask, role: str) -> FlaskClient:
-    client = app.test_client()
-    email = f"{role}@comune.example.org"
-    if db.session.scalar(select(User).where(User.email == email)) is None:
-        make_user(role, email)
-    assert login(client, email, PASSWORD).status_code == 302
-    return client
 
 
 def _token(client: FlaskClient) -> str:
@@ -124,13 +114,15 @@ def test_every_clerk_route_is_guarded_by_role(app: Flask, office: dict[str, obje
         response = anonymous.post(path, data={"csrf_token": token})
         assert response.status_code == 302 and "/accedi" in response.headers["Location"], path
     for role in OUTSIDERS:
-        client = _signed_in(app, role)
+        client = app.test_client()
+        sign_in(client, role)
         token = _token(client)
         assert [client.get(p).status_code for p in pages] == [403] * len(pages), role
         posted = [client.post(p, data={"csrf_token": token}).status_code for p in actions]
         assert posted == [403] * len(actions), role
     for role in STAFF:
-        client = _signed_in(app, role)
+        client = app.test_client()
+        sign_in(client, role)
         token = _token(client)
         assert [client.get(p).status_code for p in pages] == [200] * len(pages), role
         posted = [client.post(p, data={"csrf_token": token}).status_code for p in actions]
@@ -140,7 +132,8 @@ def test_every_clerk_route_is_guarded_by_role(app: Flask, office: dict[str, obje
 
 
 def test_a_post_without_csrf_token_is_refused(app: Flask, office: dict[str, object]) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     waiting, number = office["waiting"], office["permit"]
     for path, data in (
         (f"/ufficio/domande/{waiting}/approva", {}),
@@ -154,7 +147,8 @@ def test_a_post_without_csrf_token_is_refused(app: Flask, office: dict[str, obje
 
 
 def test_missing_objects_are_not_found(app: Flask, office: dict[str, object]) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     token = _token(client)
     for path in (
         "/ufficio/domande/999999",
@@ -194,7 +188,8 @@ def test_queue_filters_search_and_sorts(app: Flask, city: Flask) -> None:
     others = _waiting(other, car_plate(13), at=now - dt.timedelta(days=1))
     issued = _waiting(mario, category="1")
     number = db.session.scalars(select(Permit.number).where(Permit.application_id == issued)).one()
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
 
     def rows(query: str) -> list[int]:
         response = client.get("/ufficio/" + query)
@@ -226,7 +221,8 @@ def test_queue_pages_keep_the_filters(
     monkeypatch.setattr(queue_service, "PER_PAGE", 2)
     mario = _resident()
     made = [_waiting(mario, car_plate(20 + i)) for i in range(3)]
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     first = client.get("/ufficio/?ordine=newest&categoria=15").get_data(as_text=True)
     assert _rows(first) == [made[2], made[1]]
     assert "Domande trovate: 3." in first
@@ -259,7 +255,8 @@ def test_queue_pages_keep_the_filters(
 def test_bad_filters_get_a_message_not_an_error(
     app: Flask, city: Flask, query: str, message: str
 ) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     response = client.get("/ufficio/" + query)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
@@ -279,7 +276,8 @@ def test_flagged_permits_link_to_their_page(app: Flask, office: dict[str, object
         }
     ]
     db.session.commit()
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     html = client.get("/ufficio/").get_data(as_text=True)
     assert f'href="/ufficio/permessi/{permit.number}"' in html and "Non più residente" in html
     page = client.get(f"/ufficio/permessi/{permit.number}").get_data(as_text=True)
@@ -292,7 +290,8 @@ def test_flagged_permits_link_to_their_page(app: Flask, office: dict[str, object
 def test_application_page_shows_checks_documents_and_forms(
     app: Flask, office: dict[str, object]
 ) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     waiting = office["waiting"]
     html = client.get(f"/ufficio/domande/{waiting}").get_data(as_text=True)
     stored = _application(int(str(waiting)))
@@ -313,7 +312,8 @@ def test_application_page_shows_checks_documents_and_forms(
 
 
 def test_approve_issues_a_permit_with_a_pdf(app: Flask, office: dict[str, object]) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     waiting = office["waiting"]
     page = f"/ufficio/domande/{waiting}"
     response = client.post(
@@ -342,7 +342,8 @@ def test_approve_issues_a_permit_with_a_pdf(app: Flask, office: dict[str, object
 def test_reject_needs_a_reason_and_the_resident_reads_it(
     app: Flask, office: dict[str, object]
 ) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     waiting = office["waiting"]
     page = f"/ufficio/domande/{waiting}"
     empty = client.post(f"{page}/respingi", data={"csrf_token": _token(client), "reason": "  "})
@@ -374,7 +375,8 @@ def test_reject_needs_a_reason_and_the_resident_reads_it(
 def test_asking_for_documents_is_recorded_in_the_history(
     app: Flask, office: dict[str, object]
 ) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     waiting = office["waiting"]
     page = f"/ufficio/domande/{waiting}"
     empty = client.post(f"{page}/chiedi-documenti", data={"csrf_token": _token(client)})
@@ -398,7 +400,8 @@ def test_asking_for_documents_is_recorded_in_the_history(
 
 
 def test_revoke_needs_a_reason_and_ends_the_permit(app: Flask, office: dict[str, object]) -> None:
-    client = _signed_in(app, "supervisor")
+    client = app.test_client()
+    sign_in(client, "supervisor")
     number = office["permit"]
     page = f"/ufficio/permessi/{number}"
     html = client.get(page).get_data(as_text=True)
@@ -423,7 +426,8 @@ def test_revoke_needs_a_reason_and_ends_the_permit(app: Flask, office: dict[str,
 def test_document_download_sends_the_bytes_as_an_attachment(
     app: Flask, office: dict[str, object]
 ) -> None:
-    client = _signed_in(app, "clerk")
+    client = app.test_client()
+    sign_in(client, "clerk")
     response = client.get(f"/ufficio/documenti/{office['document']}")
     assert response.status_code == 200 and response.data == PDF
     assert response.mimetype == "application/pdf"
@@ -442,7 +446,8 @@ def test_clerk_pages_pass_the_audit(
 ) -> None:
     monkeypatch.setattr(queue_service, "PER_PAGE", 1)
     _waiting(_resident("other@posta.example.org", CF_MARIO), car_plate(30))
-    client = _signed_in(app, "admin")
+    client = app.test_client()
+    sign_in(client, "admin")
     if language != "it":
         client.post("/lingua", data={"lang": language, "next": "/", "csrf_token": _token(client)})
     waiting, issued, number = office["waiting"], office["issued"], office["permit"]

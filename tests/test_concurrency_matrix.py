@@ -161,9 +161,13 @@ class Browser:
     cookies: dict[str, str] = field(default_factory=dict)
     token: str = ""
 
+    def keep_cookies(self, response: requests.Response) -> None:
+        """The cookies an answer set, kept as a browser keeps them."""
+        self.cookies.update((k, v) for k, v in response.cookies.get_dict().items() if v is not None)
+
     def page(self, path: str) -> str:
         response = requests.get(self.base + path, cookies=self.cookies, timeout=30)
-        self.cookies.update(response.cookies.get_dict())
+        self.keep_cookies(response)
         match = CSRF.search(response.text)
         if match:
             self.token = next(g for g in match.groups() if g)
@@ -185,8 +189,8 @@ def signed_in(base: str, email: str) -> Browser:
         allow_redirects=False,
         timeout=30,
     )
-    assert response.status_code in (302, 303), f"{email} could not sign in"
-    browser.cookies.update(response.cookies.get_dict())
+    assert response.status_code == 302, f"{email} could not sign in"
+    browser.keep_cookies(response)
     browser.page("/")
     return browser
 
@@ -250,7 +254,6 @@ class World:
     base: str
     app: Flask
     serial: int = 0
-    browsers: dict[str, Browser] = field(default_factory=dict)
     plates: list[str] = field(default_factory=list)
     residents: list[tuple[str, str]] = field(default_factory=list)  # (codice fiscale, own car)
 
@@ -307,9 +310,9 @@ class World:
 
     def hotel(self, receptionist: User) -> str:
         """The demo hotel, with the receptionist among its legal representatives."""
-        from tests.test_portal_services import _hotel_in_zone_a
+        from tests.factories import hotel_in_zone_a
 
-        hotel = _hotel_in_zone_a(accommodation=True)
+        hotel = hotel_in_zone_a(accommodation=True)
         make_representative(hotel, receptionist)
         return hotel
 
@@ -776,7 +779,7 @@ def _password_step(w: World, email: str, expected: str) -> Browser:
         timeout=30,
     )
     assert response.headers.get("Location", "").endswith(expected), response.status_code
-    browser.cookies.update(response.cookies.get_dict())
+    browser.keep_cookies(response)
     return browser
 
 

@@ -16,6 +16,7 @@ from ztl.demo.loader import load_demo
 from ztl.eligibility.service import (
     EligibilityInputError,
     EligibilityRequest,
+    EligibilityResult,
     PlateInput,
     check_eligibility,
 )
@@ -29,9 +30,9 @@ AT = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 def ask(
     category: str = "1",
     applicant: str = RESIDENT,
-    plates: tuple[str, ...] = (OWN_CAR,),
+    plates: tuple[str | PlateInput, ...] = (OWN_CAR,),
     **extra: object,
-):  # type: ignore[no-untyped-def]
+) -> EligibilityResult:
     request = EligibilityRequest(
         category=category,
         applicant_id=applicant,

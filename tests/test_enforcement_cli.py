@@ -9,8 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from tests.factories import DEMO_OWN_CAR
-from tests.permit_helpers import issue_resident
+from tests.factories import DEMO_OWN_CAR, issue_resident
 from ztl.accounts.api_tokens import create_token
 from ztl.demo.generator import car_plate
 

@@ -22,8 +22,8 @@ ZONE_B_CALENDAR = ZoneCalendar((CalendarEntry(ZONE_B_HOURS),))
 HOURS_48 = 48 * 3600.0
 
 
-def rome(*args: int) -> float:
-    return dt.datetime(*args, tzinfo=ROME).timestamp()  # type: ignore[misc]
+def rome(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=ROME).timestamp()
 
 
 def _index() -> EnforcementIndex:

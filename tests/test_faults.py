@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
-from tests.conftest import make_app
-from tests.test_resident_pages import _apply, _post, _signed_in, _upload
+from tests.conftest import apply_online, make_app, post_form, sign_in, upload_document
+from tests.factories import DEMO_RESIDENT
 from ztl.extensions import db
 from ztl.models import Application, Event, Permit
 
@@ -128,21 +128,21 @@ def test_connection_lost_while_submitting_writes_nothing(
     city: Flask, client: FlaskClient, drop_at: Any, quiet_mail: None
 ) -> None:
     """The status change went out, then its event failed: the status must not stay changed."""
-    _signed_in(client)
-    app_id = _apply(client)
+    sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    app_id = apply_online(client)
     page = f"/area-personale/domande/{app_id}"
     before = _counts(app_id)
     assert before[0] == "draft"
 
     drop = drop_at("INSERT", "EVENT")
-    response = _post(client, f"{page}/invia", page)
+    response = post_form(client, f"{page}/invia", page)
 
     assert drop.fired
-    assert response.status_code == 503  # type: ignore[attr-defined]
+    assert response.status_code == 503
     assert _counts(app_id) == before
     assert db.session.get(Application, app_id).payment_reference is None  # type: ignore[union-attr]
     # The database is back: the same request now goes through.
-    assert _post(client, f"{page}/invia", page).status_code == 303  # type: ignore[attr-defined]
+    assert post_form(client, f"{page}/invia", page).status_code == 303
     assert _counts(app_id)[0] == "submitted"
 
 
@@ -150,22 +150,22 @@ def test_connection_lost_while_issuing_leaves_no_permit_and_no_payment(
     city: Flask, client: FlaskClient, drop_at: Any, quiet_mail: None
 ) -> None:
     """Payment issues the permit in the same transaction; cut at the permit's plates, none stays."""
-    _signed_in(client)
-    app_id = _apply(client)
+    sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    app_id = apply_online(client)
     page = f"/area-personale/domande/{app_id}"
-    assert _post(client, f"{page}/invia", page).status_code == 303  # type: ignore[attr-defined]
+    assert post_form(client, f"{page}/invia", page).status_code == 303
     before = _counts(app_id)
     assert before[0] == "submitted" and before[2] == 0
 
     drop = drop_at("INSERT", "PERMIT_PLATE")
-    response = _post(client, f"{page}/paga", page)
+    response = post_form(client, f"{page}/paga", page)
 
     assert drop.fired
-    assert response.status_code == 503  # type: ignore[attr-defined]
+    assert response.status_code == 503
     assert _counts(app_id) == before
     assert db.session.get(Application, app_id).paid_at is None  # type: ignore[union-attr]
     # Retried once the database is back: paid once, issued once.
-    assert _post(client, f"{page}/paga", page).status_code == 303  # type: ignore[attr-defined]
+    assert post_form(client, f"{page}/paga", page).status_code == 303
     status, _events, permits = _counts(app_id)
     assert (status, permits) == ("issued", 1)
 
@@ -181,8 +181,8 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
     from ztl.infrastructure import uploads
     from ztl.models import Document
 
-    _signed_in(client)
-    app_id = _apply(client)
+    sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    app_id = apply_online(client)
     page = f"/area-personale/domande/{app_id}"
     folder = uploads.upload_folder()
     stored_before = set(folder.iterdir()) if folder.exists() else set()
@@ -201,7 +201,7 @@ def test_a_full_disk_during_an_upload_is_a_clear_message_and_leaves_nothing(
 
     with monkeypatch.context() as patch:
         patch.setattr(uploads, "open", opening, raising=False)
-        response = _upload(client, page, "a.pdf")
+        response = upload_document(client, page, "a.pdf")
 
     assert response.status_code == 303
     shown = client.get(page).get_data(as_text=True)

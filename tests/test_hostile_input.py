@@ -31,7 +31,7 @@ from ztl.values.fiscal import parse_codice_fiscale
 
 VEHICLE_HEADER = ["plate", "owner_id", "holder_id", "category", "fuel", "euro_class", "mass_kg", "usage", "status"]  # fmt: skip
 HOSTILE = "<script>alert(1)</script>{{ 7*7 }}{% if 1 %}x{% endif %}<img src=x onerror=alert(2)>"
-CELL = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30) | st.sampled_from(
+CELL = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30) | st.sampled_from(  # type: ignore[arg-type]
     ["AB123CD", "M1", "petrol", "6", "owned", "active", "", '"', "\x00", "1e400"]
 )
 FUZZ = settings(

@@ -225,8 +225,8 @@ def test_the_authorization_request_carries_pkce_state_nonce_and_the_minimum_leve
     assert url.startswith(provider.issuer + "/auth?")
     params = query(url)
     assert params["code_challenge_method"] == "S256"
-    assert len(params["code_challenge"]) >= 43
-    assert len(params["state"]) >= 20 and len(params["nonce"]) >= 20
+    assert len(params["code_challenge"]) == 43  # base64url of a SHA-256, unpadded
+    assert (len(params["state"]), len(params["nonce"])) == (30, 20)  # Authlib's
     assert params["acr_values"] == "https://www.spid.gov.it/SpidL2"
     claims = json.loads(params["claims"])
     assert "https://attributes.eid.gov.it/fiscal_number" in claims["userinfo"]
@@ -273,7 +273,7 @@ def test_a_provider_without_an_email_gives_an_account_that_receives_no_mail(
 def test_a_resident_signed_in_through_spid_applies_pays_and_downloads_a_permit(
     spid_app: Flask, tmp_path: Path, quiet_mail: None
 ) -> None:
-    from tests.test_resident_pages import _apply, _post, _upload
+    from tests.conftest import apply_online, post_form, upload_document
     from ztl.demo.loader import load_demo
     from ztl.models import Application, Permit
     from ztl.seals.keys import key_store
@@ -283,12 +283,12 @@ def test_a_resident_signed_in_through_spid_applies_pays_and_downloads_a_permit(
     load_demo()
     client = spid_app.test_client()
     assert _sign_in(client, "demo").status_code == 302
-    application_id = _apply(client)
+    application_id = apply_online(client)
     page = f"/area-personale/domande/{application_id}"
     assert "requisiti soddisfatti" in client.get(page).get_data(as_text=True)
-    assert _upload(client, page, "carta identita.pdf").status_code == 303
-    assert _post(client, f"{page}/invia", page).status_code == 303  # type: ignore[attr-defined]
-    assert _post(client, f"{page}/paga", page).status_code == 303  # type: ignore[attr-defined]
+    assert upload_document(client, page, "carta identita.pdf").status_code == 303
+    assert post_form(client, f"{page}/invia", page).status_code == 303
+    assert post_form(client, f"{page}/paga", page).status_code == 303
     db.session.expire_all()
     application = db.session.get(Application, application_id)
     assert application is not None and application.status == "issued"
@@ -489,7 +489,7 @@ def test_a_provider_that_is_down_gets_the_503_page_and_nothing_is_stored(
         op.stop()  # down between the login at the provider and the code exchange
         response = _finish(client, callback)
         assert response.status_code == 503
-        assert response.headers["Retry-After"]
+        assert response.headers["Retry-After"] == "60"
         _nothing_stored(client)
         # Starting again still redirects: the discovery document is read once per process, so the
         # browser is sent on and meets the provider's outage there; a provider never reached at
@@ -608,6 +608,7 @@ def test_our_public_keys_are_published_without_the_private_part(
     spid_app: Flask, rp: Client
 ) -> None:
     body = spid_app.test_client().get("/oidc/jwks.json").json
+    assert body is not None
     [key] = body["keys"]
     assert key["kid"] == "rp-1" and key["n"] == rp.key.as_dict(private=False)["n"]
     assert "d" not in key and "p" not in key

@@ -13,6 +13,7 @@ import io
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import make_app
+from tests.conftest import login, make_app
 from tests.factories import (
     CF_MARIO,
     DEMO_OWN_CAR,
     DEMO_RESIDENT,
     PASSWORD,
     add_household_car,
+    issue_resident,
     make_user,
 )
-from tests.permit_helpers import issue_resident
 from ztl.applications import applicant as applications
 from ztl.applications.payment_receipts import SIGNATURE_HEADER, sign
 from ztl.config import ConfigurationError
@@ -95,8 +96,8 @@ def test_an_application_has_at_most_one_first_permit(city: Flask) -> None:
     )
     applications.submit_application(app_id, user)
     outcome = applications.pay_own_application(app_id, user)
-    assert outcome.permit_number
     permit = db.session.scalars(select(Permit).where(Permit.application_id == app_id)).one()
+    assert outcome.permit_number == permit.number
 
     db.session.add(_copy_of(permit, "PO-2026-999997", 999997))
     with pytest.raises(IntegrityError):
@@ -174,17 +175,11 @@ def test_a_lost_race_against_a_constraint_is_a_409_page_not_a_500(
     )
     monkeypatch.setattr(views.applications, "withdraw_application", collide)
     client = city.test_client()
-    _sign_in(client, "gara@esempio.it")
+    assert login(client, "gara@esempio.it", PASSWORD).status_code == 302
     response = client.post(f"/area-personale/domande/{app_id}/ritira", data=_csrf(client, app_id))
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Modifica già avvenuta" in page and "Traceback" not in page
-
-
-def _sign_in(client: FlaskClient, email: str) -> None:
-    from tests.conftest import login
-
-    assert login(client, email, PASSWORD).status_code == 302
 
 
 def _csrf(client: FlaskClient, app_id: int) -> dict[str, str]:
@@ -209,7 +204,7 @@ def test_a_database_locked_beyond_the_timeout_answers_503_with_retry_after(
         make_user("resident", "occupato@esempio.it", codice_fiscale=CF_MARIO)
         db.session.remove()
     client = app.test_client()
-    _sign_in(client, "occupato@esempio.it")
+    assert login(client, "occupato@esempio.it", PASSWORD).status_code == 302
     from tests.conftest import csrf_token
 
     token = csrf_token(client, "/area-personale/")
@@ -260,7 +255,7 @@ def test_an_unknown_provider_name_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def notified(city: Flask) -> Flask:
+def notified(city: Flask) -> Iterator[Flask]:
     city.config["ZTL_PAYMENT_PROVIDER"] = "notified"
     city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = SECRET
     yield city
@@ -457,10 +452,10 @@ def test_the_notification_endpoint_is_closed_with_the_demo_provider(city: Flask)
 
 
 def test_a_booklet_is_paid_by_its_notification_only(notified: Flask) -> None:
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a
     from ztl.applications import hotel_guests
 
-    hotel = _hotel_in_zone_a(accommodation=True)
+    hotel = hotel_in_zone_a(accommodation=True)
     user = make_user("resident", "albergo@esempio.it", codice_fiscale=DEMO_RESIDENT)
     booklet = hotel_guests.buy_booklet(user, hotel)
     with pytest.raises(ServiceError) as refused:
@@ -500,7 +495,7 @@ def test_simultaneous_deliveries_of_one_receipt_issue_one_permit(notified: Flask
 def test_with_a_real_provider_the_page_offers_no_button_that_would_pretend(notified: Flask) -> None:
     _user, app_id, _iuv, _due = _submitted("attesa@esempio.it")
     client = notified.test_client()
-    _sign_in(client, "attesa@esempio.it")
+    assert login(client, "attesa@esempio.it", PASSWORD).status_code == 302
     page = client.get(f"/area-personale/domande/{app_id}").get_data(as_text=True)
     assert "Ho pagato" not in page
     assert "appena arriva la ricevuta del sistema pagoPA" in page
@@ -512,15 +507,15 @@ def test_with_a_real_provider_the_page_offers_no_button_that_would_pretend(notif
 
 def test_reloading_a_guest_file_upload_registers_nobody_twice(city: Flask) -> None:
     """The issue's case: a hotel reloaded the page after uploading its guest file."""
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a
     from ztl.applications import hotel_guests
 
-    hotel = _hotel_in_zone_a(accommodation=True)
+    hotel = hotel_in_zone_a(accommodation=True)
     user = make_user("resident", "reception@esempio.it", codice_fiscale=DEMO_RESIDENT)
     booklet = hotel_guests.buy_booklet(user, hotel)
     hotel_guests.pay_booklet(booklet.id, user)
     client = city.test_client()
-    _sign_in(client, "reception@esempio.it")
+    assert login(client, "reception@esempio.it", PASSWORD).status_code == 302
     arrival = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat(timespec="minutes")
     guests = (car_plate(5_000_001), car_plate(5_000_002))  # registered cars of the demo city
     content = f"targa,arrivo,giorni\n{guests[0]},{arrival},2\n{guests[1]},{arrival},1\n".encode()

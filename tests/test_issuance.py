@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.permit_helpers import fetch_lists, issue_resident
+from tests.conftest import fetch_lists
+from tests.factories import issue_resident
 from ztl.extensions import db
 from ztl.models import Event, Permit, PermitNumberCounter
 from ztl.pdf.read import read_seal
@@ -34,7 +35,7 @@ def test_issue_render_scan_verify_and_validate_signature(
         result.seal,
         trust.seal_keys,
         revocations.revoked,
-        SealCheck(dt.datetime.now(dt.UTC), zone="A", plate=result and "AA000AA"),
+        SealCheck(dt.datetime.now(dt.UTC), zone="A", plate="AA000AA"),
         ROME,
     )
     assert verdict.step is not None and verdict.step.value == "plate"  # any other plate: refused
@@ -175,7 +176,12 @@ def test_daily_permit_covers_the_calendar_day_in_rome(city: Flask) -> None:
     assert result.valid_from.astimezone(ROME) == dt.datetime(
         day.year, day.month, day.day, tzinfo=ROME
     )
-    assert (result.valid_to - result.valid_from) in {dt.timedelta(hours=h) for h in (23, 24, 25)}
+    after = day + dt.timedelta(
+        days=1
+    )  # ends at the next local midnight (23 or 25 hours on DST days)
+    assert result.valid_to.astimezone(ROME) == dt.datetime(
+        after.year, after.month, after.day, tzinfo=ROME
+    )
     permit = db.session.scalars(select(Permit).where(Permit.number == result.number)).one()
     assert [(w.start_minute, w.end_minute) for w in permit.windows] == [(450, 1110)]
     assert [z.code for z in permit.zones] == ["B"]

@@ -14,9 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, login
+from tests.conftest import audit, csrf_token, login, problems_of, sign_in
 from tests.factories import PASSWORD, make_user
-from tests.test_web_pages import audit, problems_of
 from ztl.extensions import db
 from ztl.lookups import log as lookup_log
 from ztl.lookups.log import LookupQuery, lookup_page
@@ -55,8 +54,7 @@ def _lookup(
 
 @pytest.fixture
 def supervisor(app: Flask, client: FlaskClient) -> FlaskClient:
-    make_user("supervisor", SUPERVISOR)
-    assert login(client, SUPERVISOR, PASSWORD).status_code == 302
+    sign_in(client, "supervisor", SUPERVISOR)
     return client
 
 

@@ -16,8 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from tests.conftest import login
-from tests.factories import PASSWORD, make_user
+from tests.conftest import sign_in
 from ztl.accounts.api_tokens import create_token
 from ztl.extensions import db
 from ztl.lookups.recorder import LookupRecorder, _write
@@ -96,8 +95,7 @@ def test_the_token_api_neither_reads_nor_writes_the_browser_session(
     city: Flask, client: FlaskClient
 ) -> None:
     """A signed-in browser's cookie rides along to a token endpoint: it is not even opened."""
-    make_user("police", "vigile@comune.example.org")
-    assert login(client, "vigile@comune.example.org", PASSWORD).status_code == 302
+    sign_in(client, "police", "vigile@comune.example.org")
     assert client.get("/api/v1/whoami").status_code == 401  # the cookie is no credential
     _, secret = create_token("gate-a1", "gate")
     answer = client.get(
@@ -117,7 +115,7 @@ def test_a_database_refusing_the_batch_neither_fails_the_answer_nor_loses_the_ro
 
     app.config["ZTL_LOOKUP_FLUSH_SECONDS"] = 0.1
     real_write = module._write
-    refusals = []
+    refusals: list[int] = []
 
     def down_once(rows: list[dict[str, Any]]) -> None:
         if not refusals:

@@ -30,9 +30,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import select
 
-from tests.conftest import _empty_all_tables, csrf_token, login, make_app
+from tests.conftest import _empty_all_tables, csrf_token, login, make_app, pdf_text
 from tests.factories import CF_MARIO, PASSWORD, make_user
-from tests.permit_helpers import pdf_text
 from ztl import PROJECT_ROOT
 from ztl.applications import applicant as applications
 from ztl.applications import decisions, documents

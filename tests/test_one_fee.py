@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.conftest import make_app
-from tests.permit_helpers import issue_resident, pdf_text
+from tests.conftest import make_app, pdf_text
+from tests.factories import issue_resident
 from ztl.city import sync_city
 from ztl.city.rules_config import current_rules
 from ztl.extensions import db
@@ -115,12 +115,11 @@ def test_a_plate_change_is_free(city: Flask, keys: KeyStore) -> None:
 
 
 def test_a_booklet_costs_what_the_rules_file_says(city: Flask) -> None:
-    from tests.factories import make_representative, make_user
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a, make_representative, make_user
     from ztl.applications.hotel_guests import buy_booklet
 
     user = make_user("resident", codice_fiscale="RSSMRA85T10A562S")
-    hotel = _hotel_in_zone_a()
+    hotel = hotel_in_zone_a()
     make_representative(hotel, user)
     booklet = buy_booklet(user, hotel)
     stored = db.session.get(HotelBooklet, booklet.id)

@@ -1,20 +1,22 @@
 """The OpenAPI document at /api/v1/openapi.json describes the API the code serves.
 
-Three guards, on SQLite and PostgreSQL:
-- every /api/v1 route (with its methods) is in the document and every documented operation is a
-  route, so an endpoint added without documentation fails here;
+The document is generated from the operations' declarations (ztl.api.operations, ztl.api.openapi),
+so these tests check it with tools that share nothing with the generator. Four guards, on SQLite
+and PostgreSQL:
+- it is a valid OpenAPI 3.1 document, every /api/v1 route (with its methods) is in it and every
+  documented operation is a route;
 - schemathesis fuzzes the app in process against the document, valid and invalid requests alike,
   with a permit issued so that not every answer is "no permit": no 5xx, and every status code,
   content type, header and body is a documented one;
 - real answers that random data seldom reaches (a valid seal, an authorized plate, a whitelist row,
-  an eligibility verdict, a 429) are checked against the document the same way.
+  an eligibility verdict, a 429) are checked against the document the same way;
+- and once more with jsonschema_rs alone, the answers' schemas taken from the served document.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,6 +40,7 @@ from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.permit_helpers import issue_resident
 from ztl.accounts.api_tokens import create_token
 from ztl.api.openapi import DOCUMENT
+from ztl.api.operations import openapi_path
 from ztl.extensions import db
 from ztl.permits.issuance import IssueResult
 
@@ -73,18 +76,13 @@ schema = schemathesis.openapi.from_dict(copy.deepcopy(DOCUMENT), config=FUZZ_CON
 schemathesis.serializer.alias("application/csv", "text/plain")
 
 
-def _openapi_path(rule: str) -> str:
-    """/api/v1/authorizations/<plate> (Flask) -> /api/v1/authorizations/{plate} (OpenAPI)."""
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
-
-
 def _operations(paths: dict[str, Any]) -> set[tuple[str, str]]:
     return {(path, method.upper()) for path, item in paths.items() for method in item}
 
 
 def _routes(app: Flask, prefixes: Iterable[str]) -> set[tuple[str, str]]:
     return {
-        (_openapi_path(rule.rule), method)
+        (openapi_path(rule.rule), method)
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith(tuple(prefixes))
         for method in (rule.methods or set()) - IGNORED_METHODS
@@ -261,3 +259,40 @@ def test_instants_at_the_ends_of_the_calendar_are_a_400(
     for method, path, data in requests:
         response = _call(city, method, path, token, **data)
         assert response.status_code == 400, (path, response.text)
+
+
+def _answer_validator(document: dict[str, Any], path: str, method: str) -> Any:
+    """A validator of the 200 answer of an operation, from the served document alone."""
+    content = document["paths"][path][method]["responses"]["200"]["content"]
+    schema = {**content["application/json"]["schema"], "components": document["components"]}
+    return jsonschema_rs.Draft202012Validator(schema)
+
+
+def test_real_answers_validate_against_the_served_document(
+    city: Flask, client: FlaskClient, issued: IssueResult, police: dict[str, str]
+) -> None:
+    """With jsonschema_rs only: no schemathesis, no pydantic, the document as a client gets it."""
+    document = client.get(URL).get_json()
+    now = _z(dt.datetime.now(dt.UTC))
+    answers = {
+        ("/api/v1/whoami", "get"): client.get("/api/v1/whoami", headers=police),
+        ("/api/v1/authorizations/{plate}", "get"): client.get(
+            f"/api/v1/authorizations/{DEMO_OWN_CAR}", headers=police
+        ),
+        ("/api/v1/transits/check", "post"): client.post(
+            "/api/v1/transits/check",
+            headers=police,
+            json={"transits": [{"plate": DEMO_OWN_CAR, "zone": "A", "at": now}]},
+        ),
+        ("/api/v1/seals/verify", "post"): client.post(
+            "/api/v1/seals/verify", headers=police, json={"seal": issued.seal}
+        ),
+        ("/.well-known/ztl/trust-list", "get"): client.get("/.well-known/ztl/trust-list"),
+    }
+    for (path, method), answer in answers.items():
+        assert answer.status_code == 200, (path, answer.get_data(as_text=True))
+        validator = _answer_validator(document, path, method)
+        assert [str(e) for e in validator.iter_errors(answer.get_json())] == [], path
+    # And a closed schema refuses a field the code might add without declaring it.
+    extra = {**answers[("/api/v1/whoami", "get")].get_json(), "surprise": 1}
+    assert not _answer_validator(document, "/api/v1/whoami", "get").is_valid(extra)

@@ -11,8 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, add_household_car
-from tests.permit_helpers import issue_resident
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, add_household_car, issue_resident
 from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.eligibility.service import PlateInput
 from ztl.extensions import db

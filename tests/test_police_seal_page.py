@@ -19,11 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, login
-from tests.factories import CF_MARIO, PASSWORD, make_user
-from tests.test_web_pages import audit, problems_of
+from tests.conftest import audit, csrf_token, problems_of, sign_in
+from tests.factories import CF_MARIO
 from ztl import PROJECT_ROOT
-from ztl.seals.keys import key_store
 from ztl.signing.keys import KeyStore
 from ztl.signing.seal import Step
 
@@ -71,21 +69,6 @@ def _parse(html: str) -> Scripts:
     return parser
 
 
-@pytest.fixture
-def keys(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> KeyStore:
-    """Signing keys in a folder of this test's own (the session's instance folder stays keyless)."""
-    monkeypatch.setitem(app.config, "ZTL_KEYS_DIR", str(tmp_path / "keys"))
-    store = key_store()
-    store.init()
-    return store
-
-
-def _sign_in(client: FlaskClient, role: str) -> None:
-    email = f"{role}@comune.example.org"
-    make_user(role, email, codice_fiscale=CF_MARIO if role == "resident" else None)
-    assert login(client, email, PASSWORD).status_code == 302
-
-
 @pytest.mark.parametrize("path", [PAGE, WORKER])
 def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) -> None:
     response = client.get(path)
@@ -96,14 +79,14 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, path: str) 
 
 @pytest.mark.parametrize("path", [PAGE, WORKER])
 def test_residents_are_refused(client: FlaskClient, path: str) -> None:
-    _sign_in(client, "resident")
+    sign_in(client, "resident", codice_fiscale=CF_MARIO)
     assert client.get(path).status_code == 403
 
 
 def test_the_page_pins_the_root_key_and_passes_the_audit(
     client: FlaskClient, keys: KeyStore
 ) -> None:
-    _sign_in(client, "police")
+    sign_in(client, "police")
     response = client.get(PAGE)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -133,7 +116,7 @@ def test_the_page_pins_the_root_key_and_passes_the_audit(
 
 
 def test_the_page_in_english(client: FlaskClient, keys: KeyStore) -> None:
-    _sign_in(client, "police")
+    sign_in(client, "police")
     token = csrf_token(client, PAGE)
     client.post("/lingua", data={"lang": "en", "next": PAGE, "csrf_token": token})
     html = client.get(PAGE).get_data(as_text=True)
@@ -149,7 +132,7 @@ def test_without_keys_the_page_says_what_to_run(
     app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(app.config, "ZTL_KEYS_DIR", str(tmp_path / "no-keys-here"))
-    _sign_in(client, "police")
+    sign_in(client, "police")
     response = client.get(PAGE)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -158,7 +141,7 @@ def test_without_keys_the_page_says_what_to_run(
 
 
 def test_the_service_worker_is_javascript_that_browsers_revalidate(client: FlaskClient) -> None:
-    _sign_in(client, "police")
+    sign_in(client, "police")
     response = client.get(WORKER)
     assert response.status_code == 200
     assert response.mimetype == "application/javascript"
@@ -168,6 +151,6 @@ def test_the_service_worker_is_javascript_that_browsers_revalidate(client: Flask
 
 
 def test_the_police_home_page_links_to_the_verifier(client: FlaskClient) -> None:
-    _sign_in(client, "police")
+    sign_in(client, "police")
     html = client.get("/polizia/").get_data(as_text=True)
     assert f'<a href="{PAGE}">Leggere il codice QR di un permesso</a>' in html

@@ -14,7 +14,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_representative, make_user
+from tests.factories import (
+    DEMO_OWN_CAR,
+    DEMO_RESIDENT,
+    hotel_in_zone_a,
+    make_representative,
+    make_user,
+)
 from ztl.applications import applicant as applications
 from ztl.applications import decisions, documents, hotel_guests
 from ztl.applications.clerk_queue import QueueQuery, queue_page
@@ -28,6 +34,8 @@ from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.payments.providers import iuv_is_well_formed
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+_hotel_in_zone_a = hotel_in_zone_a  # the old name, still imported by test_enforcement_api
+
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
@@ -117,7 +125,7 @@ def test_bad_input_names_the_field_and_stores_nothing(city: Flask) -> None:
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
 
 
-def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> None:  # type: ignore[type-arg]
+def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> None:
     user = _resident()
     clerk = make_user("clerk")
     app_id = applications.create_draft(
@@ -250,27 +258,9 @@ def test_renewal_is_an_application_that_replaces_the_permit(city: Flask) -> None
     assert new.valid_to > old.valid_to
 
 
-def _hotel_in_zone_a(accommodation: bool = True) -> str:
-    """An active firm with its seat in zone A (as the street register places it, parity
-    included): a hotel (ATECO 55), or with `accommodation=False` any other kind of firm."""
-    from ztl.registries.sql import SqlRegistryAdapter
-
-    kind = Business.ateco.like("55%") if accommodation else Business.ateco.not_like("55%")
-    firms = db.session.execute(
-        select(Business.partita_iva, Business.street, Business.house_number)
-        .where(Business.status == "active", kind)
-        .order_by(Business.partita_iva)
-    ).all()
-    registers = SqlRegistryAdapter()
-    for partita_iva, street, number in firms:
-        if "A" in registers.zone_of_address(street, number).zone_codes:
-            return str(partita_iva)
-    pytest.fail(f"the demo city has no such firm in zone A ({accommodation=})")
-
-
 def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
     user = _resident()
-    hotel = _hotel_in_zone_a()
+    hotel = hotel_in_zone_a()
     guest = hotel_guests.GuestRegistration(car_plate(5_000_001), NOW - dt.timedelta(hours=20), 2)
     with pytest.raises(ServiceError) as no_booklet:
         hotel_guests.register_guest(user, hotel, guest)
@@ -301,7 +291,7 @@ def test_hotel_registers_guests_against_a_paid_booklet(city: Flask) -> None:
 def test_booklets_are_sold_to_accommodation_firms_in_the_zone(city: Flask) -> None:
     """The misuse: any signed-in person bought a booklet for any firm in the zone, hotel or not."""
     user = _resident()
-    shop = _hotel_in_zone_a(accommodation=False)
+    shop = hotel_in_zone_a(accommodation=False)
     with pytest.raises(ServiceError) as not_a_hotel:
         hotel_guests.buy_booklet(user, shop)
     assert not_a_hotel.value.code == "hotel_not_accommodation"
@@ -327,13 +317,13 @@ def test_booklets_are_sold_to_accommodation_firms_in_the_zone(city: Flask) -> No
         hotel_guests.buy_booklet(user, "01234560025")  # a valid number, but in no register
     assert unknown.value.code == "not_representative"  # nobody represents a firm it lacks
     assert db.session.scalar(select(func.count()).select_from(HotelBooklet)) == 0
-    assert hotel_guests.buy_booklet(user, _hotel_in_zone_a()).size == 40
+    assert hotel_guests.buy_booklet(user, hotel_in_zone_a()).size == 40
 
 
 def test_a_reloaded_guest_file_spends_no_registration(city: Flask) -> None:
     """The misuse: reloading the page after a guest file upload registered the guests again."""
     user = _resident()
-    hotel = _hotel_in_zone_a()
+    hotel = hotel_in_zone_a()
     booklet = hotel_guests.buy_booklet(user, hotel)
     hotel_guests.pay_booklet(booklet.id, user)
     upload = (

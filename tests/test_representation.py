@@ -16,7 +16,6 @@ import html as markup
 import io
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -24,9 +23,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import csrf_token, login
-from tests.factories import CF_MARIO, DEMO_RESIDENT, PASSWORD, make_representative, make_user
-from tests.test_web_pages import audit, problems_of
+from tests.conftest import audit, csrf_token, post_form, problems_of, sign_in
+from tests.factories import CF_MARIO, DEMO_RESIDENT, make_representative, make_user
 from ztl import permissions
 from ztl.accounts import representation
 from ztl.applications import applicant as applications
@@ -61,15 +59,15 @@ pytestmark = pytest.mark.usefixtures("quiet_mail")
 
 
 def _hotel() -> str:
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a
 
-    return _hotel_in_zone_a(accommodation=True)
+    return hotel_in_zone_a(accommodation=True)
 
 
 def _shop() -> str:
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a
 
-    return _hotel_in_zone_a(accommodation=False)
+    return hotel_in_zone_a(accommodation=False)
 
 
 def _person(email: str, cf: str) -> User:
@@ -425,16 +423,6 @@ def test_within_one_file_the_last_row_of_a_firm_names_its_representatives(
 # --- the pages --------------------------------------------------------------------------------
 
 
-def _signed_in(client: FlaskClient, email: str, cf: str | None, role: str = "resident") -> User:
-    user = make_user(role, email, codice_fiscale=cf)
-    assert login(client, email, PASSWORD).status_code == 302
-    return user
-
-
-def _post(client: FlaskClient, path: str, page: str, **data: Any) -> Any:
-    return client.post(path, data={"csrf_token": csrf_token(client, page), **data})
-
-
 def _text(client: FlaskClient, path: str) -> str:
     """A page's HTML with its character references read (what a person sees)."""
     return markup.unescape(client.get(path).get_data(as_text=True))
@@ -444,7 +432,7 @@ def test_a_person_asks_a_clerk_approves_and_the_firm_appears(city: Flask, app: F
     shop = _shop()
     name = db.session.get(Business, shop).name  # type: ignore[union-attr]
     person = app.test_client()
-    _signed_in(person, "delegato@example.org", DELEGATE_CF)
+    sign_in(person, "resident", "delegato@example.org", DELEGATE_CF)
     page = "/area-personale/imprese"
     html = person.get(page).get_data(as_text=True)
     assert "Non operi per nessuna impresa." in html
@@ -464,7 +452,7 @@ def test_a_person_asks_a_clerk_approves_and_the_firm_appears(city: Flask, app: F
     assert name in html and "In attesa dell'ufficio" in html
 
     clerk = app.test_client()
-    _signed_in(clerk, "ufficio@comune.example.org", None, role="clerk")
+    sign_in(clerk, "clerk", "ufficio@comune.example.org")
     queue = clerk.get("/ufficio/deleghe").get_data(as_text=True)
     assert problems_of(audit(queue), "it") == []
     delegation_id = int(re.search(r"/ufficio/deleghe/(\d+)\"", queue).group(1))  # type: ignore[union-attr]
@@ -477,7 +465,7 @@ def test_a_person_asks_a_clerk_approves_and_the_firm_appears(city: Flask, app: F
     assert download.status_code == 200 and download.data in (PDF, PNG)
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert person.get(f"/ufficio/deleghe/documenti/{links[0]}").status_code == 403
-    approved = _post(clerk, f"{request_page}/approva", request_page)
+    approved = post_form(clerk, f"{request_page}/approva", request_page)
     assert approved.status_code == 303
 
     html = _text(person, page)
@@ -489,15 +477,15 @@ def test_a_person_asks_a_clerk_approves_and_the_firm_appears(city: Flask, app: F
 def test_a_refusal_s_reason_reaches_the_person_and_a_clerk_revokes(city: Flask, app: Flask) -> None:
     shop = _shop()
     person = app.test_client()
-    user = _signed_in(person, "delegato@example.org", DELEGATE_CF)
+    user = sign_in(person, "resident", "delegato@example.org", DELEGATE_CF)
     refused_id = _ask(user, shop)
     clerk = app.test_client()
-    _signed_in(clerk, "ufficio@comune.example.org", None, role="clerk")
+    sign_in(clerk, "clerk", "ufficio@comune.example.org")
     request_page = f"/ufficio/deleghe/{refused_id}"
-    missing = _post(clerk, f"{request_page}/rifiuta", request_page, **{"refuse-reason": ""})
+    missing = post_form(clerk, f"{request_page}/rifiuta", request_page, **{"refuse-reason": ""})
     assert missing.status_code == 303
     assert db.session.get(FirmDelegation, refused_id).status == "requested"  # type: ignore[union-attr]
-    refused = _post(
+    refused = post_form(
         clerk, f"{request_page}/rifiuta", request_page, **{"refuse-reason": "Firma illeggibile"}
     )
     assert refused.status_code == 303
@@ -506,7 +494,7 @@ def test_a_refusal_s_reason_reaches_the_person_and_a_clerk_revokes(city: Flask, 
     second = _ask(user, shop)
     representation.approve_delegation(second, make_user("clerk", "capo@comune.example.org"))
     page = f"/ufficio/deleghe/{second}"
-    revoked = _post(clerk, f"{page}/revoca", page, **{"revoke-reason": "Rapporto concluso"})
+    revoked = post_form(clerk, f"{page}/revoca", page, **{"revoke-reason": "Rapporto concluso"})
     assert revoked.status_code == 303
     db.session.expire_all()
     stored = db.session.get(FirmDelegation, second)
@@ -520,7 +508,7 @@ def test_a_representative_sees_and_revokes_the_delegations_of_the_firm(
     shop = _shop()
     delegate = _approved_delegate(shop)
     boss = app.test_client()
-    _signed_in(boss, "titolare@example.org", CF_MARIO)
+    sign_in(boss, "resident", "titolare@example.org", CF_MARIO)
     make_representative(shop, CF_MARIO)
     page = "/area-personale/imprese"
     html = _text(boss, page)
@@ -529,10 +517,10 @@ def test_a_representative_sees_and_revokes_the_delegations_of_the_firm(
     assert problems_of(audit(boss.get(page).get_data(as_text=True)), "it") == []
     (delegation,) = db.session.scalars(select(FirmDelegation)).all()
     stranger = app.test_client()
-    _signed_in(stranger, "estraneo@example.org", STRANGER_CF)
+    sign_in(stranger, "resident", "estraneo@example.org", STRANGER_CF)
     path = f"{page}/deleghe/{delegation.id}/revoca"
-    assert _post(stranger, path, page).status_code == 404
-    assert _post(boss, path, page).status_code == 303
+    assert post_form(stranger, path, page).status_code == 404
+    assert post_form(boss, path, page).status_code == 303
     db.session.expire_all()
     assert db.session.get(FirmDelegation, delegation.id).status == "revoked"  # type: ignore[union-attr]
 
@@ -540,10 +528,10 @@ def test_a_representative_sees_and_revokes_the_delegations_of_the_firm(
 def test_the_firm_application_form_refuses_a_stranger_s_partita_iva(
     city: Flask, client: FlaskClient
 ) -> None:
-    _signed_in(client, "estraneo@example.org", STRANGER_CF)
+    sign_in(client, "resident", "estraneo@example.org", STRANGER_CF)
     path = f"/area-personale/domande/nuova/{FIRM_CATEGORY}"
     assert "non risulti legale rappresentante né delegato" in _text(client, path)
-    response = _post(client, path, path, applicant_id=_shop(), plate_1=car_plate(5_000_010))
+    response = post_form(client, path, path, applicant_id=_shop(), plate_1=car_plate(5_000_010))
     assert response.status_code == 400
     assert "Non risulti legale rappresentante" in markup.unescape(response.get_data(as_text=True))
     assert db.session.scalar(select(func.count()).select_from(Application)) == 0
@@ -552,19 +540,21 @@ def test_the_firm_application_form_refuses_a_stranger_s_partita_iva(
 def test_the_hotel_page_names_the_hotel(city: Flask, client: FlaskClient) -> None:
     hotel = _hotel()
     name = db.session.get(Business, hotel).name  # type: ignore[union-attr]
-    _signed_in(client, "albergatore@example.org", CF_MARIO)
+    sign_in(client, "resident", "albergatore@example.org", CF_MARIO)
     page = "/area-personale/albergo"
     assert "Non risulti legale rappresentante né delegato" in _text(client, page)
-    refused = _post(client, f"{page}/blocchetti", page, **{"booklet-hotel": hotel})
+    refused = post_form(client, f"{page}/blocchetti", page, **{"booklet-hotel": hotel})
     assert refused.status_code == 303
     assert db.session.scalar(select(func.count()).select_from(HotelBooklet)) == 0
     make_representative(hotel, CF_MARIO)
     html = _text(client, page)
     assert f"<h1>Ospiti dell'albergo: {name}</h1>" in html
     assert f'<option value="{hotel}">{name} ({hotel})</option>' in html  # the booklet's select
-    assert _post(client, f"{page}/blocchetti", page, **{"booklet-hotel": hotel}).status_code == 303
+    assert (
+        post_form(client, f"{page}/blocchetti", page, **{"booklet-hotel": hotel}).status_code == 303
+    )
     booklet = db.session.scalars(select(HotelBooklet)).one()
-    assert _post(client, f"{page}/blocchetti/{booklet.id}/paga", page).status_code == 303
+    assert post_form(client, f"{page}/blocchetti/{booklet.id}/paga", page).status_code == 303
     html = _text(client, page)
     assert html.count(f'<option value="{hotel}">{name} ({hotel})</option>') == 3  # and the guests'
     assert f"{name} <span" in html  # the booklets' table

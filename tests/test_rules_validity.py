@@ -13,7 +13,7 @@ ROME = ZoneInfo("Europe/Rome")
 
 
 def rome(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=ROME)  # type: ignore[misc]
+    return dt.datetime(*args, tzinfo=ROME)  # type: ignore[arg-type,misc]
 
 
 @pytest.mark.parametrize(

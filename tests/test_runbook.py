@@ -33,7 +33,7 @@ BLOCK = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
 
 def runbook_script() -> str:
     blocks = BLOCK.findall(RUNBOOK.read_text(encoding="utf-8"))
-    assert len(blocks) >= 6, "the runbook lost its command blocks"
+    assert len(blocks) == 7, "the runbook gained or lost command blocks"
     return "set -euo pipefail\n" + "\n".join(blocks)
 
 

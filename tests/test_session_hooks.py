@@ -23,8 +23,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_permit
-from tests.permit_helpers import issue_resident
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, issue_resident, make_permit
 from ztl.demo.generator import car_plate
 from ztl.enforcement.holder import IndexHolder
 from ztl.extensions import db
@@ -170,7 +169,7 @@ def test_an_event_before_a_failed_savepoint_is_chained(app: Flask, issued: int) 
         _revoke(session, issued)  # writes the "revoked" event
         _lost_race(session)
     assert [(a, p > 0) for _s, a, p in _chained(str(issued))][-1] == ("revoked", True)
-    assert verify_chain(db.session).intact
+    assert verify_chain(db.session()).intact
 
 
 def test_an_event_only_inside_a_rolled_back_savepoint_is_not_chained(
@@ -185,7 +184,7 @@ def test_an_event_only_inside_a_rolled_back_savepoint_is_not_chained(
     assert "undone" not in [a for _s, a, _p in _chained()]
     assert _head() == head
     assert _touching(seen, "audit_chain_head") == []  # nothing owed: the head is not locked
-    assert verify_chain(db.session).intact
+    assert verify_chain(db.session()).intact
 
 
 # --- nesting ----------------------------------------------------------------------------------
@@ -219,7 +218,7 @@ def test_nested_savepoints_keep_exactly_what_was_committed(city: Flask) -> None:
     assert [statuses[p] for p in (a, b, c, d)] == ["revoked", "revoked", "active", "active"]
     revoked = {subject for subject, action, p in _chained() if action == "revoked" and p > 0}
     assert revoked == {str(a), str(b)}
-    assert verify_chain(db.session).intact
+    assert verify_chain(db.session()).intact
     # Nothing ran when a savepoint was released: the locks come after the last savepoint.
     last_savepoint = max(i for i, s in enumerate(seen) if "savepoint" in s)
     assert _first(seen, "update enforcement_state") > last_savepoint

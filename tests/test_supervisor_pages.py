@@ -21,9 +21,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from tests.conftest import csrf_token, login
+from tests.conftest import audit, csrf_token, login, problems_of, sign_in
 from tests.factories import CF_MARIO, PASSWORD, make_user
-from tests.test_web_pages import audit, problems_of
 from ztl.accounts.api_tokens import authenticate_token
 from ztl.demo.loader import load_city_configuration
 from ztl.extensions import db
@@ -61,12 +60,6 @@ POSTS = [
 ]
 VEHICLES = Path(__file__).parent / "data" / "registry" / "vehicles.csv"
 ANY_PAGE = "/pagina-che-non-esiste"  # its 404 page carries a CSRF token for any viewer
-
-
-def sign_in(client: FlaskClient, role: str) -> User:
-    user = make_user(role, f"{role}@comune.example.org")
-    assert login(client, f"{role}@comune.example.org", PASSWORD).status_code == 302
-    return user
 
 
 def page_text(response: TestResponse) -> str:
@@ -231,7 +224,8 @@ def test_deactivated_user_cannot_sign_in_until_reactivated(app: Flask, client: F
     assert stored(clerk.id).active is False
     (event,) = events("deactivated")
     assert event.subject_id == str(clerk.id) and event.actor_user_id == supervisor.id
-    assert clerk_browser.get("/ufficio/").status_code in {302, 403}  # open session: out at once
+    out = clerk_browser.get("/ufficio/")  # open session: out at once, sent to sign in
+    assert out.status_code == 302 and out.headers["Location"].startswith("/accedi")
     refused = login(app.test_client(), "clerk@comune.example.org", PASSWORD)
     assert refused.status_code == 401 and "account è disattivato" in page_text(refused)
 

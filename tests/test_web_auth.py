@@ -157,7 +157,12 @@ def test_session_cookie_is_secure_httponly_and_samesite_in_production(
     cookies = [v for k, v in response.headers.items() if k.lower() == "set-cookie"]
     session_cookie = next(c for c in cookies if c.startswith("session="))
     attributes = {part.strip().split("=")[0].lower() for part in session_cookie.split(";")[1:]}
-    assert {"secure", "httponly"} <= attributes
+    assert attributes == {
+        "path",
+        "secure",
+        "httponly",
+        "samesite",
+    }  # and no expiry: a session cookie
     assert "samesite=lax" in session_cookie.lower()
 
 

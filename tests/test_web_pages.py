@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -20,131 +18,13 @@ import pytest
 from flask import Flask, abort
 from flask.testing import FlaskClient
 
-from tests.conftest import csrf_token, login, make_app
+from tests.conftest import audit, csrf_token, login, make_app, problems_of
 from tests.factories import CF_MARIO, PASSWORD, make_user
 from ztl.demo.loader import load_city_configuration
 from ztl.extensions import db
 
 PUBLIC_PAGES = ["/", "/accedi", "/registrazione"]
 MISSING = "/pagina-che-non-esiste"
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-CONTROLS = {"input", "select", "textarea"}
-
-
-@dataclass
-class Named:
-    """A link or a button: what a screen reader would announce for it."""
-
-    tag: str
-    attrs: dict[str, str]
-    text: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return (self.attrs.get("aria-label") or " ".join(self.text)).strip()
-
-
-class PageAudit(HTMLParser):
-    """One pass over a page, keeping what the accessibility and offline checks look at."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.html_lang: str | None = None
-        self.h1 = 0
-        self.ids: list[str] = []
-        self.labels_for: set[str] = set()
-        self.controls: list[dict[str, str]] = []
-        self.named: list[Named] = []
-        self.svgs: list[dict[str, str]] = []
-        self.images: list[dict[str, str]] = []
-        self.urls: list[tuple[str, str]] = []  # (tag, URL) of scripts, styles, images, icons
-        self.inline_problems: list[str] = []
-        self._hidden: list[bool] = []  # per open element: inside an aria-hidden subtree?
-        self._open_named: list[Named] = []
-
-    def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
-        attrs = {k: v or "" for k, v in attr_list}
-        hidden = bool(self._hidden and self._hidden[-1]) or attrs.get("aria-hidden") == "true"
-        if tag == "html":
-            self.html_lang = attrs.get("lang")
-        if tag == "h1":
-            self.h1 += 1
-        if "id" in attrs:
-            self.ids.append(attrs["id"])
-        if tag == "label" and "for" in attrs:
-            self.labels_for.add(attrs["for"])
-        if tag in CONTROLS and attrs.get("type") != "hidden":
-            self.controls.append({"tag": tag, **attrs})
-        if tag == "input" and attrs.get("type") in {"submit", "button"}:
-            self.named.append(Named(tag, attrs, [attrs.get("value", "")]))
-        if tag == "svg" and not hidden:  # hidden itself or inside an aria-hidden element
-            self.svgs.append(attrs)
-        if tag == "img":
-            self.images.append(attrs)
-        for attribute in ("src", "href"):
-            if attribute in attrs and tag in {"script", "link", "img", "use", "source"}:
-                self.urls.append((tag, attrs[attribute]))
-        if tag == "script" and "src" not in attrs:
-            self.inline_problems.append("inline <script>")
-        if tag == "style":
-            self.inline_problems.append("<style> element")
-        for name in attrs:
-            if name == "style" or name.startswith("on"):
-                self.inline_problems.append(f"{name}= on <{tag}>")
-        if tag in {"a", "button"}:
-            self._open_named.append(Named(tag, attrs))
-        if tag not in VOID:
-            self._hidden.append(hidden)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in VOID:
-            return
-        if self._hidden:
-            self._hidden.pop()
-        if tag in {"a", "button"} and self._open_named:
-            self.named.append(self._open_named.pop())
-
-    def handle_data(self, data: str) -> None:
-        if self._open_named and not (self._hidden and self._hidden[-1]) and data.strip():
-            for element in self._open_named:
-                element.text.append(data.strip())
-
-
-def audit(html: str) -> PageAudit:
-    parser = PageAudit()
-    parser.feed(html)
-    parser.close()
-    return parser
-
-
-def problems_of(page: PageAudit, language: str) -> list[str]:
-    """Everything wrong with a page, in words (an empty list for a good page)."""
-    found: list[str] = []
-    if page.html_lang != language:
-        found.append(f"<html lang={page.html_lang!r}>, expected {language!r}")
-    if page.h1 != 1:
-        found.append(f"{page.h1} <h1> elements")
-    duplicates = sorted({i for i in page.ids if page.ids.count(i) > 1})
-    if duplicates:
-        found.append(f"duplicate ids {duplicates}")
-    for control in page.controls:
-        labelled = control.get("id") in page.labels_for or control.get("aria-label")
-        if not labelled and not control.get("aria-labelledby"):
-            found.append(f"form control without a label: {control}")
-    for element in page.named:
-        if not element.name:
-            found.append(f"<{element.tag}> without an accessible name: {element.attrs}")
-    for svg in page.svgs:
-        if not svg.get("aria-label"):
-            found.append(f"<svg> neither hidden nor named: {svg}")
-    for image in page.images:
-        if "alt" not in image:
-            found.append(f"<img> without alt: {image}")
-    for tag, url in page.urls:
-        if url.startswith(("http:", "https:", "//")):
-            found.append(f"external URL on <{tag}>: {url}")
-    found.extend(page.inline_problems)
-    return found
 
 
 def _switch_language(client: FlaskClient, language: str) -> None:

@@ -631,7 +631,7 @@ def test_the_camera_reads_the_qr_code_and_verifies_it(
         detector = page.evaluate(
             "() => 'BarcodeDetector' in window ? 'native' : typeof window.jsQR"
         )
-        assert detector in {"native", "function"}  # jsQR was loaded when needed
+        assert detector == "function"  # Chromium on Linux has no BarcodeDetector: jsQR was loaded
         assert problems == []
     finally:
         browser.close()
@@ -830,9 +830,10 @@ def test_zone_calendars_offline_agree_with_python(firenze_server: LiveServer, br
         result = python[when.name]
         if restricted is False:
             assert result.zone_inactive, when.name
-            assert result.valid or (result.step is not None and result.step.value == "plate"), (
-                when.name
-            )
+            if when.plate:  # not the seal's plate: refused for it, restricted zone or not
+                assert result.step is not None and result.step.value == "plate", when.name
+            else:
+                assert result.valid, when.name
         if restricted and not when.at.endswith("12:30:00+02:00"):
             assert result.step is not None and result.step.value == "window", when.name
 

@@ -52,9 +52,6 @@ class Grant:
     end: float  # epoch seconds, excluded
     windows: tuple[DailyWindow, ...] = ()
 
-    def covers_time(self, ts: float) -> bool:
-        return self.start <= ts < self.end
-
 
 @dataclass(frozen=True, slots=True)
 class Answer:

@@ -30,7 +30,7 @@ than `Session.commit()`, which releases the savepoints first) is not supported: 
 before_commit cannot be told from the savepoint's, and the work is logged as lost.
 
 Paths around the hooks: bulk SQL (UPDATE/INSERT statements) is not seen by a flush. Code that
-writes that way tells the participant with `note` (through `mark_changed`, `mark_new_events`).
+writes that way tells the participant with `note` (`mark_changed` does it for the enforcement index).
 """
 
 from __future__ import annotations

@@ -99,10 +99,6 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
 
-    @property
-    def is_revoked(self) -> bool:
-        return self.revoked_at is not None
-
 
 class BrowserSession(Base):
     """A signed-in browser, known to the server: signing out ends it here, at once.

@@ -36,10 +36,9 @@ MIN_SECRET_LENGTH = 32
 
 @dataclass(frozen=True)
 class PaymentNotice:
-    """What the payer needs: the IUV (creditor reference), the 18-digit notice code, the amount."""
+    """What the payer needs: the IUV (creditor reference) and the amount."""
 
     iuv: str
-    notice_code: str
     amount_cents: int
 
 
@@ -63,7 +62,7 @@ def iuv_is_well_formed(iuv: str) -> bool:
 def new_notice(amount_cents: int) -> PaymentNotice:
     body = "".join(str(secrets.randbelow(10)) for _ in range(15))
     iuv = body + _check_digits(body)
-    return PaymentNotice(iuv=iuv, notice_code="3" + iuv, amount_cents=amount_cents)
+    return PaymentNotice(iuv=iuv, amount_cents=amount_cents)
 
 
 class DemoProvider:

@@ -40,7 +40,8 @@ a savepoint that rolls back are forgotten with it; those written before it are s
 
 Paths around the hook. Only events added through the ORM session are chained (every service uses
 `ztl.infrastructure.events.record_event`). No code inserts events with bulk SQL today; code that does
-must report the new ids with `mark_new_events` in the same transaction, or `ztl audit verify`
+must report the new ids with `note(session, HOOK_NAME, ids)` (`ztl.infrastructure.session_hooks`)
+in the same transaction, or `ztl audit verify`
 reports those rows as outside the chain (chain_seq 0 once committed). Events are append-only:
 updating or deleting one (even through the ORM) breaks the chain by design. Deleting a user
 account would set `actor_user_id` of its events to NULL (the foreign key says SET NULL) and so show
@@ -67,7 +68,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from ztl.extensions import db
-from ztl.infrastructure.session_hooks import Participant, note
+from ztl.infrastructure.session_hooks import Participant
 from ztl.models import Application, AuditChainHead, Event, Permit, utcnow
 
 GENESIS_HASH = "0" * 64  # the prev_hash of the first event of a chain
@@ -148,11 +149,6 @@ def event_hash(prev_hash: str, fields: Mapping[Any, Any]) -> str:
 
 
 # --- chaining, in the transaction that writes the events -------------------------------------
-
-
-def mark_new_events(session: Session, event_ids: Iterable[int]) -> None:
-    """Note events inserted outside the ORM (bulk SQL), so this transaction's commit chains them."""
-    note(session, HOOK_NAME, event_ids)
 
 
 def _collect(session: Session) -> list[int]:

@@ -11,7 +11,6 @@ from ztl.city.rules_config import current_rules
 from ztl.extensions import db
 from ztl.models import (
     ApiToken,
-    Application,
     Category,
     Gate,
     Permit,
@@ -19,7 +18,6 @@ from ztl.models import (
     User,
     Zone,
 )
-from ztl.models.enums import ApplicationStatus
 from ztl.rules.calendar import ZoneCalendar, calendar_from_data
 from ztl.rules.fees import Fee, lowest_fee
 
@@ -77,16 +75,6 @@ def categories_in_force() -> list[CategoryOffer]:
 
 def gates() -> list[Gate]:
     return list(db.session.scalars(select(Gate).order_by(Gate.code)))
-
-
-def applications_by_status() -> dict[str, int]:
-    """How many applications are in each status (the clerks' workload at a glance)."""
-    rows = db.session.execute(
-        select(Application.status, func.count()).group_by(Application.status)
-    ).all()
-    counts = {status.value: 0 for status in ApplicationStatus}
-    counts.update(dict(rows))
-    return counts
 
 
 def users_by_role() -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ztl.city.rules_config import current_rules
@@ -112,15 +112,3 @@ def revocation_list_document(now: dt.datetime | None = None) -> bytes:
         revoked_seals(session, now),
         now,
     )
-
-
-def revoked_count(session: AnySession, now: dt.datetime) -> int:
-    return session.execute(
-        select(func.count())
-        .select_from(Permit)
-        .where(
-            Permit.status.in_(REVOKING_STATUSES),
-            Permit.seal_id.is_not(None),
-            Permit.valid_to > now - CLOCK_TOLERANCE,
-        )
-    ).scalar_one()

@@ -31,7 +31,6 @@ class CachedLists:
     root: x509.Certificate
     trust: TrustList
     revocations: RevocationList
-    fetched_at: dt.datetime
 
     def stale(self, now: dt.datetime) -> list[str]:
         """Warnings for lists past their next update: still used, but the officer is told."""
@@ -78,7 +77,7 @@ class ListCache:
         revocations = load_revocation_list(revocation_bytes, trust, self.held_sequence())
         (self.folder / TRUST_FILE).write_bytes(trust_bytes)
         (self.folder / REVOCATIONS_FILE).write_bytes(revocation_bytes)
-        return CachedLists(root, trust, revocations, dt.datetime.now(dt.UTC))
+        return CachedLists(root, trust, revocations)
 
     def load(self) -> CachedLists:
         root = self.root()
@@ -90,5 +89,4 @@ class ListCache:
             )
         trust = load_trust_list(trust_path.read_bytes(), root)
         revocations = load_revocation_list(revocation_path.read_bytes(), trust)
-        fetched = dt.datetime.fromtimestamp(revocation_path.stat().st_mtime, dt.UTC)
-        return CachedLists(root, trust, revocations, fetched)
+        return CachedLists(root, trust, revocations)
