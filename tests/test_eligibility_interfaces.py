@@ -12,17 +12,10 @@ from flask.testing import FlaskClient
 from tests.conftest import csrf_token, login
 from tests.factories import PASSWORD, make_user
 from ztl.demo.generator import car_plate, codice_fiscale
-from ztl.demo.loader import load_demo
 
 RESIDENT = codice_fiscale(0)
 OWN_CAR = car_plate(5_000_000)
 OTHER_CAR = car_plate(5_000_001)
-
-
-@pytest.fixture
-def city(app: Flask) -> Flask:
-    load_demo()
-    return app
 
 
 def test_cli_eligible_exits_0_with_every_check(city: Flask, runner: Any) -> None:

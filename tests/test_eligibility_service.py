@@ -12,7 +12,6 @@ from tests.factories import DEMO_OWN_CAR as OWN_CAR
 from tests.factories import DEMO_RESIDENT as RESIDENT
 from tests.factories import make_permit as permit
 from ztl.demo.generator import codice_fiscale
-from ztl.demo.loader import load_demo
 from ztl.eligibility.service import (
     EligibilityInputError,
     EligibilityRequest,
@@ -41,12 +40,6 @@ def ask(
         **extra,  # type: ignore[arg-type]
     )
     return check_eligibility(request)
-
-
-@pytest.fixture
-def city(app: Flask) -> Flask:
-    load_demo()
-    return app
 
 
 def test_demo_resident_with_own_car_is_eligible(city: Flask) -> None:

@@ -20,8 +20,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import make_app
-from tests.factories import DEMO_OWN_CAR, add_household_car, make_representative, make_user
-from tests.permit_helpers import issue_resident
+from tests.factories import (
+    DEMO_OWN_CAR,
+    add_household_car,
+    issue_resident,
+    make_representative,
+    make_user,
+)
 from ztl.accounts.api_tokens import create_token
 from ztl.applications import applicant as applications
 from ztl.applications import hotel_guests
@@ -113,7 +118,7 @@ def test_a_plate_change_moves_the_authorization(
 def test_transits_pending_until_a_hotel_registers_the_guest(
     city: Flask, client: FlaskClient, gate: dict[str, str]
 ) -> None:
-    from tests.test_portal_services import _hotel_in_zone_a
+    from tests.factories import hotel_in_zone_a
 
     transit_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
     body = {"transits": [{"plate": STRANGER, "gate": "A1", "at": _z(transit_at)}]}
@@ -123,7 +128,7 @@ def test_transits_pending_until_a_hotel_registers_the_guest(
     assert result["authorized"] is False and result["zone"] == "A"
     assert result["pending_until"] == _z(transit_at + dt.timedelta(hours=48))
 
-    hotel = _hotel_in_zone_a()
+    hotel = hotel_in_zone_a()
     receptionist = make_user(
         "resident", "reception@albergo.example.org", codice_fiscale="RSSMRA85T10A562S"
     )
@@ -251,13 +256,17 @@ def test_lookups_written_in_batches_all_reach_the_log(
 def test_tokens_are_rate_limited(
     city: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from tests.conftest import FrozenWindow
+    from ztl.api import rate_limit
+
     monkeypatch.setitem(city.config, "ZTL_API_RATE_PER_MINUTE", 2)
+    monkeypatch.setattr(rate_limit, "_WINDOW", FrozenWindow())
     _token, plaintext = create_token("varco-lento", "gate")
     headers = {"Authorization": f"Bearer {plaintext}"}
     for _ in range(2):
         _ask(client, headers, STRANGER, zone="A")
     limited = client.get(f"/api/v1/authorizations/{STRANGER}", headers=headers)
-    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
     assert limited.get_json()["error"] == "rate_limited"
 
 

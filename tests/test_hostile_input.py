@@ -118,15 +118,15 @@ def test_markup_in_free_text_comes_back_as_text(city: Flask) -> None:
 
 
 @pytest.mark.parametrize(
-    ("content", "name"),
+    ("content", "name", "code"),
     [
-        (b"<html><script>alert(1)</script></html>", "lettera.pdf"),  # HTML calling itself a PDF
-        (b"GIF89a\x01\x00\x01\x00", "foto.png"),  # a GIF calling itself a PNG
-        (b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024), "enorme.pdf"),  # over the document limit
+        (b"<html><script>alert(1)</script></html>", "lettera.pdf", "type"),  # HTML as a PDF
+        (b"GIF89a\x01\x00\x01\x00", "foto.png", "type"),  # a GIF calling itself a PNG
+        (b"%PDF-1.4\n" + b"0" * (6 * 1024 * 1024), "enorme.pdf", "too_large"),  # over the limit
     ],
 )
 def test_mislabelled_and_oversized_uploads_are_refused(
-    city: Flask, content: bytes, name: str
+    city: Flask, content: bytes, name: str, code: str
 ) -> None:
     from ztl.applications import documents
     from ztl.infrastructure.unit_of_work import ServiceError
@@ -136,7 +136,7 @@ def test_mislabelled_and_oversized_uploads_are_refused(
     application_id = applications.create_draft(resident, data)
     with pytest.raises(ServiceError) as refused:
         documents.attach_document(application_id, resident, "lease_or_deed", name, content)
-    assert refused.value.code in {"type", "too_large"}, refused.value.code
+    assert refused.value.code == code
 
 
 TIME_CELL = st.sampled_from(
@@ -206,6 +206,6 @@ def test_sql_in_the_clerk_search_is_only_text(city: Flask, query: str) -> None:
     assert f"/ufficio/domande/{application_id}" in office.get("/ufficio/").get_data(as_text=True)
 
     response = office.get("/ufficio/", query_string={"q": query, "stato": "all"})
-    assert response.status_code in (200, 400)
+    assert response.status_code == 200  # a search that finds nothing, never an error
     assert f"/ufficio/domande/{application_id}" not in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Application)) == 1

@@ -36,8 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 
 from tests.conftest import csrf_token, login
-from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
-from tests.permit_helpers import issue_resident
+from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, issue_resident, make_user
 from ztl.accounts.api_tokens import create_token
 from ztl.api.openapi import DOCUMENT
 from ztl.api.operations import openapi_path

@@ -34,7 +34,6 @@ from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.payments.providers import iuv_is_well_formed
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-_hotel_in_zone_a = hotel_in_zone_a  # the old name, still imported by test_enforcement_api
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

@@ -52,7 +52,6 @@ _.validate_canale
 _.field_title_should_be_set  # pydantic's JSON Schema generator calls it (ztl/api/openapi.py)
 # keys of TypedDicts that describe JSON bodies (read and written as dicts)
 _.alg  # ztl/api/wellknown.py: the signed lists' algorithm
-_.asked_by  # tests/test_api_operations.py: the example operation's answer
 
 # --- SQLAlchemy: column types and columns kept in the schema ----------------------------------
 _.impl  # TypeDecorator settings (ztl/models/base.py)
@@ -94,7 +93,3 @@ _.aria_label
 _.label_right
 _.bar_left
 _.bar_height
-
-# --- dead, in files that other work was changing at the same time: delete them, then these lines
-_._line_of  # tests/test_rules_loader.py: no test calls it any more
-_.HOUSEHOLD_CATEGORY  # ztl/eligibility/service.py: nothing reads it

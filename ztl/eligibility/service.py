@@ -44,7 +44,6 @@ from ztl.values.fiscal import parse_subject_id, subject_key
 from ztl.values.plates import italian_plate_kind, normalise_plate
 
 DAILY_CATEGORIES = ("G/A", "G/B")
-HOUSEHOLD_CATEGORY = "1"
 
 
 class EligibilityInputError(ServiceError):
