@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load bench-forms screenshots clean
+.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load bench-forms bench-lighthouse screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ run: install translations
 	$(BIN)/ztl db upgrade
 	$(BIN)/ztl keys init
 	$(BIN)/ztl demo load
+	$(BIN)/ztl static build
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - "ztl:create_app()"
 
 lint: install
@@ -68,9 +69,13 @@ bench-forms: install translations
 bench-load: install translations
 	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test)
 
+# Lighthouse's mobile profile on the home, resident, clerk and police pages (npm, Chromium).
+bench-lighthouse: install translations
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py
+
 # Refreshes docs/screenshots/ from the browser audit (CI keeps its copies in artifacts/ instead).
 screenshots: install translations
 	ZTL_SCREENSHOT_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser/test_page_audit.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage build/static bench/.lighthouse

@@ -403,8 +403,8 @@ def test_city_show_prints_what_is_in_force(app: Flask) -> None:
     assert "Comune di Prato (IT-PO), time zone Europe/Rome" in shown.output
     assert ": in force" in shown.output
     assert "A6    Via dei Tintori (zone A, in)" in shown.output
-    assert "G/A  Daily ZTL A: P1D EUR 10.00" in shown.output
-    assert "1    Residents: P1Y EUR 47.00, P2Y EUR 62.00" in shown.output
+    assert "G/A  Daily ZTL A: 1 day € 10,00" in shown.output
+    assert "1    Residents: 1 year € 47,00; 2 years € 62,00" in shown.output
 
 
 def test_start_up_refuses_a_bad_file_and_changes_nothing(app: Flask, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ from ztl.mail.notifications import (
 from ztl.models import Application, ApplicationPlate, Category, Event, Notification, Permit, User
 from ztl.permits.from_applications import approve_application
 from ztl.permits.issuance import IssueResult
+from ztl.values import display
 
 SMTP_USER = "ztl-relay"
 SMTP_PASSWORD = "relay-password-never-logged"
@@ -173,7 +174,7 @@ def test_submission_is_confirmed_in_italian_over_smtp(city: Flask, smtp: Collect
     assert message["Subject"] == f"Domanda di permesso ZTL n. {application.id} ricevuta"
     body = _body(message)
     assert body.startswith("Gentile Maria Rossi,")
-    assert "2 marzo 2026" in body and "Distinti saluti" in body
+    assert "ricevuta il 02/03/2026." in body and "Distinti saluti" in body
     [row] = _notifications()
     assert (row.kind, row.recipient, row.language) == ("application_submitted", user.email, "it")
     assert row.application_id == application.id and row.permit_id is None
@@ -191,7 +192,7 @@ def test_the_rules_files_municipality_signs_and_dates_the_message(
     application = _application(_holder("it"))  # submitted on 2 March 2026 at 09:30 UTC
     notify_application_submitted(application.id)
     body = _body(smtp.messages[0].message)
-    assert "ricevuta il 1 marzo 2026" in body  # 23:30 of the day before in Honolulu
+    assert "ricevuta il 01/03/2026." in body  # 23:30 of the day before in Honolulu
     assert "Ufficio Permessi ZTL\nComune di Altrove\n" in body and "Prato" not in body
 
 
@@ -203,7 +204,7 @@ def test_an_english_user_gets_english(city: Flask, smtp: Collector) -> None:
     first, second = (r.message for r in smtp.messages)
     assert first["Subject"] == f"ZTL permit application no. {application.id} received"
     assert _body(first).startswith("Dear Mary Ross,")
-    assert "March 2, 2026" in _body(first) and "Gentile" not in _body(first)
+    assert "received on 02/03/2026." in _body(first) and "Gentile" not in _body(first)
     assert second["Subject"] == f"ZTL permit application no. {application.id}: documents requested"
     # The clerk's words are passed on as written.
     assert "Copia del libretto di circolazione." in _body(second)
@@ -344,7 +345,8 @@ def test_reminders_are_sent_once_per_threshold(city: Flask, smtp: Collector) -> 
     assert send_expiry_reminders(end - dt.timedelta(days=1)).sent == ()
     assert len(smtp.messages) == 3
     subjects = {r.message["Subject"] for r in smtp.messages}
-    assert subjects == {f"Permesso ZTL n. {result.number} in scadenza il " + _last_day_it(end)}
+    last = display.date_text(display.last_day(end, "Europe/Rome"))
+    assert subjects == {f"Permesso ZTL n. {result.number} valido fino al {last} compreso"}
     assert all(r.recipients == [user.email] for r in smtp.messages)
     kinds = [n.kind for n in _notifications() if n.kind.startswith("expiry")]
     assert kinds == ["expiry_60", "expiry_30", "expiry_7"]
@@ -367,7 +369,11 @@ def test_a_failed_reminder_is_recorded_and_sent_by_the_next_run(
     [row] = _notifications()
     assert row.sent_at is not None and row.error is None
     [received] = smtp.messages
-    assert received.message["Subject"].startswith(f"ZTL permit no. {result.number} expires")
+    last = display.date_text(display.last_day(result.valid_to, "Europe/Rome"))
+    assert (
+        received.message["Subject"]
+        == f"ZTL permit no. {result.number} valid until {last} inclusive"
+    )
 
 
 def test_inactive_permits_and_permits_without_account_get_no_reminder(
@@ -468,14 +474,3 @@ def test_remind_command(
     failing = runner.invoke(args=["permits", "remind", "--at", later])
     assert failing.exit_code == 1 and result.number in failing.output
     assert len(smtp.messages) == 1
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _last_day_it(valid_to: dt.datetime) -> str:
-    from babel.dates import format_date
-
-    from ztl.mail.notifications import _last_day
-
-    return format_date(_last_day(valid_to), "long", locale="it")

@@ -124,6 +124,8 @@ EXPECTED.update(
 )
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.
 PUBLIC = {"/", "/accedi", "/registrazione", "/lingua", "/esci", "/static/<path:filename>"}
+# Browsers that do not read the page's icon link ask for this one (tests/test_static_files.py).
+PUBLIC |= {"/favicon.ico"}
 # The sign-in's second step, open to a visitor whose password was right (anyone else is sent back
 # to the password: tests/test_second_factor.py).
 PUBLIC |= {"/accedi/codice", "/accedi/attivazione"}

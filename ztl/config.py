@@ -21,6 +21,10 @@ from typing import Any
 
 from ztl.rules.loader import DEFAULT_RULES, load_rules
 
+# Generated, never committed (.gitignore): under the project, beside static/, shared by every
+# instance folder (the tests make many), so that a build is made once per version of static/.
+STATIC_BUILDS = Path(__file__).resolve().parent.parent / "build" / "static"
+
 ENV_PREFIX = "ZTL_"
 # The environments the application knows; anything else (a typo, "Production") stops start-up
 # rather than silently running as development.
@@ -96,6 +100,8 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_LOGIN_MAX_FAILURES": _env_int("LOGIN_MAX_FAILURES", 5),
         "ZTL_LOGIN_LOCKOUT_MINUTES": _env_int("LOGIN_LOCKOUT_MINUTES", 15),
         "ZTL_UPLOAD_DIR": os.environ.get(ENV_PREFIX + "UPLOAD_DIR", str(instance_path / "uploads")),
+        # Hashed and compressed copies of static/ (ztl.web.static_files), one folder per version.
+        "ZTL_STATIC_BUILD_DIR": os.environ.get(ENV_PREFIX + "STATIC_BUILD_DIR", str(STATIC_BUILDS)),
         "MAX_CONTENT_LENGTH": _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         "ZTL_MAX_DOCUMENT_BYTES": _env_int("MAX_DOCUMENT_BYTES", 5 * 1024 * 1024),
         "ZTL_API_RATE_PER_MINUTE": _env_int("API_RATE_PER_MINUTE", 1200),

@@ -22,6 +22,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import re
 import urllib.request
 import zlib
 from collections.abc import Iterator, Mapping
@@ -66,6 +67,7 @@ from ztl.signing.seal import (
     revocation_handle,
     verify_seal,
 )
+from ztl.values.display import validity_text
 
 pytestmark = pytest.mark.browser
 
@@ -323,6 +325,9 @@ def test_verifier_works_offline_and_agrees_with_python(
         assert "Permesso valido" in shown
         for text in ("PO-2026-000900", "AB123CD, EF456GH", "A, B", base.windows[0], "IT-PO"):
             assert text in shown, text
+        # The validity as every page, e-mail and PDF writes it (ztl.values.display), offline too.
+        period = validity_text(base.valid_from, base.valid_to, "Europe/Rome", "it")
+        assert re.search(rf"Validità\s+{re.escape(period)}\s", shown), (period, shown)
         assert "Permesso NON valido" in got["revoked"]["text"]
         assert "Il permesso è stato revocato." in got["revoked"]["text"]
         assert "Il permesso non vale nella zona A." in got["other zone"]["text"]
@@ -851,7 +856,7 @@ def test_zone_calendars_offline_agree_with_python(firenze_server: LiveServer, br
         # The calendar module is in the worker's cache, the calendars in the cached page.
         kept = page.evaluate(
             """async () => {
-              const cache = await caches.open('ztl-seal-v2');
+              const cache = await caches.open('ztl-seal-v3');
               const url = new URL('/static/js/seal/calendar.js', location.href).href;
               return Boolean(await cache.match(url));
             }"""

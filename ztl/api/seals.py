@@ -110,6 +110,12 @@ class SealQuestion(TypedDict):
     ]
 
 
+@closed
+class ValidityWords(TypedDict):
+    it: str
+    en: str
+
+
 # The seal's claims (ztl.seals.verification.seal_result_json)
 @closed
 class SealPermit(TypedDict):
@@ -121,6 +127,16 @@ class SealPermit(TypedDict):
     valid_to: UtcInstant
     windows: Annotated[
         list[Window], documented({"description": "Empty when the permit covers every hour."})
+    ]
+    validity: Annotated[
+        ValidityWords,
+        documented(
+            {
+                "description": "The period as people read it, in the municipality's time: "
+                'the last day inclusive when it ends at midnight ("dal 02/12/2026 al 02/12/2026 '
+                'compreso"), with the time otherwise.'
+            }
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     from ztl.cli.permits import permits
     from ztl.cli.registry import registry
     from ztl.cli.retention import retention
+    from ztl.cli.static import static
     from ztl.cli.tokens import tokens
     from ztl.cli.users import users
     from ztl.cli.verify import lists, verify
@@ -34,6 +35,7 @@ def register_commands(app: Flask) -> None:
         permits,
         registry,
         retention,
+        static,
         tokens,
         transits,
         users,

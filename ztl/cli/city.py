@@ -32,6 +32,7 @@ from ztl.rules.calendar import WEEKDAYS, minutes_text
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.loader import RulesFileError, load_rules
 from ztl.rules.municipality import Municipality
+from ztl.values.display import duration_text, money_text
 
 
 @click.group(help="The city in force: its rules file checked, applied and shown.")
@@ -144,8 +145,8 @@ def _fees(rules: Municipality, code: str) -> str:
     parts = []
     for validity in category.validity:
         fee = fee_for(rules, category, validity, (), Purpose.APPLICATION)
-        parts.append(f"{validity} EUR {fee.total_cents / 100:.2f}")
-    return ", ".join(parts)
+        parts.append(f"{duration_text(validity, 'en')} {money_text(fee.total_cents)}")
+    return "; ".join(parts)
 
 
 def _database_ready() -> bool:

@@ -18,6 +18,7 @@ from ztl.eligibility.service import (
     check_eligibility,
 )
 from ztl.values import InvalidValue
+from ztl.values.display import money_text
 from ztl.values.times import parse_date, parse_instant
 
 SYMBOLS = {"pass": "✔", "fail": "✘", "needs_review": "?"}
@@ -106,7 +107,8 @@ def check(
                 f"  {SYMBOLS[r.status.value]} {r.check_id:<22} {r.message.in_language(lang)}"
             )
         click.echo(
-            f"fee {result.fee.fee_cents / 100:.2f} EUR + stamp duty {result.fee.stamp_duty_cents / 100:.2f} EUR"
+            f"fee {money_text(result.fee.fee_cents)} + stamp duty "
+            f"{money_text(result.fee.stamp_duty_cents)}"
         )
     if result.verdict.outcome.value != "eligible":
         raise SystemExit(1)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ztl.applications.counter import CounterRequest, RefusedAtCounter, issue_at_counter
+from ztl.city.rules_config import current_rules
 from ztl.cli.common import BadInput, Refused, refusal_text
 from ztl.eligibility.recheck import recheck_active_permits
 from ztl.eligibility.service import EligibilityInputError, PlateInput
@@ -20,6 +21,7 @@ from ztl.permits.issuance import IssueResult
 from ztl.permits.queries import permit_pdf
 from ztl.permits.renewal_campaign import renew_due
 from ztl.values import InvalidValue
+from ztl.values.display import validity_text
 from ztl.values.times import parse_date, parse_instant
 
 
@@ -34,7 +36,7 @@ def _write(result: IssueResult, out: Path | None) -> None:
         out.write_bytes(result.pdf)
     click.echo(
         f"{'issued' if result.created else 'already issued'} {result.number} "
-        f"valid {result.valid_from:%Y-%m-%d %H:%M}Z .. {result.valid_to:%Y-%m-%d %H:%M}Z"
+        f"valid {validity_text(result.valid_from, result.valid_to, current_rules().timezone, 'en')}"
         + (f", PDF written to {out}" if out else "")
     )
 

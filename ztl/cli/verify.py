@@ -144,7 +144,7 @@ def _print(report: dict[str, Any]) -> None:
         click.echo(
             f"  permit {permit['number']} cat. {permit['category']} plates "
             f"{', '.join(permit['plates'])} zones {', '.join(permit['zones'])} "
-            f"{permit['valid_from']} .. {permit['valid_to']}"
+            f"{permit['validity']['en']}"
             + (f" hours {', '.join(permit['windows'])}" if permit["windows"] else "")
         )
     lists = report["lists"]

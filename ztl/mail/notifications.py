@@ -21,9 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
@@ -35,6 +33,7 @@ from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.mail import Attachment, MailError, OutgoingMessage, send_message
 from ztl.models import Application, Category, Notification, Permit, User, utcnow
 from ztl.models.enums import ApplicationStatus, PermitStatus
+from ztl.values import display
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +49,6 @@ _LONGEST_NOTICE = dt.timedelta(days=max(days for days, _ in REMINDERS))
 # A claim neither sent nor failed after this long was left by a run killed while sending (one
 # message takes seconds); the next run sends it (see _abandoned_before).
 ABANDONED_AFTER = dt.timedelta(minutes=15)
-_INSTANT_PATTERN = "d MMMM y, HH:mm"
 _SUBJECT_MAX = 300  # the column's length
 _CHUNK = 500  # ids per IN (...) query
 
@@ -280,7 +278,7 @@ def _submitted_draft(session: AnySession, application_id: int) -> _Draft | None:
         application_id=application.id,
         number=application.id,
         category=_category_name(application.category, language),
-        submitted_on=format_date(_local(submitted).date(), "long", locale=language),
+        submitted_on=display.date_text(submitted, _timezone()),
     )
 
 
@@ -359,7 +357,7 @@ def _reminder_draft(session: AnySession, permit_id: int, kind: str) -> _Draft | 
         user,
         application_id=permit.application_id,
         permit_id=permit.id,
-        last_day=format_date(_last_day(permit.valid_to), "long", locale=language),
+        until=display.validity_end_text(permit.valid_to, _timezone(), language),
         **_permit_context(permit, language),
     )
 
@@ -522,30 +520,16 @@ def _permit_context(permit: Permit, language: str) -> dict[str, Any]:
 
 
 def _period_context(permit: Permit, language: str) -> dict[str, Any]:
-    """Whole days ("from 1 March to 28 February inclusive") when the period runs midnight to
-    midnight, as residents' permits do; date and time otherwise (a two-hour permit)."""
-    start, end = _local(permit.valid_from), _local(permit.valid_to)
-    if start.time() == dt.time(0) and end.time() == dt.time(0):
-        return {
-            "whole_days": True,
-            "start": format_date(start.date(), "long", locale=language),
-            "end": format_date(_last_day(permit.valid_to), "long", locale=language),
-        }
+    """The period as every page, the PDF and the seal verifiers write it: "dal 01/03/2026 al
+    28/02/2027 compreso" for whole days, with the times otherwise (a two-hour permit)."""
     return {
-        "whole_days": False,
-        "start": format_datetime(start, _INSTANT_PATTERN, locale=language),
-        "end": format_datetime(end, _INSTANT_PATTERN, locale=language),
+        "validity": display.validity_text(permit.valid_from, permit.valid_to, _timezone(), language)
     }
 
 
-def _last_day(valid_to: dt.datetime) -> dt.date:
-    """The last local day a permit covers: valid_to is exclusive (midnight after that day)."""
-    return (_local(valid_to) - dt.timedelta(microseconds=1)).date()
-
-
-def _local(value: dt.datetime) -> dt.datetime:
-    """An instant on the municipality's wall clock: the one its permits and hours are read in."""
-    return value.astimezone(ZoneInfo(current_rules().timezone))
+def _timezone() -> str:
+    """The municipality's time zone: the wall clock its permits and hours are read in."""
+    return current_rules().timezone
 
 
 def _require_aware(now: dt.datetime) -> None:

@@ -23,6 +23,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
 from ztl.pdf.qr import QUIET_ZONE, qr_matrix
+from ztl.values import display
 
 BLUE = Color(0, 0.4, 0.8)  # Bootstrap Italia primary, #0066CC
 GREY = Color(0.35, 0.35, 0.35)
@@ -53,24 +54,6 @@ class PermitDocument:
     # must never carry another city's identity or clock).
     timezone: str
     conditions: tuple[tuple[str, str], ...] = ()  # (Italian, English)
-
-
-def euro(cents: int) -> str:
-    """Italian money: € 1.234,50."""
-    whole, rest = divmod(cents, 100)
-    return f"€ {whole:,}".replace(",", ".") + f",{rest:02d}"
-
-
-def _local(value: dt.datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime("%d/%m/%Y %H:%M")
-
-
-def _last_minute(value: dt.datetime, zone: ZoneInfo) -> str:
-    """An end at midnight is shown as 23:59 of the day before: what a driver reads as 'until'."""
-    local = value.astimezone(zone)
-    if local.hour == 0 and local.minute == 0:
-        local = local - dt.timedelta(minutes=1)
-    return local.strftime("%d/%m/%Y %H:%M")
 
 
 def render_permit(document: PermitDocument) -> bytes:
@@ -135,8 +118,18 @@ def _card(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, x: float, y: floa
             "Helvetica",
             11,
         ),
-        ("Valido dal · Valid from", _local(doc.valid_from, zone), "Helvetica", 11),
-        ("Valido fino al · Valid until", _last_minute(doc.valid_to, zone), "Helvetica-Bold", 11),
+        (
+            "Valido dal · Valid from",
+            display.validity_start_both(doc.valid_from, zone),
+            "Helvetica",
+            11,
+        ),
+        (
+            "Valido fino al · Valid until",
+            display.validity_end_both(doc.valid_to, zone),
+            "Helvetica-Bold",
+            11,
+        ),
     )
     for label, value, font, size in rows:
         canvas.setFont("Helvetica", 7)
@@ -150,7 +143,7 @@ def _card(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, x: float, y: floa
     canvas.setFont("Helvetica", 6.5)
     canvas.setFillColor(GREY)
     canvas.drawCentredString(
-        x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, f"Ora locale · Local time ({zone.key})"
+        x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, "Ora locale · Local time"
     )
     canvas.setFillColor(black)
 
@@ -186,9 +179,9 @@ def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float
     canvas.setFillColor(black)
     line = top - 9 * mm
     total = doc.fee_cents + doc.stamp_duty_cents
-    paid = euro(total)
+    paid = display.money_text(total)
     if doc.stamp_duty_cents:
-        paid += f" (di cui bollo · stamp duty {euro(doc.stamp_duty_cents)})"
+        paid += f" (di cui bollo · stamp duty {display.money_text(doc.stamp_duty_cents)})"
     rows = (
         ("Titolare · Holder", doc.holder_name),
         ("Codice fiscale / Partita IVA · Tax code", doc.holder_id),
@@ -199,7 +192,7 @@ def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float
         ),
         ("Permesso n. · Permit no.", doc.number),
         ("Importo pagato · Fee paid", paid),
-        ("Rilasciato il · Issued on", _local(doc.issued_at, zone)),
+        ("Rilasciato il · Issued on", display.datetime_text(doc.issued_at, zone)),
     )
     for label, value in rows:
         canvas.setFont("Helvetica", 8)

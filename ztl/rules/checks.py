@@ -335,8 +335,10 @@ def badge_valid(badges: Collection[BadgeFacts], on: dt.date) -> CheckResult:
         return _result(
             "badge_valid",
             Status.PASS,
-            f"Contrassegno {badge.badge_number} valido fino al {badge.valid_until:%d/%m/%Y}.",
-            f"Badge {badge.badge_number} valid until {badge.valid_until.isoformat()}.",
+            # Dates as every page writes them (ztl.values.display): dd/mm/yyyy in both languages.
+            f"Contrassegno {badge.badge_number} valido fino al {badge.valid_until:%d/%m/%Y} "
+            "compreso.",
+            f"Badge {badge.badge_number} valid until {badge.valid_until:%d/%m/%Y} inclusive.",
             badge=badge.badge_number,
             valid_until=badge.valid_until.isoformat(),
             on=on.isoformat(),
@@ -346,8 +348,9 @@ def badge_valid(badges: Collection[BadgeFacts], on: dt.date) -> CheckResult:
         return _result(
             "badge_valid",
             Status.FAIL,
-            f"Il contrassegno {latest.badge_number} è scaduto il {latest.valid_until:%d/%m/%Y}.",
-            f"Badge {latest.badge_number} expired on {latest.valid_until.isoformat()}.",
+            f"Il contrassegno {latest.badge_number} era valido fino al "
+            f"{latest.valid_until:%d/%m/%Y} compreso.",
+            f"Badge {latest.badge_number} was valid until {latest.valid_until:%d/%m/%Y} inclusive.",
             badge=latest.badge_number,
             valid_until=latest.valid_until.isoformat(),
             on=on.isoformat(),

@@ -20,6 +20,7 @@ from ztl.rules.calendar import ZoneCalendar
 from ztl.rules.municipality import Municipality
 from ztl.seals.trust_lists import revoked_seals, seal_keys_to_publish
 from ztl.signing.seal import SealCheck, SealResult, TrustedKey, verify_seal
+from ztl.values import display
 from ztl.values.times import instant_text
 
 
@@ -80,5 +81,15 @@ def seal_result_json(result: SealResult) -> dict[str, Any]:
             "valid_from": _iso(claims.valid_from),
             "valid_to": _iso(claims.valid_to),
             "windows": list(claims.windows),
+            # The period in words, as the permit's page, its PDF and the police page write it.
+            "validity": _validity(claims.valid_from, claims.valid_to),
         },
+    }
+
+
+def _validity(valid_from: dt.datetime, valid_to: dt.datetime) -> dict[str, str]:
+    timezone = current_rules().timezone
+    return {
+        language: display.validity_text(valid_from, valid_to, timezone, language)
+        for language in ("it", "en")
     }

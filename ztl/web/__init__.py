@@ -42,3 +42,6 @@ def register_web(app: Flask) -> None:
 
     app.add_template_filter(calendar_lines, "calendar_lines")
     register_security_headers(app)
+    from ztl.web.static_files import install_static
+
+    install_static(app)  # static/ through WhiteNoise: hashed names, compressed, cached for a year

@@ -8,12 +8,12 @@ name`), so a city running its own rules file is named on every page without touc
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_currency, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,6 +24,7 @@ from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
 from ztl.payments.providers import payment_provider
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.values import display
 from ztl.web.labels import (
     GATE_DIRECTION_LABELS,
     PERMIT_STATUS_LABELS,
@@ -67,9 +68,51 @@ def signed_in_user() -> Any | None:
     return current_user if current_user.is_authenticated else None
 
 
+def _timezone() -> str:
+    return current_rules().timezone
+
+
 def money(cents: int) -> str:
-    """Integer cents shown as euros in the user's language ("15,00 €" / "€15.00")."""
-    return str(format_currency(Decimal(cents) / 100, "EUR"))
+    """Integer cents as euros, "€ 15,00" in both languages (ztl.values.display)."""
+    return display.money_text(cents)
+
+
+def date_text(value: dt.date | dt.datetime) -> str:
+    """ "02/12/2026": a day, or an instant's day on the municipality's clock."""
+    return display.date_text(value, _timezone())
+
+
+def datetime_text(value: dt.datetime | str) -> str:
+    """ "02/12/2026 09:05" on the municipality's clock; a string is an instant as stored in an
+    application's details (ISO 8601 with its offset)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return display.datetime_text(value, _timezone())
+
+
+def valid_from(value: dt.datetime) -> str:
+    """A permit's start after "Valido dal": "02/12/2026" / "02/12/2026 alle 09:00"."""
+    return display.validity_start_text(value, _timezone(), current_language())
+
+
+def valid_until(valid_to: dt.datetime) -> str:
+    """A permit's end after "Valido fino al": "02/12/2026 compreso" / "02/12/2026 alle 11:00"."""
+    return display.validity_end_text(valid_to, _timezone(), current_language())
+
+
+def validity(valid_from: dt.datetime, valid_to: dt.datetime) -> str:
+    """ "dal 02/12/2026 al 02/12/2026 compreso" in the page's language."""
+    return display.validity_text(valid_from, valid_to, _timezone(), current_language())
+
+
+def duration(code: str) -> str:
+    """ "P1Y" -> "1 anno" in the page's language."""
+    return display.duration_text(code, current_language())
+
+
+def file_size(size: float) -> str:
+    """ "5 MB" with the page's decimal mark."""
+    return display.size_text(int(size), current_language())
 
 
 def category_name(category: Any) -> str:
@@ -89,6 +132,13 @@ def staff_providers() -> list[ProviderSettings]:
 
 def register_context(app: Flask) -> None:
     app.add_template_filter(money, "money")
+    app.add_template_filter(date_text, "date_text")
+    app.add_template_filter(datetime_text, "datetime_text")
+    app.add_template_filter(valid_from, "valid_from")
+    app.add_template_filter(valid_until, "valid_until")
+    app.add_template_filter(duration, "duration")
+    app.add_template_filter(file_size, "file_size")
+    app.add_template_global(validity, "validity")
     app.add_template_filter(category_name, "category_name")
     app.add_template_filter(lambda code: label(STATUS_LABELS, code), "status_label")
     app.add_template_filter(lambda code: label(PERMIT_STATUS_LABELS, code), "permit_status_label")

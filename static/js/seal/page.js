@@ -6,6 +6,7 @@
 // The zones' calendars come from the template too (data-calendar): the window step asks them.
 
 import { Activity } from "./calendar.js";
+import { dateText, timeText, validityText } from "./display.js";
 import { refreshLists } from "./lists.js";
 import { Scanner } from "./scanner.js";
 import { normalisePlate, verifySeal } from "./verify.js";
@@ -20,13 +21,19 @@ function main(root) {
   const messages = JSON.parse(config.messages || "{}");
   const lang = config.lang || document.documentElement.lang || "it";
   const timeZone = config.timezone || "Europe/Rome";
+  const validityWords = JSON.parse(config.validity || "{}");
   const calendar = readCalendar(config.calendar);
   const t = (key, values = {}) =>
     (messages[key] || key).replace(/\{(\w+)\}/g, (whole, name) =>
       name in values ? String(values[name]) : whole,
     );
-  const when = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZone });
-  const day = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeZone });
+  // Instants as every page writes them: "02/12/2026 09:05" on the municipality's clock.
+  const when = {
+    format: (instant) => {
+      const seconds = Math.floor(new Date(instant).getTime() / 1000);
+      return `${dateText(seconds, timeZone)} ${timeText(seconds, timeZone)}`;
+    },
+  };
   const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
 
   const form = document.getElementById("seal-form");
@@ -202,13 +209,7 @@ function main(root) {
       [t("plates"), claims.plates.join(", ")],
       [t("zones"), claims.zones.join(", ")],
       [t("windows"), windows],
-      [
-        t("validity"),
-        t("validity_range", {
-          from: when.format(new Date(claims.validFrom * 1000)),
-          to: when.format(new Date(claims.validTo * 1000)),
-        }),
-      ],
+      [t("validity"), validityText(claims.validFrom, claims.validTo, timeZone, validityWords)],
       [t("issuer"), claims.issuer],
       [t("signing_key"), kid],
     ]);

@@ -11,8 +11,9 @@
 // The trust and revocation lists (/.well-known/ztl/) are not touched here: the page fetches them
 // itself, network first, and keeps the verified envelopes in localStorage (lists.js).
 
-// v2: the verifier gained calendar.js (zone calendars); the new name drops v1's copies on activation.
-const CACHE = "ztl-seal-v2";
+// v3: the verifier gained display.js (validity written as the server writes it); v2 gained
+// calendar.js (zone calendars). Each new name drops the older copies on activation.
+const CACHE = "ztl-seal-v3";
 const NETWORK_TIMEOUT_MS = 4000;
 const SCOPE_URL = self.registration.scope;
 const SCOPE_PATH = new URL(SCOPE_URL).pathname;
@@ -24,6 +25,7 @@ const MODULES = [
   "bytes.js",
   "calendar.js",
   "cbor.js",
+  "display.js",
   "lists.js",
   "page.js",
   "scanner.js",

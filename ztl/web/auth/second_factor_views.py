@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import segno
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from ztl.accounts import second_factor
 from ztl.accounts.second_factor import CodeOutcome, SecondFactorError, SecondStep
+from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import User
+from ztl.values.display import time_text
 from ztl.web.auth import pending
 from ztl.web.auth.forms import RecoveryCodesForm, SecondFactorCodeForm, SecondFactorEnrolForm
 from ztl.web.auth.throttle import too_many
@@ -74,7 +76,9 @@ def _codes_page(codes: list[str], next_url: str) -> Response:
 def _locked_message(user_id: int) -> str:
     user = db.session.get(User, user_id)
     if user is not None and user.locked_until is not None:
-        return error_text("locked_until", time=format_time(user.locked_until, "short"))
+        return error_text(
+            "locked_until", time=time_text(user.locked_until, current_rules().timezone)
+        )
     return error_text(CodeOutcome.LOCKED)
 
 

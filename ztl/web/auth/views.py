@@ -7,7 +7,6 @@ password form is for staff, and for residents only where ZTL_RESIDENT_PASSWORDS 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
@@ -21,11 +20,13 @@ from ztl.accounts.staff import (
     resident_passwords_allowed,
     sign_in_with_password,
 )
+from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
 from ztl.extensions import login_manager
 from ztl.i18n import SESSION_KEY
 from ztl.models import User
 from ztl.permissions import HOME_ENDPOINT
+from ztl.values.display import time_text
 from ztl.web.auth import pending
 from ztl.web.auth.forms import LoginForm, LogoutForm, RegistrationForm
 from ztl.web.auth.throttle import too_many
@@ -86,7 +87,7 @@ def login() -> str | Response | tuple[str, int]:
             start_session(result.user)
             return redirect(safe_next(form.next.data) or home_for(result.user))
         if result.failure is SignInFailure.LOCKED and result.locked_until is not None:
-            time = format_time(result.locked_until, "short")
+            time = time_text(result.locked_until, current_rules().timezone)
             flash(error_text("locked_until", time=time), "danger")
         elif result.failure is SignInFailure.PROVIDER_ONLY:
             flash(error_text(SignInFailure.PROVIDER_ONLY), "warning")

@@ -30,8 +30,8 @@ DETAIL_LABELS: dict[str, Any] = {
     "registration_number": _l("Numero di iscrizione all'albo"),
     "parking_spaces": _l("Posti auto dichiarati"),
     "notes": _l("Note per l'ufficio"),
-    "starts_at": _l("Inizio (UTC)"),
-    "transit_at": _l("Primo transito (UTC)"),
+    "starts_at": _l("Inizio (ora locale)"),
+    "transit_at": _l("Primo transito (ora locale)"),
     "renews": _l("Rinnova il permesso"),
     "renews_id": _l("Identificativo del permesso rinnovato"),
 }

@@ -30,11 +30,13 @@ from flask import current_app, render_template, url_for
 from werkzeug.wrappers import Response
 
 from ztl.city.rules_config import current_rules
+from ztl.i18n import current_language
 from ztl.records.overview import zones_with_hours
 from ztl.rules.calendar import browser_calendar
 from ztl.seals.keys import key_store
 from ztl.seals.verification import zone_calendars
 from ztl.signing.keys import KeyStoreError
+from ztl.values.display import validity_phrases
 from ztl.web.police.views import bp
 
 SERVICE_WORKER = Path("js") / "seal" / "sw.js"  # under the static folder
@@ -72,6 +74,7 @@ def seal_verifier() -> str:
         root_spki=root_spki,
         zones=[(zone.code, zone.name) for zone, _hours in zones_with_hours()],
         timezone=current_rules().timezone,
+        validity_phrases=validity_phrases(current_language()),
         calendar=page_calendar(),
         service_worker_url=url_for("police.seal_service_worker"),
         service_worker_scope=url_for("police.seal_verifier"),

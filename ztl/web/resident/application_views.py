@@ -20,9 +20,11 @@ from ztl.applications import documents
 from ztl.applications.dashboard import application_events, own_application
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
+from ztl.i18n import current_language
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.infrastructure.uploads import max_document_bytes
 from ztl.records.overview import categories_in_force
+from ztl.values.display import duration_text
 from ztl.values.times import from_local
 from ztl.web.downloads import document_download
 from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
@@ -45,7 +47,7 @@ def _category_or_404(code: str) -> Any:
 
 def _prepare(form: ApplicationForm, category: Any, current_firm: str = "") -> None:
     form.zones.choices = [(z, z) for z in category.zones]
-    form.validity.choices = [(v, v) for v in category.validity]
+    form.validity.choices = [(v, duration_text(v, current_language())) for v in category.validity]
     if applications.is_firm_category(category):
         # The firms the person may act for; a draft's firm stays offered even if it is no longer.
         firms = [

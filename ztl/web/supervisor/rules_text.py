@@ -6,7 +6,6 @@ duration or a daily window is written in Italian or English is the page's busine
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from babel.dates import get_day_names
@@ -16,9 +15,7 @@ from ztl.i18n import current_language
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.windows import EVERY_DAY, DailyWindow
-
-_CALENDAR = re.compile(r"P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?")
-_HOURS = re.compile(r"PT(\d+)H")
+from ztl.values import display
 
 
 @dataclass(frozen=True)
@@ -39,29 +36,9 @@ class CategoryRow:
     free_fuels: tuple[str, ...]
 
 
-def _amount(count: int, one: str, many: str) -> str:
-    return one if count == 1 else many % {"n": count}
-
-
 def duration_text(duration: str) -> str:
-    """ "P2Y" -> "2 anni", "PT2H" -> "2 ore"; a form not understood is shown as written."""
-    hours = _HOURS.fullmatch(duration)
-    if hours:
-        return _amount(int(hours.group(1)), _("1 ora"), _("%(n)s ore"))
-    match = _CALENDAR.fullmatch(duration)
-    if not match or duration == "P":
-        return duration
-    years, months, days = (int(g or 0) for g in match.groups())
-    parts = [
-        _amount(n, one, many)
-        for n, one, many in (
-            (years, _("1 anno"), _("%(n)s anni")),
-            (months, _("1 mese"), _("%(n)s mesi")),
-            (days, _("1 giorno"), _("%(n)s giorni")),
-        )
-        if n
-    ]
-    return ", ".join(parts)
+    """ "P2Y" -> "2 anni", "PT2H" -> "2 ore" in the page's language (ztl.values.display)."""
+    return display.duration_text(duration, current_language())
 
 
 def _minutes(minute: int) -> str:
