@@ -66,7 +66,7 @@ def main() -> None:
     from ztl.demo.generator import car_plate, codice_fiscale
     from ztl.demo.loader import load_demo
     from ztl.extensions import db
-    from ztl.models import Category, Zone
+    from ztl.models import Category, Resident, Zone
 
     workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-pages-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
@@ -153,6 +153,11 @@ def main() -> None:
                 db.session.execute(sa.text("ANALYZE"))
             db.session.commit()
             loaded = time.perf_counter() - started
+            # A surname from the demo's anagrafe whose holder applied (the generated applicants'
+            # codici fiscali are the demo's, so its residents are among them).
+            surname = db.session.scalars(
+                select(Resident.family_name).where(Resident.codice_fiscale == codice_fiscale(1))
+            ).one()
             waiting_plate = next(
                 r["plate"]
                 for r, a in zip(plate_rows, app_rows, strict=True)
@@ -193,6 +198,9 @@ def main() -> None:
             ),
             "search by plate": get(
                 clerk_client, f"/ufficio/?q={waiting_plate}&stato=all", waiting_plate
+            ),
+            "search by surname (prefix, any case)": get(
+                clerk_client, f"/ufficio/?q={surname[:4].lower()}", "Domande trovate"
             ),
             "resident dashboard": get(
                 resident_client, "/area-personale/", "Le tue domande di permesso, dalla più recente"

@@ -17,13 +17,22 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from tests.conftest import audit, csrf_token, login, problems_of, sign_in
-from tests.factories import CF_MARIO, DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
+from tests.factories import (
+    CF_MARIO,
+    DEMO_OWN_CAR,
+    DEMO_RESIDENT,
+    PASSWORD,
+    add_household_car,
+    make_user,
+)
 from ztl.applications import applicant as applications
 from ztl.applications import clerk_queue as queue_service
-from ztl.applications import documents
+from ztl.applications import decisions, documents
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
-from ztl.models import Application, Document, Event, Permit, User
+from ztl.infrastructure.unit_of_work import Actor, ServiceError
+from ztl.models import Application, Business, Document, Event, Permit, Resident, User
+from ztl.permits.changes import change_plate
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 MISSING_PAGE = "/pagina-che-non-esiste"
@@ -207,12 +216,87 @@ def test_queue_filters_search_and_sorts(app: Flask, city: Flask) -> None:
     assert rows("?eta=5") == [old]
     assert rows(f"?q={car_plate(12).lower()}") == [zone_a]
     assert rows(f"?q={CF_MARIO}") == [others]
-    assert rows(f"?q={DEMO_RESIDENT}") == [old, zone_a]
+    assert rows(f"?q={DEMO_RESIDENT}") == [old, zone_a, issued]  # a search spans statuses
     assert rows(f"?q={old}") == [old]
     assert rows(f"?stato=all&q={number}") == [issued]
     assert rows("?q=%3F%3F%3F") == []
     html = client.get("/ufficio/?stato=all").get_data(as_text=True)
     assert "Domande trovate: 4." in html
+
+
+def test_search_finds_plates_past_and_present_permits_and_surnames(app: Flask, city: Flask) -> None:
+    mario, other = _resident(), _resident("other@posta.example.org", CF_MARIO)
+    waiting = _waiting(other, car_plate(31))
+    issued = _waiting(mario, category="1")
+    number = db.session.scalars(select(Permit.number).where(Permit.application_id == issued)).one()
+    new_plate = add_household_car(car_plate(32))
+    change_plate(number, DEMO_OWN_CAR, new_plate, Actor.of_user(mario))
+    resident = db.session.get(Resident, DEMO_RESIDENT)
+    assert resident is not None
+    client = app.test_client()
+    sign_in(client, "clerk")
+
+    def rows(query: str) -> list[int]:
+        response = client.get("/ufficio/?q=" + query)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return _rows(response.get_data(as_text=True))
+
+    # The plate the permit carries since the change, and the one the application asked for.
+    assert rows(new_plate.lower()) == [issued]
+    assert rows(DEMO_OWN_CAR) == [issued]
+    # A permit number under the default filter (waiting for a clerk): the issued application.
+    replacement = db.session.scalars(
+        select(Permit.number).where(
+            Permit.application_id == issued, Permit.replaces_id.is_not(None)
+        )
+    ).one()
+    assert rows(number) == [issued]
+    assert rows(replacement.lower()) == [issued]
+    # A surname, any case, or its first letters; the other applicant is not in the anagrafe.
+    assert rows(resident.family_name.lower()) == [issued]
+    assert rows(resident.family_name[:3].upper()) == [issued]
+    assert rows(f"{CF_MARIO[:3]}".lower()) == []
+    assert rows(CF_MARIO.lower()) == [waiting]
+    assert rows("Test") == []  # a given name is not a surname
+
+
+def test_queue_shows_names_not_only_codici_fiscali(app: Flask, city: Flask) -> None:
+    mario, other = _resident(), _resident("other@posta.example.org", CF_MARIO)
+    first = _waiting(mario, car_plate(41))
+    second = _waiting(other, car_plate(42))
+    resident = db.session.get(Resident, DEMO_RESIDENT)
+    assert resident is not None
+    client = app.test_client()
+    sign_in(client, "clerk")
+    html = client.get("/ufficio/").get_data(as_text=True)
+    assert _rows(html) == [first, second]
+    cells = re.findall(r"<td>([^<]*)<br><span class=\"small\">([A-Z0-9]{16})</span></td>", html)
+    # From the anagrafe; the other person is not a resident: the name on their account.
+    assert cells == [
+        (f"{resident.given_name} {resident.family_name}", DEMO_RESIDENT),
+        ("Test resident", CF_MARIO),
+    ]
+    # A firm is named by the business register.
+    firm = db.session.scalars(select(Business).order_by(Business.partita_iva)).first()
+    assert firm is not None
+    assert queue_service.applicant_names({firm.partita_iva, "00000000000"}) == {
+        firm.partita_iva: firm.name
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["%25", "_", "'", "ross%25", "PO--", "0" * 16, "A" * 16, "12345678901", "\u00d1", "--"],
+)
+def test_odd_searches_answer_with_nothing_not_an_error(
+    app: Flask, office: dict[str, object], text: str
+) -> None:
+    client = app.test_client()
+    sign_in(client, "clerk")
+    response = client.get(f"/ufficio/?q={text}")
+    assert response.status_code == 200
+    assert "Nessuna domanda corrisponde ai filtri." in response.get_data(as_text=True)
+    assert client.get("/ufficio/?q=" + "x" * 41).status_code == 400
 
 
 def test_queue_pages_keep_the_filters(
@@ -337,6 +421,46 @@ def test_approve_issues_a_permit_with_a_pdf(app: Flask, office: dict[str, object
     assert again.status_code == 303
     assert f"il permesso {number} esisteva già" in client.get(page).get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Permit)) == 2
+
+
+def test_approving_against_a_failing_check_needs_a_reason_the_history_keeps(
+    app: Flask, office: dict[str, object]
+) -> None:
+    waiting = int(str(office["waiting"]))
+    stored = _application(waiting)
+    assert stored.verdict
+    failing = dict(stored.verdict[0], status="fail")
+    stored.verdict = [failing, *stored.verdict[1:]]
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, "clerk")
+    page = f"/ufficio/domande/{waiting}"
+    html = client.get(page).get_data(as_text=True)
+    assert "per approvarla serve un motivo, che resta nella storia." in html
+    assert re.search(r'<textarea[^>]*name="note"[^>]*required', html)
+    refused = client.post(f"{page}/approva", data={"csrf_token": _token(client), "note": "  "})
+    assert refused.status_code == 303
+    assert (
+        "La domanda non supera alcuni controlli: per approvarla lo stesso scrivi il motivo nella "
+        "nota, che resta nella storia della domanda."
+    ) in client.get(page).get_data(as_text=True)
+    assert _application(waiting).status == "under_review"
+    with pytest.raises(ServiceError) as refusal:
+        decisions.approve(waiting, Actor(label="clerk"))
+    assert refusal.value.code == "override_reason_missing"
+    reason = "Residenza verificata in anagrafe dopo il cambio di indirizzo"
+    approved = client.post(f"{page}/approva", data={"csrf_token": _token(client), "note": reason})
+    assert approved.status_code == 303
+    assert _application(waiting).status == "issued"
+    event = db.session.scalars(
+        select(Event).where(
+            Event.subject_type == "application",
+            Event.subject_id == str(waiting),
+            Event.action == "approved",
+        )
+    ).one()
+    assert (event.reason, event.data) == (reason, {"overruled_checks": [failing["id"]]})
+    assert f"<td>{reason}</td>" in client.get(page).get_data(as_text=True)
 
 
 def test_reject_needs_a_reason_and_the_resident_reads_it(

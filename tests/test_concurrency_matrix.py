@@ -960,6 +960,20 @@ def _plate_lookup(w: World) -> tuple[Browser, Post]:
     return browser, Post("/polizia/targa", {"plate": DEMO_OWN_CAR, "zone": "", "at": ""})
 
 
+@_query("police.home")
+def _plate_on_the_home(w: World) -> tuple[Browser, Post]:
+    _user, browser = w.person("police")
+    browser.page("/polizia/")
+    return browser, Post("/polizia/", {"plate": DEMO_OWN_CAR, "zone": ""})
+
+
+@_query("police.clear_answers")
+def _clear_answers(w: World) -> tuple[Browser, Post]:
+    _user, browser = w.person("police")
+    browser.page("/polizia/")
+    return browser, Post("/polizia/risposte/svuota")
+
+
 def _token_post(
     role: str, path: str, body: dict[str, Any]
 ) -> Callable[[World], tuple[Browser, Post]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -153,4 +154,8 @@ def test_the_service_worker_is_javascript_that_browsers_revalidate(client: Flask
 def test_the_police_home_page_links_to_the_verifier(client: FlaskClient) -> None:
     sign_in(client, "police")
     html = client.get("/polizia/").get_data(as_text=True)
-    assert f'<a href="{PAGE}">Leggere il codice QR di un permesso</a>' in html
+    link = re.search(r'<a class="([^"]+)" id="qr-reader" href="([^"]+)">(.*?)</a>', html, re.S)
+    assert link is not None
+    assert link.group(1) == "btn btn-outline-primary btn-lg w-100 ztl-tap" and link.group(2) == PAGE
+    words = re.sub(r"<[^>]+>", "", link.group(3)).strip()
+    assert words == "Leggere il codice QR di un permesso"

@@ -44,6 +44,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/supervisione/": SUPERVISION,
     "/polizia/": POLICE,
     "/polizia/sigillo/": POLICE,
+    "/polizia/risposte/svuota": POLICE,
     "/polizia/sigillo/sw.js": POLICE,
     "/polizia/targa": POLICE,
     "/amministrazione/": ADMIN,

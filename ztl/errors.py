@@ -137,6 +137,12 @@ CATALOGUE: Mapping[str, ErrorText] = {
     ),
     "reason_missing": _e(_l("Scrivi il motivo del rifiuto.")),
     "message_missing": _e(_l("Scrivi quali documenti servono.")),
+    "override_reason_missing": _e(
+        _l(
+            "La domanda non supera alcuni controlli: per approvarla lo stesso scrivi il motivo "
+            "nella nota, che resta nella storia della domanda."
+        )
+    ),
     "reason_required": _e(_l("Scrivi il motivo della revoca.")),
     "not_approved": _e(_l("La domanda non è approvata: il permesso non si può rilasciare.")),
     "signing_failed": _e(
@@ -176,6 +182,12 @@ CATALOGUE: Mapping[str, ErrorText] = {
     "no_booklet": _e(_l("L'albergo non ha un blocchetto pagato con registrazioni disponibili.")),
     "nights": _e(_l("La permanenza va da 1 a 7 giorni.")),
     "time_without_offset": _e(_l("L'ora di arrivo deve indicare il fuso orario.")),
+    "guest_needs_office": _e(
+        _l(
+            "La targa estera non è nei registri e va controllata dall'ufficio permessi: per questo "
+            "ospite rivolgiti all'ufficio, la registrazione online non è stata fatta."
+        )
+    ),
     "guest_already_registered": _e(
         _l(
             "Questa targa è già registrata dall'albergo per giorni che si sovrappongono: non serve "
@@ -184,7 +196,10 @@ CATALOGUE: Mapping[str, ErrorText] = {
     ),
     "guest_not_eligible": _e(_l("Registrazione non ammessa. %(checks)s")),
     "arrival_invalid": _e(
-        _l("L'ora di arrivo non è valida: scrivila come 2026-12-24T15:00:00+01:00.")
+        _l(
+            "L'ora di arrivo non è valida: scrivila come 24/12/2026 15:00 (ora locale) o "
+            "2026-12-24T15:00:00+01:00."
+        )
     ),
     "too_many_rows": _e(_l("Il file ha troppe righe: al massimo 500.")),
     "unreadable_file": _e(

@@ -93,7 +93,12 @@ def pages(demo_server: LiveServer) -> dict[str, Pages]:
                 },
             ),
             "police": Pages(
-                POLICE_EMAIL, {"police-seal": "/polizia/sigillo/", "police-plate": "/polizia/targa"}
+                POLICE_EMAIL,
+                {
+                    "police-home": "/polizia/",
+                    "police-seal": "/polizia/sigillo/",
+                    "police-plate": "/polizia/targa",
+                },
             ),
         }
 

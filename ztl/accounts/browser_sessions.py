@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -94,7 +96,7 @@ def end_session(token: str | None, reason: str = SIGNED_OUT) -> None:
         session.execute(
             update(BrowserSession)
             .where(BrowserSession.token_hash == _hash(token), BrowserSession.ended_at.is_(None))
-            .values(ended_at=utcnow(), end_reason=reason)
+            .values(ended_at=utcnow(), end_reason=reason, kept_answers=None)
         )
 
 
@@ -103,7 +105,7 @@ def _end(session_id: int, reason: str, now: dt.datetime) -> None:
         session.execute(
             update(BrowserSession)
             .where(BrowserSession.id == session_id, BrowserSession.ended_at.is_(None))
-            .values(ended_at=now, end_reason=reason)
+            .values(ended_at=now, end_reason=reason, kept_answers=None)
         )
 
 
@@ -115,7 +117,7 @@ def end_all(session: AnySession, user_id: int, reason: str, keep: str | None = N
     )
     if keep:
         query = query.where(BrowserSession.token_hash != _hash(keep))
-    result = session.execute(query.values(ended_at=utcnow(), end_reason=reason))
+    result = session.execute(query.values(ended_at=utcnow(), end_reason=reason, kept_answers=None))
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -134,7 +136,7 @@ def end_own(user_id: int, session_id: int) -> bool:
                 BrowserSession.user_id == user_id,
                 BrowserSession.ended_at.is_(None),
             )
-            .values(ended_at=utcnow(), end_reason=ENDED_BY_PERSON)
+            .values(ended_at=utcnow(), end_reason=ENDED_BY_PERSON, kept_answers=None)
         )
     return bool(getattr(result, "rowcount", 0))
 
@@ -150,3 +152,59 @@ def open_sessions(user_id: int, current: str | None) -> list[OpenSession]:
         OpenSession(r.id, r.started_at, r.last_seen_at, r.browser, r.token_hash == current_hash)
         for r in rows
     ]
+
+
+# The last answers kept with a session (the police home's plate checks): a short list, newest
+# first, of small JSON objects. Kept on the server with this browser's open session only: another
+# browser, another person or the next sign-in starts with none, and ending the session empties it.
+KEPT_ANSWERS = 5
+
+
+def keep_answer(token: str | None, user_id: int, answer: dict[str, Any]) -> None:
+    """Put an answer first in this session's kept answers, keeping the last KEPT_ANSWERS."""
+    if not token:
+        return
+    with unit_of_work() as session:
+        found = session.execute(
+            select(BrowserSession.id, BrowserSession.kept_answers)
+            .where(
+                BrowserSession.token_hash == _hash(token),
+                BrowserSession.user_id == user_id,
+                BrowserSession.ended_at.is_(None),
+            )
+            .with_for_update()  # two answers at once: neither is lost
+        ).first()
+        if found is None:
+            return
+        kept = [answer, *json.loads(found.kept_answers or "[]")][:KEPT_ANSWERS]
+        session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.id == found.id)
+            .values(kept_answers=json.dumps(kept))
+        )
+
+
+def kept_answers(token: str | None, user_id: int) -> list[dict[str, Any]]:
+    """This session's kept answers, newest first; none for a session that is not open."""
+    if not token:
+        return []
+    value = db.session.scalar(
+        select(BrowserSession.kept_answers).where(
+            BrowserSession.token_hash == _hash(token),
+            BrowserSession.user_id == user_id,
+            BrowserSession.ended_at.is_(None),
+        )
+    )
+    return list(json.loads(value or "[]"))
+
+
+def clear_answers(token: str | None, user_id: int) -> None:
+    """The person empties this session's kept answers."""
+    if not token:
+        return
+    with unit_of_work() as session:
+        session.execute(
+            update(BrowserSession)
+            .where(BrowserSession.token_hash == _hash(token), BrowserSession.user_id == user_id)
+            .values(kept_answers=None)
+        )

@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select, union
 from sqlalchemy.orm import selectinload
 
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.models import Application, ApplicationPlate, ApplicationZone, Category, Event, Permit, Zone
+from ztl.models import (
+    Application,
+    ApplicationPlate,
+    ApplicationZone,
+    Business,
+    Category,
+    Event,
+    Permit,
+    PermitPlate,
+    Resident,
+    User,
+    Zone,
+)
 from ztl.models.enums import ApplicationStatus
+from ztl.permits.from_applications import failed_checks
 from ztl.values import InvalidValue
 from ztl.values.fiscal import subject_key
 from ztl.values.plates import normalise_plate
@@ -48,33 +62,116 @@ class QueuePage:
     page: int
     pages: int
     query: QueueQuery
+    names: dict[str, str]  # applicant id (codice fiscale, partita IVA) -> the name to show
 
 
-def _search_clause(statement: Select[Any], text: str) -> Select[Any]:
+def applicant_names(applicant_ids: set[str]) -> dict[str, str]:
+    """Who each applicant is, for people to read: the anagrafe's name (any omocodic variant),
+    else the account's, and a firm's name from the business register. Three indexed queries for
+    one page of the queue; an applicant found nowhere has no entry (the page shows the id)."""
+    people = {i for i in applicant_ids if len(i) == 16}
+    firms = applicant_ids - people
+    keys: dict[str, str] = {}
+    for cf in people:
+        try:
+            keys[cf] = subject_key(cf)
+        except InvalidValue:
+            keys[cf] = cf
+    names: dict[str, str] = {}
+    by_key: dict[str, str] = {}
+    if people:
+        for resident in db.session.scalars(
+            select(Resident).where(Resident.person_key.in_(set(keys.values())))
+        ):
+            by_key.setdefault(resident.person_key, f"{resident.given_name} {resident.family_name}")
+        missing = {k for k in keys.values() if k not in by_key}
+        if missing:
+            accounts = db.session.execute(
+                select(User.person_key, User.full_name)
+                .where(User.person_key.in_(missing))
+                .order_by(User.id)
+            )
+            for key, full_name in accounts:
+                if key is not None and full_name:
+                    by_key.setdefault(key, full_name)
+        names.update({cf: by_key[key] for cf, key in keys.items() if key in by_key})
+    if firms:
+        rows = db.session.execute(
+            select(Business.partita_iva, Business.name).where(Business.partita_iva.in_(firms))
+        )
+        names.update(dict(rows.all()))  # Row pairs (the Result itself would be read as a mapping)
+    return names
+
+
+SURNAME_CHARACTERS = frozenset(" '’-")  # besides letters, accented ones included
+
+
+def _application_ids_with_plate(plate: str) -> Any:
+    """Applications naming the plate, and those whose permit carries it now: a plate change
+    issues a replacement permit (same application) with the new plate."""
+    asked = select(ApplicationPlate.application_id).where(ApplicationPlate.plate == plate)
+    on_permit = (
+        select(Permit.application_id)
+        .join(PermitPlate, PermitPlate.permit_id == Permit.id)
+        .where(PermitPlate.plate == plate, Permit.application_id.is_not(None))
+    )
+    return union(asked, on_permit)
+
+
+def _applicant_ids_with_surname(prefix: str) -> Any:
+    """Codici fiscali of residents whose surname starts with the text (any case), and of accounts
+    whose name does (someone who is not in the anagrafe), and partite IVA of firms by name."""
+    pattern = prefix.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+    residents = select(Resident.codice_fiscale).where(
+        func.lower(Resident.family_name).like(pattern)
+    )
+    accounts = select(User.codice_fiscale).where(
+        User.codice_fiscale.is_not(None), func.lower(User.full_name).like("% " + pattern)
+    )
+    firms = select(Business.partita_iva).where(func.lower(Business.name).like(pattern))
+    return union(residents, accounts, firms)
+
+
+def _search_clause(statement: Select[Any], text: str) -> tuple[Select[Any], bool]:
+    """The search as a WHERE clause, and whether it ignores the status filter (a permit number:
+    a clerk who types one wants that application, whatever the queue shows)."""
     raw = text.strip().upper()
     if raw.isdigit() and len(raw) <= 9:  # an application number
-        return statement.where(Application.id == int(raw))
+        return statement.where(Application.id == int(raw)), False
     if raw.count("-") >= 2 and raw[:2].isalpha():  # a permit number, PO-2026-000123
         permit_app = select(Permit.application_id).where(Permit.number == raw)
-        return statement.where(Application.id.in_(permit_app.scalar_subquery()))
+        return statement.where(Application.id.in_(permit_app.scalar_subquery())), True
     compact = raw.replace(" ", "")
     if (len(compact) == 16 and compact.isalnum()) or (len(compact) == 11 and compact.isdigit()):
         keys = {compact}
         if len(compact) == 16:
-            keys.add(subject_key(compact))  # omocodic variants are one person
-        return statement.where(Application.applicant_id.in_(keys))
+            with suppress(InvalidValue):  # omocodic variants are one person
+                keys.add(subject_key(compact))
+        return statement.where(Application.applicant_id.in_(keys)), False
+    conditions = []
     try:
-        plate = normalise_plate(raw)
+        # IN over the plate indexes, not a correlated EXISTS: SQLite would probe once per row.
+        with_plate = _application_ids_with_plate(normalise_plate(raw))
+        conditions.append(Application.id.in_(select(with_plate.subquery().c[0])))
     except InvalidValue:
-        return statement.where(Application.id == -1)  # nothing matches unreadable text
-    # IN over the plate index, not a correlated EXISTS: SQLite would probe it once per application.
-    with_plate = select(ApplicationPlate.application_id).where(ApplicationPlate.plate == plate)
-    return statement.where(Application.id.in_(with_plate.scalar_subquery()))
+        pass
+    if len(raw.strip()) >= 2 and all(c.isalpha() or c in SURNAME_CHARACTERS for c in raw):
+        named = _applicant_ids_with_surname(raw.strip())
+        conditions.append(Application.applicant_id.in_(select(named.subquery().c[0])))
+    if not conditions:
+        return statement.where(Application.id == -1), False  # unreadable text matches nothing
+    return statement.where(or_(*conditions)), False
 
 
 def _filtered(query: QueueQuery, now: dt.datetime) -> Select[Any]:
     statement = select(Application)
-    if query.status == "all":
+    any_status = False
+    if query.search.strip():
+        statement, any_status = _search_clause(statement, query.search)
+    if any_status or (query.search.strip() and not query.status):
+        # A search looks across statuses (the default filter only shapes the bare queue).
+        statement = statement.where(Application.status != ApplicationStatus.DRAFT.value)
+    elif query.status == "all":
         statement = statement.where(Application.status != ApplicationStatus.DRAFT.value)
     elif query.status:
         statement = statement.where(Application.status == query.status)
@@ -96,8 +193,6 @@ def _filtered(query: QueueQuery, now: dt.datetime) -> Select[Any]:
         statement = statement.where(
             Application.submitted_at <= now - dt.timedelta(days=query.min_age_days)
         )
-    if query.search.strip():
-        statement = _search_clause(statement, query.search)
     return statement
 
 
@@ -120,7 +215,8 @@ def queue_page(query: QueueQuery, now: dt.datetime | None = None) -> QueuePage:
         .offset((page - 1) * PER_PAGE)
         .limit(PER_PAGE)
     ).all()
-    return QueuePage(list(rows), total, page, pages, query)
+    names = applicant_names({a.applicant_id for a in rows})
+    return QueuePage(list(rows), total, page, pages, query, names)
 
 
 @dataclass(frozen=True)
@@ -130,6 +226,7 @@ class ApplicationFile:
     application: Application
     events: list[Event]
     permits: list[Permit]
+    failed_checks: list[str]  # an approval overrules them, so it needs a reason
 
 
 def application_file(application_id: int) -> ApplicationFile:
@@ -144,7 +241,7 @@ def application_file(application_id: int) -> ApplicationFile:
     permits = db.session.scalars(
         select(Permit).where(Permit.application_id == application_id).order_by(Permit.id)
     ).all()
-    return ApplicationFile(application, list(events), list(permits))
+    return ApplicationFile(application, list(events), list(permits), failed_checks(application))
 
 
 def permit_history(permit: Permit) -> list[Event]:

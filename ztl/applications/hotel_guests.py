@@ -11,6 +11,12 @@ in the zone, the plate, the retroactive window), the permit issued and the bookl
 together, so two receptionists registering at once can never use the 41st registration. A batch is
 many such transactions: a bad row is reported and does not stop the others.
 
+Which plates: any the rules of the category admit. Prato's 8A asks the vehicle register
+(`vehicle_found`), so an Italian plate must be in it; a foreign plate ("DE:B MW 1234", as every
+form of the site takes it) cannot be, and the check sends it to the office as it does a daily
+permit's: the registration is accepted, uses its place in the booklet, and waits for a clerk.
+The guest file is read as a receptionist's spreadsheet saves it (parse_guest_csv, parse_arrival).
+
 Who: a booklet belongs to the hotel (the firm), not to the person who bought it. Buying one, paying
 it and registering guests against the hotel's booklets are open to the hotel's legal
 representatives and approved delegates only (ztl.accounts.representation), checked in each
@@ -24,6 +30,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -59,8 +66,8 @@ from ztl.rules.municipality import Booklet
 from ztl.rules.results import Message, Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
-from ztl.values.plates import normalise_plate
-from ztl.values.times import parse_instant
+from ztl.values.plates import italian_plate_kind, normalise_plate
+from ztl.values.times import MAX_YEAR, MIN_YEAR, from_local, parse_instant
 
 GUEST_CATEGORY = "8A"
 MAX_NIGHTS = 7
@@ -81,6 +88,9 @@ class GuestRefused(ServiceError):
 
 @dataclass(frozen=True)
 class GuestRegistration:
+    """`plate` as the rest of the site takes it: "AB123CD", or "DE:MAB1234" for a foreign plate
+    (the country's two letters, a colon, the plate)."""
+
     plate: str
     arrival: dt.datetime  # the first transit, or the expected arrival
     nights: int = 1
@@ -252,16 +262,45 @@ def guest_permits(user: User, limit: int = 100) -> list[Permit]:
     return list(rows)
 
 
+def guest_plate(raw: str) -> tuple[str, str]:
+    """A guest's plate and its country, as the rest of the site takes them: "AB 123 CD" (an
+    Italian plate, which must have an Italian format), or "DE:B MW 1234" (a foreign one: the
+    country's two letters and a colon; its format is the issuing country's business)."""
+    text = (raw or "").strip()
+    given, sep, plate = text.partition(":")
+    if not sep:
+        given, plate = "IT", text
+    code = given.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise ServiceError(f"country code {given.strip()[:10]!r}", code="country_invalid")
+    try:
+        normalised = normalise_plate(plate)
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), code="plate_invalid") from exc
+    if code == "IT" and italian_plate_kind(normalised) is None:
+        raise ServiceError(
+            f"{normalised} is not an Italian plate; for a foreign plate give its country",
+            code="plate_not_italian",
+        )
+    return normalised, code
+
+
 def register_guest(
     user: User, hotel: str, guest: GuestRegistration, at: dt.datetime | None = None
 ) -> str:
-    """Issue a guest's permit against a paid booklet with registrations left; the permit number."""
+    """Register a guest against a paid booklet with registrations left, which it uses; the
+    permit's number.
+
+    The rules of the category decide: where every check passes the permit is issued at once;
+    where a check fails nothing is stored (GuestRefused). Where a check asks the office (a foreign
+    plate, which no register can confirm: `vehicle_found`) nothing is stored either, and the
+    refusal says so ("guest_needs_office"): a guest registration is only worth anything at once,
+    and the office's review of one (nights kept, a refused one giving its place back to the
+    booklet, the late-registration window measured at registration) is not built yet.
+    """
     now = at or dt.datetime.now(dt.UTC)
     holder = _hotel_id(hotel)
-    try:
-        plate = normalise_plate(guest.plate)
-    except InvalidValue as exc:
-        raise ServiceError(str(exc), code="plate_invalid") from exc
+    plate, country = guest_plate(guest.plate)
     if not 1 <= guest.nights <= MAX_NIGHTS:
         raise ServiceError(f"from 1 to {MAX_NIGHTS} days", code="nights")
     if guest.arrival.tzinfo is None:
@@ -297,11 +336,15 @@ def register_guest(
                 "transit_at": guest.arrival.astimezone(dt.UTC).isoformat(),
                 "booklet": booklet.id,
             },
-            plates=[ApplicationPlate(plate=plate, country="IT", position=0)],
+            plates=[ApplicationPlate(plate=plate, country=country, position=0)],
         )
         session.add(application)
         session.flush()
         result = assess(application, now)
+        if result.verdict.outcome is Outcome.NEEDS_REVIEW:
+            raise ServiceError(
+                f"{country}:{plate} needs the permits office's check", code="guest_needs_office"
+            )
         if result.verdict.outcome is not Outcome.ELIGIBLE:
             failing = [r for r in result.verdict.results if r.status.value != "pass"]
             raise GuestRefused(
@@ -370,21 +413,42 @@ def stay_nights(
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
-    """Rows "plate,arrival,nights" (a header line is allowed): (line, plate, arrival, nights).
+# A header's first cell, in the languages a receptionist's spreadsheet may be in.
+_HEADER_FIRST = frozenset({"plate", "targa", "targhe"})
 
-    Files come from spreadsheets on any system: CR, LF and CRLF line ends are all read
-    (newline="" hands them to the csv module); what the csv module still cannot read (a stray
-    CR inside an unquoted cell) is refused as a whole with a message, never a 500.
+
+def _delimiter(text: str) -> str:
+    """Comma or semicolon, whichever the file's first non-empty line uses (a spreadsheet in an
+    Italian locale saves semicolons, since the comma is its decimal separator)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def parse_guest_csv(text: str) -> list[tuple[int, str, str, str]]:
+    """Rows "plate,arrival,nights": (line, plate, arrival, nights), each with its line in the file.
+
+    The file as a receptionist's spreadsheet saves it: cells separated by commas or semicolons
+    (one of the two for the whole file, read from its first line), a byte order mark tolerated,
+    an optional header whose first cell is "targa" or "plate" ("targa;arrivo;notti",
+    "targa,arrivo,giorni", "plate,arrival,nights"). Files come from any system: CR, LF and CRLF
+    line ends are all read (newline="" hands them to the csv module); what the csv module still
+    cannot read (a stray CR inside an unquoted cell) is refused as a whole with a message, never
+    a 500.
     """
+    text = text.removeprefix("\ufeff")
     rows: list[tuple[int, str, str, str]] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    header_possible = True
     try:
-        for line_no, row in enumerate(reader, start=1):
+        for row in reader:
+            line_no = reader.line_num
             if not row or not "".join(row).strip():
                 continue
-            if line_no == 1 and row[0].strip().lower() in {"plate", "targa"}:
+            first = row[0].strip().lower()
+            if header_possible and first in _HEADER_FIRST:
+                header_possible = False
                 continue
+            header_possible = False
             cells = [*row, "", "", ""][:3]
             rows.append((line_no, cells[0].strip(), cells[1].strip(), cells[2].strip() or "1"))
             if len(rows) > MAX_BATCH_ROWS:
@@ -406,7 +470,7 @@ def register_guest_batch(
     report: list[BatchLine] = []
     for line, plate, arrival, nights in parse_guest_csv(text):
         try:
-            guest = GuestRegistration(plate, _arrival(arrival), _nights(nights))
+            guest = GuestRegistration(plate, parse_arrival(arrival), _nights(nights))
             number = register_guest(user, hotel, guest, at)
             report.append(BatchLine(line, plate, number))
         except GuestRefused as exc:
@@ -418,17 +482,39 @@ def register_guest_batch(
     return report
 
 
-def _arrival(text: str) -> dt.datetime:
-    """A row's arrival: an instant with its offset. A local time is refused as such (the same
-    words as the form's), anything else as an arrival that is not a time."""
+# An Italian date, with or without a time: "2/12/2026", "02/12/2026 9:00", "02/12/2026 09:00:30"
+# (a dot between hours and minutes too, as some spreadsheets write it).
+_ITALIAN_TIME = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?)?"
+)
+
+
+def parse_arrival(text: str) -> dt.datetime:
+    """A row's arrival: an instant with its offset (ISO 8601), or an Italian local date and time
+    ("02/12/2026 09:00", "2/12/2026 9:00", "2/12/2026" for midnight) in the municipality's time
+    zone, read as the form reads its local time (ztl.values.times.from_local: an hour skipped by
+    the change to summer time moves forward, a repeated one takes the first). An ISO time without
+    its offset is refused as such (the same words as the form's), anything else as an arrival
+    that is not a time."""
+    italian = _ITALIAN_TIME.fullmatch(text.strip())
+    if italian:
+        day, month, year, hour, minute, second = (int(g) if g else 0 for g in italian.groups())
+        try:
+            local = dt.datetime(year, month, day, hour, minute, second)
+        except ValueError as exc:
+            raise ServiceError(f"{text!r} is not a date", code="arrival_invalid") from exc
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ServiceError(f"{text!r} is out of range", code="arrival_invalid")
+        # In UTC: a time in the repeated hour compares unequal to every other zone's (PEP 495).
+        return from_local(local, current_rules().timezone).astimezone(dt.UTC)
     try:
         return parse_instant(text)
     except InvalidValue as exc:
         try:
-            local = dt.datetime.fromisoformat(text.strip()).tzinfo is None
+            local_iso = dt.datetime.fromisoformat(text.strip()).tzinfo is None
         except ValueError:
-            local = False
-        if local:
+            local_iso = False
+        if local_iso:
             raise ServiceError(str(exc), code="time_without_offset") from exc
         raise ServiceError(str(exc), code="arrival_invalid") from exc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ztl.models.base import Base, utcnow
@@ -120,6 +120,9 @@ class BrowserSession(Base):
     ended_at: Mapped[dt.datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(40))
     browser: Mapped[str] = mapped_column(String(200), default="")
+    # The last answers an officer's plate checks gave in this browser (JSON, newest first): kept
+    # here, not in the cookie, so that no plate travels with every request; emptied when it ends.
+    kept_answers: Mapped[str | None] = mapped_column(Text)
 
 
 class SecondFactor(Base):

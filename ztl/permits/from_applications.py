@@ -175,6 +175,7 @@ def approve_locked_application(
     actor: Actor,
     now: dt.datetime,
     reason: str | None,
+    overruled: list[str] | None = None,
 ) -> tuple[Permit, bool]:
     """Approve and issue inside the caller's transaction (payment, clerk): (permit, created)."""
     if application.status == ApplicationStatus.ISSUED.value:
@@ -194,17 +195,40 @@ def approve_locked_application(
     application.decided_at = now
     application.decided_by_id = actor.user_id
     application.decision_reason = reason
-    record_event(session, actor, "application", application.id, "approved", reason=reason)
+    data = {"overruled_checks": overruled} if overruled else None
+    record_event(
+        session, actor, "application", application.id, "approved", reason=reason, data=data
+    )
     return issue_locked_application(session, application, actor, now)
+
+
+def failed_checks(application: Application) -> list[str]:
+    """The checks the stored verdict says the application fails (their stable ids)."""
+    return [
+        str(result.get("id", ""))
+        for result in application.verdict or []
+        if result.get("status") == "fail"
+    ]
 
 
 def approve_application(
     application_id: int, actor: Actor, reason: str | None = None, at: dt.datetime | None = None
 ) -> IssueResult:
-    """The clerk's approval: approve and issue in one transaction (one decision, one permit)."""
+    """The clerk's approval: approve and issue in one transaction (one decision, one permit).
+
+    Approving against a failing check is a person overruling the rules: it needs a reason, which
+    the approval's event keeps with the checks it overruled. A retried approval needs nothing."""
     now = at or utcnow()
     with unit_of_work() as session:
         application = locked_application(session, application_id)
-        permit, created = approve_locked_application(session, application, actor, now, reason)
+        failing = failed_checks(application)
+        if failing and not reason and application.status != ApplicationStatus.ISSUED.value:
+            raise ServiceError(
+                f"application {application_id} fails {', '.join(failing)}: a reason is required",
+                code="override_reason_missing",
+            )
+        permit, created = approve_locked_application(
+            session, application, actor, now, reason, overruled=failing
+        )
         result = issue_result(permit, created)
     return result

@@ -20,7 +20,12 @@ from ztl.applications import decisions
 from ztl.applications.clerk_queue import application_file
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.web.clerk.blueprint import acting_clerk, bp, flash_form_errors, flash_refusal
-from ztl.web.clerk.forms import ApproveForm, DocumentsRequestForm, RejectForm
+from ztl.web.clerk.forms import (
+    ApproveForm,
+    DocumentsRequestForm,
+    OverrulingApproveForm,
+    RejectForm,
+)
 from ztl.web.clerk.texts import DETAIL_LABELS, labels
 from ztl.web.downloads import document_download
 
@@ -40,7 +45,7 @@ def application(application_id: int) -> str:
         file=found,
         application=found.application,
         decidable=found.application.status in decisions.OPEN_FOR_DECISION,
-        approve_form=ApproveForm(),
+        approve_form=OverrulingApproveForm() if found.failed_checks else ApproveForm(),
         reject_form=RejectForm(),
         documents_form=DocumentsRequestForm(),
         detail_labels=DETAIL_LABELS,

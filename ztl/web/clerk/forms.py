@@ -84,7 +84,10 @@ class QueueFilterForm(FlaskForm):
         default="oldest",
     )
     q = StringField(
-        _l("Cerca per targa, codice fiscale o partita IVA, numero di permesso o di domanda"),
+        _l(
+            "Cerca per targa (attuale o precedente), cognome, codice fiscale o partita IVA, "
+            "numero di permesso o di domanda"
+        ),
         validators=[Optional(), Length(max=40)],
     )
     submit = SubmitField(_l("Filtra"))
@@ -100,6 +103,16 @@ class ApproveForm(FlaskForm):
 def _written(label: Any, missing: Any) -> TextAreaField:
     """A text the applicant will read (a reason, a request): required, and never empty-looking."""
     return TextAreaField(label, validators=[DataRequired(message=missing), Length(max=MAX_TEXT)])
+
+
+class OverrulingApproveForm(ApproveForm):
+    """The approval of an application failing a check: the same form, its note now the required
+    reason (the service refuses without it; this only says so on the page and in the browser)."""
+
+    note = _written(
+        _l("Motivo dell'approvazione nonostante i controlli non superati"),
+        _l("Scrivi perché approvi la domanda nonostante i controlli non superati."),
+    )
 
 
 class RejectForm(FlaskForm):

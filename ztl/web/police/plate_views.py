@@ -15,6 +15,12 @@ is the accountability for looking up personal data.
 The answer is marked no-store so that no cache keeps it either. There is no redirect after the
 POST (the answer would have to travel in the address or the session); the form is on the answer
 page, so the next plate is typed right there. GET /polizia/targa shows the empty form.
+
+The police home (`/polizia/`) is built for a phone held in one hand: the plate form and the link to
+the QR reader come first, with large targets, and the home answers a check itself, showing the
+answer under the form with the officer's last few answers. Those are kept on the server, with this
+browser's signed-in session (`ztl.accounts.browser_sessions.keep_answer`), not in the cookie or the
+address: they belong to this officer in this browser, can be cleared, and end with the session.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import make_response, render_template, request
+from flask import make_response, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -31,14 +37,16 @@ from wtforms import Field, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
+from ztl.accounts import browser_sessions
 from ztl.city.rules_config import current_rules
 from ztl.enforcement.authorizations import Asker, Decision, authorize
 from ztl.lookups.log import POLICE_PAGE
-from ztl.records.overview import zones_with_hours
+from ztl.records.overview import gates, zones_with_hours
 from ztl.values import InvalidValue
 from ztl.values.plates import normalise_plate
 from ztl.values.times import from_local
 from ztl.web.police.views import bp
+from ztl.web.sessions import SESSION_TOKEN_KEY
 
 PLATE_INVALID = _l("Targa non valida: scrivi solo lettere e cifre, per esempio AB123CD.")
 PLATE_MISSING = _l("Scrivi la targa da verificare.")
@@ -86,6 +94,10 @@ class PlateForm(FlaskForm):
         return value
 
 
+class ClearAnswersForm(FlaskForm):
+    """Only the CSRF token: clearing the kept answers is the officer's own act."""
+
+
 def _form() -> PlateForm:
     form = PlateForm()
     form.zone.choices = [
@@ -95,21 +107,22 @@ def _form() -> PlateForm:
     return form
 
 
+def _context() -> dict[str, Any]:
+    rules = current_rules()
+    return {
+        "categories": {c.code: c for c in rules.categories},
+        "timezone": rules.timezone,
+        "instant": _instant,
+    }
+
+
 def _page(
     form: PlateForm,
     status: int = 200,
     decision: Decision | None = None,
     problem: str | None = None,
 ) -> Response:
-    rules = current_rules()
-    context: dict[str, Any] = {
-        "form": form,
-        "decision": decision,
-        "problem": problem,
-        "categories": {c.code: c for c in rules.categories},
-        "timezone": rules.timezone,
-        "instant": _instant,
-    }
+    context = {**_context(), "form": form, "decision": decision, "problem": problem}
     response = make_response(render_template("police/plate.html", **context), status)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -125,8 +138,48 @@ def plate_lookup() -> Response:
     form = _form()
     if request.method == "GET":
         return _page(form)
+    status, decision, problem = _check(form)
+    return _page(form, status, decision, problem)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def home() -> Response:
+    """The phone's first screen: the plate check and the QR reader, then the last answers."""
+    form = _form()
+    status, decision, problem = (200, None, None)
+    if request.method == "POST":
+        status, decision, problem = _check(form)
+    context = {
+        **_context(),
+        "form": form,
+        "decision": decision,
+        "problem": problem,
+        "answers": browser_sessions.kept_answers(_token(), int(current_user.id)),
+        "zones": zones_with_hours(),
+        "gates": gates(),
+    }
+    response = make_response(render_template("police/home.html", **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/risposte/svuota")
+def clear_answers() -> Response:
+    """The officer clears the answers kept on the home page (this browser's only)."""
+    if ClearAnswersForm().validate_on_submit():
+        browser_sessions.clear_answers(_token(), int(current_user.id))
+    return redirect(url_for("police.home"), 303)
+
+
+def _token() -> str | None:
+    token = session.get(SESSION_TOKEN_KEY)
+    return token if isinstance(token, str) else None
+
+
+def _check(form: PlateForm) -> tuple[int, Decision | None, str | None]:
+    """Validate the form and ask; the answer is kept with the session. (status, answer, problem)"""
     if not form.validate_on_submit():
-        return _page(form, 400)
+        return 400, None, None
     try:
         decision = authorize(
             form.plate.data or "",
@@ -136,6 +189,20 @@ def plate_lookup() -> Response:
             channel=POLICE_PAGE,
         )
     except InvalidValue as exc:  # e.g. a zone removed since the form was shown
-        return _page(form, 400, problem=str(exc))
+        return 400, None, str(exc)
+    browser_sessions.keep_answer(
+        _token(),
+        int(current_user.id),
+        {
+            "plate": decision.plate,
+            "authorized": decision.authorized,
+            "zone": decision.zone,
+            "at": decision.at.isoformat(),
+            "reason": decision.reason,
+            "pending_until": (
+                decision.pending_until.isoformat() if decision.pending_until else None
+            ),
+        },
+    )
     form.plate.data = ""  # ready for the next plate; the zone and time stay as chosen
-    return _page(form, decision=decision)
+    return 200, decision, None

@@ -100,7 +100,11 @@ class BookletForm(FlaskForm):
 
 class GuestForm(FlaskForm):
     hotel = SelectField(_l("Albergo"), choices=[], validate_choice=True)
-    plate = StringField(_l("Targa dell'ospite"), validators=[DataRequired(), Length(max=20)])
+    plate = StringField(
+        _l("Targa dell'ospite"),
+        description=PLATE_HELP,
+        validators=[DataRequired(), Length(max=20)],
+    )
     arrival = DateTimeLocalField(
         _l("Arrivo o primo transito (ora locale)"),
         format="%Y-%m-%dT%H:%M",
@@ -114,9 +118,7 @@ class GuestForm(FlaskForm):
 
 class GuestBatchForm(FlaskForm):
     hotel = SelectField(_l("Albergo"), choices=[], validate_choice=True)
-    file = FileField(
-        _l("File CSV: targa, arrivo (con fuso orario), giorni"), validators=[FileRequired()]
-    )
+    file = FileField(_l("File CSV: targa, arrivo, giorni"), validators=[FileRequired()])
     submit = SubmitField(_l("Registra gli ospiti del file"))
 
 
