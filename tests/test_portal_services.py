@@ -32,6 +32,7 @@ from ztl.mail import notifications
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
 from ztl.models.enums import ApplicationStatus, PermitStatus
 from ztl.payments.providers import iuv_is_well_formed
+from ztl.permits.from_applications import failed_checks
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -132,7 +133,9 @@ def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> Non
     )
     applications.submit_application(app_id, user)
     applications.pay_own_application(app_id, user)
-    assert db.session.get(Application, app_id).status == "under_review"  # type: ignore[union-attr]
+    paid = db.session.get(Application, app_id)
+    assert paid is not None and paid.status == "under_review"
+    assert failed_checks(paid) == ["documents_attached"]  # the lease is not there yet
     assert [a.id for a in queue_page(QueueQuery()).applications] == [app_id]
     assert [a.id for a in queue_page(QueueQuery(search=DEMO_OWN_CAR)).applications] == [app_id]
     assert queue_page(QueueQuery(category="1")).total == 0
@@ -142,6 +145,9 @@ def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> Non
     doc_id = documents.attach_document(
         app_id, user, "lease_or_deed", "../../etc/contratto.pdf", PDF
     )
+    db.session.expire_all()
+    checked = db.session.get(Application, app_id)
+    assert checked is not None and failed_checks(checked) == []  # the checks ran again with it
     document = db.session.get(Document, doc_id)
     assert document is not None and document.original_name == "contratto.pdf"
     assert document.content_type == "application/pdf"

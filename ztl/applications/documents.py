@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import logging
 
+from ztl.applications.applicant import assess
 from ztl.city.rules_config import current_rules
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
@@ -105,6 +106,11 @@ def attach_document(
                 "document_attached",
                 data={"document": document.id, "kind": kind, "sha256": document.sha256},
             )
+            # The checks again, with the document: a verdict that still said "document missing"
+            # would show the clerk a failure that is no longer true, and ask them for a reason to
+            # overrule it.
+            session.expire(application, ["documents"])
+            assess(application, at or dt.datetime.now(dt.UTC))
             document_id = document.id
     except BaseException:
         discard_upload(path)
