@@ -382,8 +382,13 @@ def test_the_offline_verifier_writes_a_validity_as_the_server_does(
     node = shutil.which("node")
     if node is None:
         pytest.skip("Node.js is not installed: .ci/run installs it (apt-get install nodejs)")
-    module = tmp_path / "display.mjs"  # an ES module by its name, whatever package it sits in
-    module.write_text((Path(__file__).parents[1] / "static/js/seal/display.js").read_text())
+    # The verifier's modules as they are served, in a folder Node reads as ES modules.
+    (tmp_path / "package.json").write_text('{"type": "module"}')
+    for name in ("display.js", "calendar.js"):
+        (tmp_path / name).write_text(
+            (Path(__file__).parents[1] / "static/js/seal" / name).read_text()
+        )
+    module = tmp_path / "display.js"
     cases = [(int(a.timestamp()), int(b.timestamp())) for a, b in VERIFIER_CASES]
     script = (
         f"import {{ validityText }} from {json.dumps(module.as_uri())};\n"

@@ -2,43 +2,26 @@
 // every page, e-mail and PDF say the same thing: dd/mm/yyyy and 24-hour time on the municipality's
 // clock, and a period that ends at local midnight shown by its last day, inclusive ("fino al
 // 02/12/2026 compreso"), never as the next day at 00:00. The words come from the page (data-validity),
-// which takes them from the server's one table; only the arithmetic is here.
+// which takes them from the server's one table; the wall clock is calendar.js's.
+
+import { wallClock } from "./calendar.js";
 
 const two = (n) => String(n).padStart(2, "0");
-
-// The wall-clock fields of an instant (seconds since the epoch) in a time zone.
-export function localParts(seconds, timeZone) {
-  const format = new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  });
-  const parts = {};
-  for (const { type, value } of format.formatToParts(new Date(seconds * 1000))) {
-    parts[type] = Number(value);
-  }
-  return parts;
-}
+const clock = (seconds, timeZone) => wallClock(new Date(seconds * 1000), timeZone);
 
 export function dateText(seconds, timeZone) {
-  const p = localParts(seconds, timeZone);
-  return `${two(p.day)}/${two(p.month)}/${String(p.year).padStart(4, "0")}`;
+  const c = clock(seconds, timeZone);
+  return `${two(c.day)}/${two(c.month)}/${String(c.year).padStart(4, "0")}`;
 }
 
 export function timeText(seconds, timeZone) {
-  const p = localParts(seconds, timeZone);
-  return `${two(p.hour)}:${two(p.minute)}`;
+  const { minute } = clock(seconds, timeZone);
+  return `${two(Math.floor(minute / 60))}:${two(minute % 60)}`;
 }
 
-function atMidnight(seconds, timeZone) {
-  const p = localParts(seconds, timeZone);
-  return p.hour === 0 && p.minute === 0 && p.second === 0;
-}
+// Every offset in use is whole minutes, so a whole minute in UTC is one on the wall clock too.
+const atMidnight = (seconds, timeZone) =>
+  seconds % 60 === 0 && clock(seconds, timeZone).minute === 0;
 
 const fill = (template, values) =>
   template.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? values[name] : whole));
