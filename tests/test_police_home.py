@@ -136,3 +136,22 @@ def test_the_home_with_answers_passes_the_audit(
     }
     report = {name: problems_of(audit(html), language) for name, html in pages.items()}
     assert report == {name: [] for name in pages}
+
+
+def test_a_kept_answer_gives_its_reason_in_the_page_s_language(
+    officer: User, client: FlaskClient
+) -> None:
+    """The enforcement reasons are written "italiano / English"; the list says the page's half."""
+    from ztl.i18n import SESSION_KEY
+
+    _check(client, PLATES[0])
+    italian = client.get(HOME).get_data(as_text=True)
+    kept_italian = italian[italian.index('id="answers"') :]
+    assert "nessun permesso per questa targa" in kept_italian
+    assert "no permit for this plate" not in kept_italian
+    with client.session_transaction() as session:
+        session[SESSION_KEY] = "en"
+    english = client.get(HOME).get_data(as_text=True)
+    kept_english = english[english.index('id="answers"') :]
+    assert "no permit for this plate" in kept_english
+    assert "nessun permesso per questa targa" not in kept_english

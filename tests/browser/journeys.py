@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +30,19 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS_ENV = "ZTL_SCREENSHOT_DIR"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+
+
+@contextmanager
+def browsing(browser: Any, phone: bool = False, **options: Any) -> Iterator[Any]:
+    """A page in a fresh Italian browser context (a phone's, touch included, or a desktop's),
+    waiting at most 10 s for anything; the context is closed however the test ends."""
+    screen = {"viewport": PHONE, "is_mobile": True, "has_touch": True} if phone else {}
+    context = browser.new_context(locale="it-IT", **screen, **options)
+    context.set_default_timeout(10_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
 
 
 def in_app(server: LiveServer, work: Callable[[], T]) -> T:

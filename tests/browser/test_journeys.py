@@ -24,6 +24,7 @@ from tests.browser.journeys import (
     PDF,
     PHONE,
     account,
+    browsing,
     eligible_resident,
     in_app,
     paid_application,
@@ -334,10 +335,7 @@ def test_police_officer_checks_a_plate_on_a_phone(browser: Any, demo_server: Liv
         return plate
 
     plate = in_app(demo_server, resident_with_permit)
-    context = browser.new_context(locale="it-IT", viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
+    with browsing(browser, phone=True) as page:
         sign_in(page, demo_server, POLICE_EMAIL)
         page.goto(f"{demo_server.base_url}/polizia/targa")
         page.get_by_role("textbox", name="Targa").fill(plate.lower())
@@ -350,5 +348,3 @@ def test_police_officer_checks_a_plate_on_a_phone(browser: Any, demo_server: Liv
         page.get_by_label("Zona").select_option("A")
         page.get_by_role("button", name="Verifica").click()
         page.get_by_text("NON autorizzato").wait_for()
-    finally:
-        context.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import POLICE_EMAIL, LiveServer
-from tests.browser.journeys import PHONE, sign_in
+from tests.browser.journeys import DESKTOP, browsing, sign_in
 
 BUNDLE = "bootstrap-italia.bundle.min."
 
@@ -24,10 +24,7 @@ def _bundle_requests(page: Any) -> list[str]:
 def test_the_menu_opens_on_a_phone_and_fetches_the_bundle_then(
     browser: Any, demo_server: LiveServer
 ) -> None:
-    context = browser.new_context(locale="it-IT", viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
+    with browsing(browser, phone=True) as page:
         bundle = _bundle_requests(page)
         sign_in(page, demo_server, POLICE_EMAIL)
         page.goto(f"{demo_server.base_url}/polizia/targa")
@@ -52,22 +49,15 @@ def test_the_menu_opens_on_a_phone_and_fetches_the_bundle_then(
             state="attached"
         )
         assert len(bundle) == 1
-    finally:
-        context.close()
 
 
 def test_a_large_screen_shows_the_menu_without_the_bundle(
     browser: Any, demo_server: LiveServer
 ) -> None:
-    context = browser.new_context(locale="it-IT", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
+    with browsing(browser, viewport=DESKTOP) as page:
         bundle = _bundle_requests(page)
         sign_in(page, demo_server, POLICE_EMAIL)
         page.goto(f"{demo_server.base_url}/polizia/targa")
         page.wait_for_load_state("load")
         assert page.locator("#main-menu").get_by_role("link").first.is_visible()
         assert bundle == []
-    finally:
-        context.close()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import POLICE_EMAIL, LiveServer
-from tests.browser.journeys import PHONE, sign_in
+from tests.browser.journeys import PHONE, browsing, sign_in
 from ztl.demo.generator import car_plate
 
 FIRST, SECOND = car_plate(5_000_201), car_plate(5_000_202)
@@ -30,10 +30,7 @@ def _box(page: Any, selector: str) -> dict[str, float]:
 def test_the_plate_check_fits_the_first_screen_and_keeps_the_answers(
     browser: Any, live_server: LiveServer
 ) -> None:
-    context = browser.new_context(locale="it-IT", viewport=PHONE, is_mobile=True, has_touch=True)
-    context.set_default_timeout(10_000)
-    try:
-        page = context.new_page()
+    with browsing(browser, phone=True) as page:
         sign_in(page, live_server, POLICE_EMAIL)
         assert page.url == f"{live_server.base_url}/polizia/"
         assert page.evaluate("() => document.activeElement === document.body")  # no autofocus
@@ -52,5 +49,3 @@ def test_the_plate_check_fits_the_first_screen_and_keeps_the_answers(
         kept = page.locator("#answers li")
         assert kept.evaluate_all("items => items.map(i => i.dataset.plate)") == [SECOND, FIRST]
         assert page.locator("#plate").input_value() == ""  # ready for the next plate
-    finally:
-        context.close()

@@ -122,6 +122,13 @@ def category_name(category: Any) -> str:
     return str(category.name_it)
 
 
+def said_here(text: str) -> str:
+    """The page's half of a text written "italiano / English" (the enforcement answers' reasons,
+    which the API gives in both languages at once)."""
+    italian, _sep, english = text.partition(" / ")
+    return english if english and current_language() == "en" else italian
+
+
 def citizen_providers() -> list[ProviderSettings]:
     return [p for p in identity_clients().providers.values() if p.for_citizens]
 
@@ -138,6 +145,7 @@ def register_context(app: Flask) -> None:
     app.add_template_filter(valid_until, "valid_until")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(file_size, "file_size")
+    app.add_template_filter(said_here, "said_here")
     app.add_template_global(validity, "validity")
     app.add_template_filter(category_name, "category_name")
     app.add_template_filter(lambda code: label(STATUS_LABELS, code), "status_label")
