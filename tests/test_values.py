@@ -16,7 +16,15 @@ from ztl.values.fiscal import (
     person_key,
     subject_key,
 )
-from ztl.values.plates import PlateKind, italian_plate_kind, normalise_plate, parse_italian_plate
+from ztl.values.plates import (
+    PlateKind,
+    PlateProblem,
+    checked_plate,
+    italian_plate_kind,
+    normalise_plate,
+    parse_italian_plate,
+    plate_and_country,
+)
 from ztl.values.streets import house_number, street_key
 
 
@@ -149,3 +157,43 @@ def test_subject_ids_are_persons_or_firms() -> None:
     assert parse_subject_id("RSSMRA85T10A562S") == "RSSMRA85T10A562S"
     with pytest.raises(InvalidValue):
         parse_subject_id("not an id")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ab 123 cd", ("AB123CD", "IT")),
+        ("IT:AB123CD", ("AB123CD", "IT")),
+        ("de:b mw 1234", ("BMW1234", "DE")),
+        (" CH : ZH 12345 ", ("ZH12345", "CH")),
+    ],
+)
+def test_a_plate_typed_with_its_country(text: str, expected: tuple[str, str]) -> None:
+    assert plate_and_country(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "plate_invalid"),
+        ("DE:", "plate_invalid"),
+        ("DE:B-MW/1234!", "plate_invalid"),
+        (":AB", "country_invalid"),
+        ("DEU:B MW 1234", "country_invalid"),
+        ("ÄÖ:123", "country_invalid"),  # letters, but not a country code
+        ("1234567", "plate_not_italian"),
+        ("IT:XYZ", "plate_not_italian"),
+    ],
+)
+def test_a_plate_it_cannot_take_says_why(text: str, code: str) -> None:
+    with pytest.raises(PlateProblem) as refused:
+        plate_and_country(text)
+    assert refused.value.code == code
+
+
+def test_the_country_given_apart_is_checked_alike() -> None:
+    assert checked_plate("b mw 1234", "de") == ("BMW1234", "DE")
+    assert checked_plate("AB123CD", None) == ("AB123CD", "IT")
+    with pytest.raises(PlateProblem) as refused:
+        checked_plate("AB123CD", "I")
+    assert refused.value.code == "country_invalid"

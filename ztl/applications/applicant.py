@@ -68,7 +68,7 @@ from ztl.rules.registry import Fact
 from ztl.rules.results import Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id
-from ztl.values.plates import italian_plate_kind, normalise_plate
+from ztl.values.plates import PlateProblem, plate_and_country
 
 EDITABLE = {ApplicationStatus.DRAFT.value}
 WITHDRAWABLE = {
@@ -172,22 +172,12 @@ def _firm_data(authority: Authority | None, **data: Any) -> dict[str, Any] | Non
 def _plates(category: CategoryRules, raw: tuple[str, ...]) -> list[tuple[str, str]]:
     plates: list[tuple[str, str]] = []
     for text in (p for p in raw if p and p.strip()):
-        country, sep, plate = text.strip().partition(":")
-        if not sep:
-            country, plate = "IT", text
         try:
-            normalised = normalise_plate(plate)
-        except InvalidValue as exc:
-            raise ApplicationInputError(str(exc), "plates", "plate_invalid") from exc
-        country = country.strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            raise ApplicationInputError(f"country code {country!r}", "plates", "country_invalid")
-        if country == "IT" and italian_plate_kind(normalised) is None:
-            raise ApplicationInputError(
-                f"{normalised} is not an Italian plate; for a foreign plate give its country",
-                "plates",
-                "plate_invalid",
-            )
+            normalised, country = plate_and_country(text)
+        except PlateProblem as exc:
+            # The form shows one message for a plate it cannot take, whatever the reason.
+            code = "country_invalid" if exc.code == "country_invalid" else "plate_invalid"
+            raise ApplicationInputError(str(exc), "plates", code) from exc
         if normalised in {p for p, _ in plates}:
             raise ApplicationInputError(f"plate {normalised} twice", "plates", "plate_twice")
         plates.append((normalised, country))

@@ -66,7 +66,7 @@ from ztl.rules.municipality import Booklet
 from ztl.rules.results import Message, Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
-from ztl.values.plates import italian_plate_kind, normalise_plate
+from ztl.values.plates import PlateProblem, plate_and_country
 from ztl.values.times import MAX_YEAR, MIN_YEAR, from_local, parse_instant
 
 GUEST_CATEGORY = "8A"
@@ -266,23 +266,10 @@ def guest_plate(raw: str) -> tuple[str, str]:
     """A guest's plate and its country, as the rest of the site takes them: "AB 123 CD" (an
     Italian plate, which must have an Italian format), or "DE:B MW 1234" (a foreign one: the
     country's two letters and a colon; its format is the issuing country's business)."""
-    text = (raw or "").strip()
-    given, sep, plate = text.partition(":")
-    if not sep:
-        given, plate = "IT", text
-    code = given.strip().upper()
-    if len(code) != 2 or not code.isalpha():
-        raise ServiceError(f"country code {given.strip()[:10]!r}", code="country_invalid")
     try:
-        normalised = normalise_plate(plate)
-    except InvalidValue as exc:
-        raise ServiceError(str(exc), code="plate_invalid") from exc
-    if code == "IT" and italian_plate_kind(normalised) is None:
-        raise ServiceError(
-            f"{normalised} is not an Italian plate; for a foreign plate give its country",
-            code="plate_not_italian",
-        )
-    return normalised, code
+        return plate_and_country(raw)
+    except PlateProblem as exc:
+        raise ServiceError(str(exc), code=exc.code) from exc
 
 
 def register_guest(

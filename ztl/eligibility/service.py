@@ -41,7 +41,7 @@ from ztl.rules.registry import Fact
 from ztl.rules.results import Outcome, Verdict
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
-from ztl.values.plates import italian_plate_kind, normalise_plate
+from ztl.values.plates import PlateProblem, checked_plate
 
 DAILY_CATEGORIES = ("G/A", "G/B")
 
@@ -193,20 +193,9 @@ def _plates(plates: tuple[PlateInput, ...]) -> list[PlateInput]:
     normalised = []
     for item in plates:
         try:
-            plate = normalise_plate(item.plate)
-        except InvalidValue as exc:
-            raise EligibilityInputError(str(exc), code="plate_invalid") from exc
-        country = (item.country or "IT").strip().upper()
-        if len(country) != 2 or not country.isalpha():
-            raise EligibilityInputError(
-                f"country must be two letters, got {item.country!r}", code="country_invalid"
-            )
-        if country == "IT" and italian_plate_kind(plate) is None:
-            raise EligibilityInputError(
-                f"{plate} is not an Italian plate (car AA000AA, motorcycle AA00000, moped, "
-                "provincial PO123456); for a foreign plate give its country",
-                code="plate_not_italian",
-            )
+            plate, country = checked_plate(item.plate, item.country)
+        except PlateProblem as exc:
+            raise EligibilityInputError(str(exc), code=exc.code) from exc
         normalised.append(PlateInput(plate, country))
     return normalised
 

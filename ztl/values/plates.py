@@ -187,3 +187,46 @@ def parse_italian_plate(raw: str) -> str:
     if italian_plate_kind(plate) is None:
         raise InvalidValue(f"targa italiana non riconosciuta / not an Italian plate: {plate}")
     return plate
+
+
+class PlateProblem(InvalidValue):
+    """Why a plate with its country cannot be taken; `code` is the error catalogue's
+    ("plate_invalid", "country_invalid", "plate_not_italian")."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def checked_plate(plate: str, country: str | None = "IT") -> tuple[str, str]:
+    """A plate and its country as every form, file and API takes them: (normalised plate, country).
+
+    The one rule: the country is two letters A-Z (Italy when none is given); an Italian plate must
+    have one of the Italian formats, since the vehicle register holds only those; a foreign
+    plate's format is its country's business.
+    """
+    try:
+        normalised = normalise_plate(plate)
+    except InvalidValue as exc:
+        raise PlateProblem(str(exc), "plate_invalid") from exc
+    code = (country or "IT").strip().upper()
+    if len(code) != 2 or not (code.isascii() and code.isalpha()):
+        raise PlateProblem(f"country must be two letters, got {country!r}", "country_invalid")
+    if code == "IT" and italian_plate_kind(normalised) is None:
+        raise PlateProblem(
+            f"{normalised} is not an Italian plate (car AA000AA, motorcycle AA00000, moped, "
+            "provincial PO123456); for a foreign plate give its country",
+            "plate_not_italian",
+        )
+    return normalised, code
+
+
+def plate_and_country(text: str) -> tuple[str, str]:
+    """A plate typed in one field: "AB 123 CD" (Italian) or "DE:B MW 1234" (the country's two
+    letters and a colon first), checked by `checked_plate`."""
+    given, sep, plate = (text or "").strip().partition(":")
+    if not sep:
+        return checked_plate(given, "IT")
+    if not given.strip():
+        raise PlateProblem("the country's two letters go before the colon", "country_invalid")
+    return checked_plate(plate, given)
