@@ -5,7 +5,7 @@ each file under its own name, and (except the seal verifier's modules, see UNHAS
 `name.<hash>.ext` whose content can never change, stylesheets with their url() references pointing
 at the hashed names. WhiteNoise's compressor writes a gzip and a brotli copy of each file worth
 compressing, and manifest.json maps each file to its hashed name. A build that exists is reused, so
-start-up after the first costs the hashing of static/ (a few milliseconds); `ztl static build` runs
+start-up after the first only hashes static/ to find it; `ztl static build` runs
 it ahead of the web server (`make run`), and with --remove-old deletes the builds of other versions.
 
 ztl.web.static_files serves a build with WhiteNoise. This module uses only the standard library and

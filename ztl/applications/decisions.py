@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 from ztl.infrastructure.events import record_event
-from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.mail import notifications
+from ztl.models import Application
 from ztl.models.enums import ApplicationStatus
 from ztl.permits.from_applications import approve_application
 from ztl.permits.issuance import IssueResult, locked_application
@@ -43,15 +44,21 @@ def approve(
     return result
 
 
+def _open_for_decision(session: AnySession, application_id: int) -> Application:
+    """The application, locked, while a clerk may still decide on it; "not_decidable" after."""
+    application = locked_application(session, application_id)
+    if application.status not in OPEN_FOR_DECISION:
+        raise ServiceError(
+            f"application {application_id} is {application.status}", code="not_decidable"
+        )
+    return application
+
+
 def reject(application_id: int, actor: Actor, reason: str, at: dt.datetime | None = None) -> None:
     text = _text(reason, "reason")
     now = at or dt.datetime.now(dt.UTC)
     with unit_of_work() as session:
-        application = locked_application(session, application_id)
-        if application.status not in OPEN_FOR_DECISION:
-            raise ServiceError(
-                f"application {application_id} is {application.status}", code="not_decidable"
-            )
+        application = _open_for_decision(session, application_id)
         application.status = ApplicationStatus.REJECTED.value
         application.decided_at = now
         application.decided_by_id = actor.user_id
@@ -65,11 +72,7 @@ def request_documents(
 ) -> None:
     text = _text(message, "message")
     with unit_of_work() as session:
-        application = locked_application(session, application_id)
-        if application.status not in OPEN_FOR_DECISION:
-            raise ServiceError(
-                f"application {application_id} is {application.status}", code="not_decidable"
-            )
+        application = _open_for_decision(session, application_id)
         application.status = ApplicationStatus.DOCUMENTS_REQUESTED.value
         record_event(
             session, actor, "application", application.id, "documents_requested", reason=text
