@@ -203,6 +203,11 @@ def _call_arguments(path: str, function: str, index: int) -> set[str]:
     }
 
 
+def _plate_problems() -> set[str]:
+    """The codes `PlateProblem` is raised with in ztl/values/plates.py."""
+    return _call_arguments("ztl/values/plates.py", "PlateProblem", 1)
+
+
 def _passwords() -> set[str]:
     return {
         f"password_{p}" for p in _returned_strings("ztl/accounts/passwords.py", "password_problem")
@@ -236,6 +241,10 @@ DYNAMIC: dict[tuple[str, str], Callable[[], set[str]]] = {
     ("ztl/api/enforcement.py", "exc"): FORWARDED,
     ("ztl/api/payments.py", "outcome.code"): FORWARDED,
     ("ztl/applications/payment_receipts.py", "code"): FORWARDED,  # _refused's own parameter
+    # The application form folds every plate problem but the country into plate_invalid.
+    ("ztl/applications/applicant.py", "code"): lambda: {"country_invalid", "plate_invalid"},
+    ("ztl/applications/hotel_guests.py", "exc.code"): _plate_problems,
+    ("ztl/eligibility/service.py", "exc.code"): _plate_problems,
 }
 
 
