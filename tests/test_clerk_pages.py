@@ -59,7 +59,9 @@ def _waiting(
     application_id = applications.create_draft(user, data, at=at)
     if document:
         documents.attach_document(application_id, user, "lease_or_deed", "contratto.pdf", PDF)
-    applications.submit_application(application_id, user, at=at)
+    applications.submit_application(
+        application_id, user, at=at, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(application_id, user, at=at)
     return application_id
 

@@ -192,7 +192,9 @@ def test_one_application_approved_at_once_by_many_gives_one_permit(city: Flask) 
     app_id = applications.create_draft(
         user, applications.ApplicationInput(category="15", applicant_id="", plates=(member.plate,))
     )
-    applications.submit_application(app_id, user)
+    applications.submit_application(
+        app_id, user, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(app_id, user)
     assert db.session.get(Application, app_id).status == "under_review"  # type: ignore[union-attr]
 

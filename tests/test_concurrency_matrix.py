@@ -195,6 +195,10 @@ def signed_in(base: str, email: str) -> Browser:
     return browser
 
 
+# The explicit confirmation irreversible actions ask for (ztl/web/confirmation.py).
+CONFIRMED = {"confirmed": "yes"}
+
+
 @dataclass(frozen=True)
 class Post:
     """One request to send: path, form fields (or a JSON body with headers), files."""
@@ -292,7 +296,8 @@ class World:
         app_id = applications.create_draft(
             user, applications.ApplicationInput(category="15", applicant_id="", plates=(plate,))
         )
-        applications.submit_application(app_id, user)
+        # The lease is not attached: sending it asks for the office's review, with a reason.
+        applications.submit_application(app_id, user, review_reason="Il contratto lo porto io.")
         applications.pay_own_application(app_id, user)
         return app_id, user
 
@@ -434,7 +439,7 @@ def _pay_application(w: World) -> Effect:
 def _withdraw_application(w: World) -> Effect:
     user, browser = w.person("resident", codice_fiscale(904))
     app_id = w.submitted_daily(user)
-    post = Post(f"/area-personale/domande/{app_id}/ritira")
+    post = Post(f"/area-personale/domande/{app_id}/ritira", CONFIRMED)
     return Effect(browser, post, lambda: _events_of("application", app_id, "withdrawn"))
 
 
@@ -477,7 +482,7 @@ def _renew(w: World) -> Effect:
 def _surrender(w: World) -> Effect:
     _user, browser, number, _cf, _plate = w.resident_permit()
     permit_id = db.session.scalars(select(Permit.id).where(Permit.number == number)).one()
-    post = Post(f"/area-personale/permessi/{number}/rinuncia")
+    post = Post(f"/area-personale/permessi/{number}/rinuncia", CONFIRMED)
     return Effect(browser, post, lambda: _events_of("permit", permit_id, "surrendered"))
 
 
@@ -634,7 +639,7 @@ def _user_status(active: bool) -> Prepare:
             set_active(target.id, False, Actor.cli())
         db.session.commit()
         action = "riattiva" if active else "disattiva"
-        post = Post(f"/supervisione/utenti/{target.id}/{action}")
+        post = Post(f"/supervisione/utenti/{target.id}/{action}", {} if active else CONFIRMED)
         verb = "reactivated" if active else "deactivated"
         return Effect(browser, post, lambda: _events_of("user", target.id, verb))
 

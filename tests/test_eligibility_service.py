@@ -109,8 +109,11 @@ def test_daily_permits_count_per_calendar_month_in_local_time(city: Flask) -> No
 
 
 def test_foreign_plate_goes_to_review(city: Flask) -> None:
-    result = ask("T", plates=(PlateInput("m ab 1234", "de"),))
-    assert result.verdict.outcome.value == "needs_review"
+    # Without `unregistered_vehicles` (the CUDE permit) the office checks a foreign plate; Prato's
+    # daily and two-hour permits decide it on the applicant's declaration (tests/test_visitors.py).
+    result = ask("H", plates=(PlateInput("m ab 1234", "de"),))
+    found = result.verdict.result("vehicle_found")
+    assert found is not None and found.status.value == "needs_review"
     assert result.facts.vehicles[0].plate == "MAB1234" and result.facts.vehicles[0].country == "DE"
 
 
@@ -145,11 +148,12 @@ def test_italian_plate_in_no_italian_format_is_bad_input(city: Flask) -> None:
     with pytest.raises(EligibilityInputError) as info:
         ask(plates=("1234567",))
     assert info.value.code == "plate_not_italian" and "foreign" in str(info.value)
-    # Old provincial and motorcycle plates are Italian formats: asked, then not found in the register.
-    result = ask("T", plates=("PO 123456", "AB12345"))
+    # Old provincial and motorcycle plates are Italian formats: asked, then not found in the register
+    # (a residents' permit takes no declaration for a vehicle outside it).
+    result = ask("1", plates=("PO 123456", "AB12345"))
     found = [r for r in result.verdict.results if r.check_id == "vehicle_found"]
     assert [r.status.value for r in found] == ["fail", "fail"]
-    assert result.verdict.result("plates_count") is not None  # T takes one plate
+    assert result.verdict.result("plates_count") is not None  # a residents' permit takes one plate
 
 
 def test_hotel_guest_registered_after_the_transit(city: Flask) -> None:

@@ -97,7 +97,9 @@ def test_markup_in_free_text_comes_back_as_text(city: Flask) -> None:
         category="15", applicant_id="", plates=(DEMO_OWN_CAR,), details={"notes": HOSTILE}
     )
     application_id = applications.create_draft(resident, data)
-    applications.submit_application(application_id, resident)
+    applications.submit_application(
+        application_id, resident, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(application_id, resident)
     clerk = make_user("clerk", "impiegato@comune.example.org")
     decisions.request_documents(application_id, Actor.of_user(clerk), HOSTILE)
@@ -198,7 +200,9 @@ def test_sql_in_the_clerk_search_is_only_text(city: Flask, query: str) -> None:
     resident = make_user("resident", "r@posta.example.org", codice_fiscale=DEMO_RESIDENT)
     data = applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
     application_id = applications.create_draft(resident, data)
-    applications.submit_application(application_id, resident)
+    applications.submit_application(
+        application_id, resident, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(application_id, resident)
     make_user("clerk", "impiegato@comune.example.org")
     office: FlaskClient = city.test_client()

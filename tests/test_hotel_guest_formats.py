@@ -4,6 +4,7 @@ local times, every line reported with its number."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -18,6 +19,7 @@ from tests.conftest import csrf_token, sign_in
 from tests.factories import DEMO_RESIDENT, hotel_in_zone_a
 from ztl.applications import hotel_guests
 from ztl.applications.hotel_guests import BatchLine
+from ztl.city.rules_config import EXTENSION_KEY, current_rules
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.models import Application, HotelBooklet, Permit, User
@@ -94,14 +96,7 @@ def test_italian_local_arrivals_are_the_municipality_s_time(city: Flask) -> None
         assert refused.value.code == code, text
 
 
-def test_the_guest_form_reads_a_foreign_plate_and_says_the_office_must_check_it(
-    city: Flask,
-) -> None:
-    """The plate is read as the rest of the site writes it (country, colon, plate); Prato's rules
-    send a plate no register confirms to the office, which the hotel is told, and nothing is
-    stored nor spent from the booklet."""
-    client = city.test_client()
-    _user, hotel, booklet_id = _hotel_with_booklet(client)
+def _post_foreign_guest(client: FlaskClient, hotel: str) -> None:
     arrival = (dt.datetime.now(ROME) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     answer = client.post(
         f"{PAGE}/ospiti",
@@ -115,7 +110,43 @@ def test_the_guest_form_reads_a_foreign_plate_and_says_the_office_must_check_it(
         },
     )
     assert answer.status_code == 303
-    page = client.get(PAGE).get_data(as_text=True)
+
+
+def test_the_guest_form_registers_a_foreign_plate_on_the_hotels_declaration(city: Flask) -> None:
+    """The plate is read as the rest of the site writes it (country, colon, plate); Prato's
+    guest category takes a plate no register holds on the accommodation's declaration, so the
+    guest's permit is issued at once, and the clerk reads that the plate was declared."""
+    client = city.test_client()
+    _user, hotel, booklet_id = _hotel_with_booklet(client)
+    _post_foreign_guest(client, hotel)
+    permit = db.session.scalars(select(Permit).where(Permit.holder_id == hotel)).one()
+    assert [(p.plate, p.country) for p in permit.plates] == [("BMW1234", "DE")]
+    assert f"Ospite registrato: permesso {permit.number}." in client.get(PAGE).get_data(
+        as_text=True
+    )
+    application = db.session.get(Application, permit.application_id)
+    assert application is not None
+    found = [c for c in application.verdict or [] if c["id"] == "vehicle_found"]
+    assert [(c["status"], c["evidence"]["declared"]) for c in found] == [("pass", True)]
+    assert _used(booklet_id) == 1
+
+
+def test_without_declarations_a_foreign_guest_is_sent_to_the_office(city: Flask) -> None:
+    """A city whose guest category takes no declaration: the hotel is told the office must check
+    the plate, and nothing is stored nor spent from the booklet."""
+    rules = current_rules(city)
+    categories = tuple(
+        dataclasses.replace(c, unregistered_vehicles=None) if c.code == "8A" else c
+        for c in rules.categories
+    )
+    city.extensions[EXTENSION_KEY] = dataclasses.replace(rules, categories=categories)
+    try:
+        client = city.test_client()
+        _user, hotel, booklet_id = _hotel_with_booklet(client)
+        _post_foreign_guest(client, hotel)
+        page = client.get(PAGE).get_data(as_text=True)
+    finally:
+        city.extensions[EXTENSION_KEY] = rules
     assert (
         "La targa estera non è nei registri e va controllata dall&#39;ufficio permessi: per questo "
         "ospite rivolgiti all&#39;ufficio, la registrazione online non è stata fatta."
@@ -154,7 +185,7 @@ def test_a_mixed_guest_file_registers_the_good_lines_and_reports_the_rest(city: 
     )
     assert answer.status_code == 303
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)
-    first, second = db.session.scalars(
+    first, foreign, second = db.session.scalars(
         select(Permit.number).where(Permit.holder_id == hotel).order_by(Permit.id)
     ).all()
     rows = re.findall(r'<tr><th scope="row">(\d+)</th><td>(.*?)</td><td>(.*?)</td></tr>', shown)
@@ -171,13 +202,7 @@ def test_a_mixed_guest_file_registers_the_good_lines_and_reports_the_rest(city: 
             "non registrato: L&#39;ora di arrivo non è valida: scrivila come 24/12/2026 15:00 "
             "(ora locale) o 2026-12-24T15:00:00+01:00.",
         ),
-        (
-            "6",
-            "DE:B MW 1234",
-            "non registrato: La targa estera non è nei registri e va controllata dall&#39;ufficio "
-            "permessi: per questo ospite rivolgiti all&#39;ufficio, la registrazione online non è "
-            "stata fatta.",
-        ),
+        ("6", "DE:B MW 1234", f"registrato: permesso {foreign}"),
         ("7", guests[1], "non registrato: La permanenza va da 1 a 7 giorni."),
         (
             "8",
@@ -187,7 +212,7 @@ def test_a_mixed_guest_file_registers_the_good_lines_and_reports_the_rest(city: 
         ),
         ("9", guests[1], f"registrato: permesso {second}"),
     ]
-    assert _used(booklet_id) == 2
+    assert _used(booklet_id) == 3
 
 
 def test_each_line_of_the_report_says_its_number_and_outcome(city: Flask) -> None:
@@ -205,13 +230,13 @@ def test_each_line_of_the_report_says_its_number_and_outcome(city: Flask) -> Non
         f"XYZ,{local},1\n"
     )
     report = hotel_guests.register_guest_batch(user, hotel, text)
-    number = report[0].permit_number
-    assert number is not None
+    number, foreign = report[0].permit_number, report[3].permit_number
+    assert number is not None and foreign is not None
     assert report == [
         BatchLine(2, guest, number),
         BatchLine(3, "??", None, "plate_invalid"),
         BatchLine(4, guest, None, "arrival_invalid"),
-        BatchLine(5, "DE:B MW 1234", None, "guest_needs_office"),
+        BatchLine(5, "DE:B MW 1234", foreign),
         BatchLine(6, guest, None, "nights"),
         BatchLine(7, "XYZ", None, "plate_not_italian"),
     ]

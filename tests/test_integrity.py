@@ -176,7 +176,10 @@ def test_a_lost_race_against_a_constraint_is_a_409_page_not_a_500(
     monkeypatch.setattr(views.applications, "withdraw_application", collide)
     client = city.test_client()
     assert login(client, "gara@esempio.it", PASSWORD).status_code == 302
-    response = client.post(f"/area-personale/domande/{app_id}/ritira", data=_csrf(client, app_id))
+    response = client.post(
+        f"/area-personale/domande/{app_id}/ritira",
+        data={**_csrf(client, app_id), "confirmed": "yes"},
+    )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Modifica già avvenuta" in page and "Traceback" not in page
@@ -211,7 +214,9 @@ def test_a_database_locked_beyond_the_timeout_answers_503_with_retry_after(
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        response = client.post("/area-personale/domande/1/ritira", data={"csrf_token": token})
+        response = client.post(
+            "/area-personale/domande/1/ritira", data={"csrf_token": token, "confirmed": "yes"}
+        )
     finally:
         holder.execute("ROLLBACK")
         holder.close()

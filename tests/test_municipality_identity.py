@@ -179,6 +179,7 @@ def _urls(app: Flask, city: City) -> list[str]:
         "key": ("nessuna-ricevuta",),  # a form's report that was never made: a 404 page
         "delegation_id": (1,),  # none is asked for in this city: a 404 page (for the office)
         "name": ("spid",),  # no identity provider is configured here: a 404 page
+        "user_id": (999_999,),  # no such account: a deactivation's confirmation is a 404 page
     }
     urls = [MISSING_PAGE, "/polizia/targa?plate=AB123CD&zone="]
     with app.test_request_context():

@@ -19,11 +19,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.conftest import apply_online, post_form, sign_in
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_permit, make_user
 from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.city.rules_config import EXTENSION_KEY, current_rules
+from ztl.config import ConfigurationError, build_settings
 from ztl.eligibility.service import PlateInput, assess_application
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
@@ -127,8 +130,10 @@ def _holder(language: str = "it", email_address: str | None = None) -> User:
     return user
 
 
-def _application(user: User | None, status: str = "submitted") -> Application:
-    category = db.session.scalars(select(Category).where(Category.code == "1")).one()
+def _application(
+    user: User | None, status: str = "submitted", category_code: str = "1"
+) -> Application:
+    category = db.session.scalars(select(Category).where(Category.code == category_code)).one()
     application = Application(
         applicant_id=DEMO_RESIDENT,
         category=category,
@@ -186,7 +191,7 @@ def test_the_rules_files_municipality_signs_and_dates_the_message(
 ) -> None:
     """Another city's rules: its name under the message, its wall clock for the dates."""
     elsewhere = dataclasses.replace(
-        current_rules(city), name="Comune di Altrove", timezone="Pacific/Honolulu"
+        current_rules(city), name="Comune di Altrove", timezone="Pacific/Honolulu", office=None
     )
     monkeypatch.setitem(city.extensions, EXTENSION_KEY, elsewhere)
     application = _application(_holder("it"))  # submitted on 2 March 2026 at 09:30 UTC
@@ -474,3 +479,176 @@ def test_remind_command(
     failing = runner.invoke(args=["permits", "remind", "--at", later])
     assert failing.exit_code == 1 and result.number in failing.output
     assert len(smtp.messages) == 1
+
+
+# --- the office's contact, the page's link, the appeal ---------------------------------------
+
+PORTAL = "https://permessi.comune.prato.example"
+PRATO_CONTACT = (
+    "Contatti dell'ufficio:\n"
+    "Ufficio Permessi ZTL, Polizia Municipale\n"
+    "Piazza del Comune 2, 59100 Prato\n"
+    "Telefono: 0574 183 0000\n"
+    "E-mail: permessi.ztl@comune.prato.example\n"
+    "PEC: comune.prato@pec.prato.example\n"
+)
+PRATO_APPEAL = (
+    "Contro la decisione è possibile presentare ricorso al giudice amministrativo (TAR Toscana) "
+    "entro 60 giorni dalla comunicazione, oppure ricorso straordinario al Presidente della "
+    "Repubblica entro 120 giorni."
+)
+OFFICE_WILL_EXAMINE = "L'Ufficio Permessi la esaminerà"
+
+
+@pytest.fixture
+def portal(city: Flask, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The portal's public address the e-mails link to (ZTL_PUBLIC_URL)."""
+    monkeypatch.setitem(city.config, "ZTL_PUBLIC_URL", PORTAL + "/")
+    return PORTAL
+
+
+def test_every_message_gives_the_office_and_a_link_to_its_page(
+    city: Flask, smtp: Collector, portal: str
+) -> None:
+    user = _holder("it")
+    waiting = _application(user, status="under_review", category_code="15")
+    notify_application_submitted(waiting.id)
+    notify_documents_requested(waiting.id, "Copia del contratto di locazione.")
+    result = _issued(user)
+    permit = db.session.get(Permit, result.permit_id)
+    assert permit is not None and permit.application_id is not None
+    notify_decision(permit.application_id)
+    notify_permit_issued(result.permit_id)
+    send_expiry_reminders(permit.valid_to - dt.timedelta(days=5))
+    bodies = [_body(r.message) for r in smtp.messages]
+    assert len(bodies) == 5
+    links = [
+        f"{portal}/area-personale/domande/{waiting.id}",
+        f"{portal}/area-personale/domande/{waiting.id}",
+        f"{portal}/area-personale/domande/{permit.application_id}",
+        f"{portal}/area-personale/permessi/{result.number}",
+        f"{portal}/area-personale/permessi/{result.number}",
+    ]
+    for body, link in zip(bodies, links, strict=True):
+        assert f"Pagina sul portale: {link}\n\nDistinti saluti\n" in body, body
+        assert "Ufficio Permessi ZTL\nComune di Prato\n\n" + PRATO_CONTACT in body, body
+
+
+def test_a_rejection_says_where_and_by_when_to_appeal(
+    city: Flask, smtp: Collector, portal: str
+) -> None:
+    application = _application(_holder("it"), status="rejected", category_code="15")
+    application.decision_reason = "Il contratto di locazione è scaduto."
+    db.session.commit()
+    notify_decision(application.id)
+    body = _body(smtp.messages[0].message)
+    assert (
+        "Per chiarimenti può rivolgersi all'Ufficio Permessi: i contatti sono in fondo a questo "
+        "messaggio.\n\n" + PRATO_APPEAL + "\n\n"
+        f"Pagina sul portale: {portal}/area-personale/domande/{application.id}\n"
+    ) in body
+
+
+def test_without_office_or_portal_address_the_message_says_the_statutory_appeal(
+    city: Flask, smtp: Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A city whose rules file has no [office], and no ZTL_PUBLIC_URL (production's default):
+    no contact block and no link, and the appeal terms the law gives."""
+    monkeypatch.setitem(
+        city.extensions, EXTENSION_KEY, dataclasses.replace(current_rules(city), office=None)
+    )
+    monkeypatch.setitem(city.config, "ZTL_PUBLIC_URL", None)
+    application = _application(_holder("it"), status="rejected")
+    notify_decision(application.id)
+    body = _body(smtp.messages[0].message)
+    assert (
+        "Contro la decisione è possibile presentare ricorso al giudice amministrativo "
+        "(Tribunale amministrativo regionale competente) entro 60 giorni dalla comunicazione, "
+        "oppure ricorso straordinario al Presidente della Repubblica entro 120 giorni."
+    ) in body
+    assert "Contatti dell'ufficio" not in body and "Pagina sul portale" not in body
+    assert body.endswith(
+        "Distinti saluti\nUfficio Permessi ZTL\nComune di Prato\n\nQuesto messaggio è stato "
+        "inviato automaticamente: La preghiamo di non rispondere a questo indirizzo.\n"
+    )
+
+
+def test_the_receipt_of_an_application_issued_at_once_does_not_promise_an_examination(
+    city: Flask, smtp: Collector
+) -> None:
+    issued = _application(_holder("it"), status="issued")
+    notify_application_submitted(issued.id)
+    body = _body(smtp.messages[0].message)
+    assert (
+        "La domanda ha superato i controlli e il permesso è stato emesso: Le arriva, firmato "
+        "digitalmente, con un messaggio separato, e può scaricarlo dalla Sua area personale del "
+        "portale."
+    ) in body
+    assert OFFICE_WILL_EXAMINE not in body and "pagare" not in body
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "expected"),
+    [
+        (
+            "under_review",
+            "15",
+            "L'Ufficio Permessi la esaminerà e Le comunicherà l'esito con un messaggio di posta "
+            "elettronica. Può seguire lo stato della domanda nella Sua area personale del portale. "
+            "L'ufficio decide entro 30 giorni dalla domanda completa e pagata.",
+        ),
+        (
+            "submitted",
+            "15",
+            "Per proseguire occorre pagare l'avviso pagoPA emesso per la domanda: lo trova, con "
+            "l'importo, nella Sua area personale del portale.\n\nDopo il pagamento l'Ufficio "
+            "Permessi esaminerà la domanda e Le comunicherà l'esito con un messaggio di posta "
+            "elettronica. L'ufficio decide entro 30 giorni dalla domanda completa e pagata.",
+        ),
+        (
+            "submitted",
+            "1",
+            "Per proseguire occorre pagare l'avviso pagoPA emesso per la domanda: lo trova, con "
+            "l'importo, nella Sua area personale del portale.\n\nAppena il pagamento è registrato, "
+            "se i controlli sono superati, il permesso è emesso e Le viene inviato; altrimenti la "
+            "domanda passa all'Ufficio Permessi, che Le comunicherà l'esito.",
+        ),
+        (
+            "approved",
+            "1",
+            "La domanda è stata accolta: il permesso, firmato digitalmente, Le sarà inviato con "
+            "un messaggio separato non appena emesso.",
+        ),
+    ],
+)
+def test_the_receipt_says_what_comes_next(
+    city: Flask, smtp: Collector, status: str, category: str, expected: str
+) -> None:
+    application = _application(_holder("it"), status=status, category_code=category)
+    notify_application_submitted(application.id)
+    body = _body(smtp.messages[0].message)
+    assert f"è stata ricevuta il 02/03/2026.\n\n{expected}\n\n" in body, body
+
+
+def test_the_receipt_of_a_real_submission_follows_what_happened(
+    city: Flask, client: FlaskClient, smtp: Collector
+) -> None:
+    """Submitted through the resident's pages: a residents' permit (decided automatically) owes
+    its fee first, so the receipt asks for the payment and promises no clerk's examination."""
+    sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    application_id = apply_online(client)
+    page = f"/area-personale/domande/{application_id}"
+    assert post_form(client, f"{page}/invia", page).status_code == 303
+    [received] = smtp.messages
+    body = _body(received.message)
+    assert received.message["Subject"] == f"Domanda di permesso ZTL n. {application_id} ricevuta"
+    assert "Per proseguire occorre pagare l'avviso pagoPA" in body
+    assert "Appena il pagamento è registrato, se i controlli sono superati" in body
+    assert OFFICE_WILL_EXAMINE not in body
+
+
+def test_a_public_url_that_is_no_address_stops_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="ZTL_PUBLIC_URL must be the portal's address"):
+        build_settings(tmp_path, {"SECRET_KEY": "x", "ZTL_PUBLIC_URL": "permessi.example"})
+    settings = build_settings(tmp_path, {"SECRET_KEY": "x", "ZTL_PUBLIC_URL": PORTAL})
+    assert settings["ZTL_PUBLIC_URL"] == PORTAL

@@ -181,7 +181,9 @@ def test_every_owned_route_is_not_found_for_another_resident(
             response = other.open(url, method=method, **kwargs)
             assert response.status_code == 404, f"{method} {url}: {response.status_code}"
             tried.append(f"{method} {rule}")
-    assert len(tried) == 17, tried  # applications, documents, permits and booklets all covered
+    # applications, documents, permits and booklets all covered (withdrawing and giving up: their
+    # confirmation pages too)
+    assert len(tried) == 19, tried
 
     db.session.expire_all()
     application = db.session.get(Application, int(values["application_id"]))
@@ -309,7 +311,7 @@ def test_a_permit_issued_at_the_counter_is_its_holder_s_to_see_renew_change_and_
 
     # Giving it up.
     last_page = f"{PORTAL}permessi/{replacement.number}"
-    assert post_form(client, f"{last_page}/rinuncia", last_page).status_code == 303
+    assert post_form(client, f"{last_page}/rinuncia", last_page, confirmed="yes").status_code == 303
     db.session.expire_all()
     assert db.session.get(Permit, replacement.id).status == PermitStatus.SURRENDERED.value  # type: ignore[union-attr]
     home = client.get(PORTAL).get_data(as_text=True)

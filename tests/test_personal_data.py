@@ -17,10 +17,20 @@ def test_a_resident_downloads_everything_held_about_them(city: Flask) -> None:
     other = make_user("resident", "altro@posta.example.org", codice_fiscale=CF_MARIO)
     data = applications.ApplicationInput(category="1", applicant_id="", plates=(DEMO_OWN_CAR,))
     own_id = applications.create_draft(mine, data)
-    applications.submit_application(own_id, mine)
+    applications.submit_application(
+        own_id, mine, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(own_id, mine)
     other_id = applications.create_draft(
-        other, applications.ApplicationInput(category="G/A", applicant_id="", plates=("ZZ999ZZ",))
+        other,
+        applications.ApplicationInput(
+            category="G/A",
+            applicant_id="",
+            plates=("ZZ999ZZ",),  # not in the register: its data are declared
+            declared_category="M1",
+            declared_fuel="petrol",
+            declared_euro_class="6",
+        ),
     )
 
     client: FlaskClient = city.test_client()

@@ -131,7 +131,9 @@ def test_clerk_asks_for_a_document_then_approves(city: Flask, sent: list) -> Non
     app_id = applications.create_draft(
         user, applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
     )
-    applications.submit_application(app_id, user)
+    applications.submit_application(
+        app_id, user, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(app_id, user)
     paid = db.session.get(Application, app_id)
     assert paid is not None and paid.status == "under_review"
@@ -174,7 +176,9 @@ def test_reject_needs_a_reason(city: Flask) -> None:
     app_id = applications.create_draft(
         user, applications.ApplicationInput(category="15", applicant_id="", plates=(DEMO_OWN_CAR,))
     )
-    applications.submit_application(app_id, user)
+    applications.submit_application(
+        app_id, user, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(app_id, user)
     with pytest.raises(ServiceError) as refused:
         decisions.reject(app_id, Actor.of_user(clerk), "  ")

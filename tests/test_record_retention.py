@@ -126,7 +126,9 @@ def records(city: Flask) -> Iterator[Records]:
             category="15", applicant_id="", plates=(DEMO_OWN_CAR,), details={"note": "Rossi"}
         ),
     )
-    applications.submit_application(rejected, resident)
+    applications.submit_application(
+        rejected, resident, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(rejected, resident)
     document_id = documents.attach_document(
         rejected, resident, "lease_or_deed", "contratto-rossi.pdf", PDF

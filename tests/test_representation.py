@@ -188,9 +188,16 @@ def test_an_approved_delegate_acts_and_the_events_say_so(city: Flask) -> None:
     authority = permissions.authority_for(delegate, shop)
     assert authority == permissions.Authority(shop, "delegate", delegation_id)
     app_id = _firm_draft(delegate, shop)
-    applications.submit_application(app_id, delegate)
+    # The checks fail (no document yet): sending it asks for the office's review, with a reason.
+    reason = "Il documento lo porto allo sportello."
+    applications.submit_application(app_id, delegate, review_reason=reason)
     (submitted,) = _events("application", app_id, "submitted")
-    assert submitted.data == {"for_firm": shop, "as": "delegate", "delegation": delegation_id}
+    assert submitted.data == {
+        "for_firm": shop,
+        "as": "delegate",
+        "delegation": delegation_id,
+        "review_reason": reason,
+    }
     assert [(r.partita_iva, r.capacity) for r in representation.firms_of(delegate)] == [
         (shop, "delegate")
     ]

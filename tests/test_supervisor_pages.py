@@ -208,7 +208,10 @@ def test_user_list_filters_by_role_and_by_name_or_email(client: FlaskClient) -> 
 
 def _status_change(client: FlaskClient, user_id: int, action: str) -> TestResponse:
     token = csrf_token(client, f"{ROOT}/utenti")
-    return client.post(f"{ROOT}/utenti/{user_id}/{action}", data={"csrf_token": token})
+    # A deactivation acts only with its explicit confirmation (ztl/web/confirmation.py).
+    return client.post(
+        f"{ROOT}/utenti/{user_id}/{action}", data={"csrf_token": token, "confirmed": "yes"}
+    )
 
 
 def test_deactivated_user_cannot_sign_in_until_reactivated(app: Flask, client: FlaskClient) -> None:

@@ -125,6 +125,15 @@ EXPECTED.update(
 )
 # Rules open to everyone (their own tests cover them); the API has its own token guard and tests.
 PUBLIC = {"/", "/accedi", "/registrazione", "/lingua", "/esci", "/static/<path:filename>"}
+# What every municipal service publishes: a page per permit category, contacts, help, the privacy
+# notice and the accessibility statement (tests/test_municipal_pages.py).
+PUBLIC |= {
+    "/permessi/<path:code>",
+    "/contatti",
+    "/aiuto",
+    "/informativa-privacy",
+    "/dichiarazione-accessibilita",
+}
 # Browsers that do not read the page's icon link ask for this one (tests/test_static_files.py).
 PUBLIC |= {"/favicon.ico"}
 # The sign-in's second step, open to a visitor whose password was right (anyone else is sent back

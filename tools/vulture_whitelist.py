@@ -93,3 +93,13 @@ _.aria_label
 _.label_right
 _.bar_left
 _.bar_height
+_.decision_time  # a category's public page: templates/public/category.html
+_.payable  # templates/public/category.html
+_.controller_email  # the rules file's [office.privacy]: templates/public/privacy.html
+_.dpo_name  # templates/public/privacy.html
+_.hours_it  # the rules file's [office]: templates/public/_office.html
+_.hours_en  # templates/public/_office.html
+# fields read only by templates: what withdrawing does to the money (templates/macros/confirm.html)
+_.kept_cents
+_.notice_cancelled
+_.replaces  # a permit issued in place of another without a fee: templates/resident/permit.html

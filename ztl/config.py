@@ -138,6 +138,11 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_SMTP_USER": os.environ.get(ENV_PREFIX + "SMTP_USER") or None,
         "ZTL_SMTP_PASSWORD": os.environ.get(ENV_PREFIX + "SMTP_PASSWORD") or None,
         "ZTL_MAIL_FROM": os.environ.get(ENV_PREFIX + "MAIL_FROM", "permessi-ztl@comune.example"),
+        # The portal's address as people reach it (scheme, host, any path prefix): the links in
+        # the e-mails, which are written by jobs with no request to take a host from. Unset in
+        # production, the e-mails carry no link; in development the local server's address.
+        "ZTL_PUBLIC_URL": os.environ.get(ENV_PREFIX + "PUBLIC_URL")
+        or (None if env == "production" else "http://localhost:5000"),
         "ZTL_MAIL_OUTBOX": os.environ.get(
             ENV_PREFIX + "MAIL_OUTBOX", str(instance_path / "outbox")
         ),
@@ -247,6 +252,23 @@ def check_staff_second_factor(settings: dict[str, Any]) -> None:
         )
 
 
+def check_public_url(url: Any) -> None:
+    """ZTL_PUBLIC_URL, when set, is an absolute http(s) address without query or fragment: a
+    typo would otherwise send every applicant a link that leads nowhere."""
+    if url is None:
+        return
+    if (
+        not isinstance(url, str)
+        or not url.startswith(("https://", "http://"))
+        or any(c in url for c in "?# ")
+        or len(url.split("/", 3)[2]) == 0
+    ):
+        raise ConfigurationError(
+            f"ZTL_PUBLIC_URL must be the portal's address, like https://permessi.comune.example, "
+            f"got {url!r}"
+        )
+
+
 def refuse_retired_settings(overrides: Mapping[str, Any] | None, rules_file: Path) -> None:
     """Stop start-up when ZTL_MUNICIPALITY or ZTL_TIMEZONE is still set (environment or mapping).
 
@@ -284,6 +306,7 @@ def build_settings(instance_path: Path, overrides: Mapping[str, Any] | None) -> 
         check_production_secret(str(settings["SECRET_KEY"] or ""))
     check_production_identity(settings)
     check_staff_second_factor(settings)
+    check_public_url(settings.get("ZTL_PUBLIC_URL"))
     settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         settings["SQLALCHEMY_DATABASE_URI"]
     )

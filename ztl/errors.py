@@ -98,6 +98,16 @@ CATALOGUE: Mapping[str, ErrorText] = {
     "plate_twice": _e(_l("Hai scritto due volte la stessa targa.")),
     "plate_missing": _e(_l("Scrivi almeno una targa.")),
     "too_many_plates": _e(_l("Hai scritto più targhe di quante ne ammetta questo permesso.")),
+    # --- a vehicle outside the register, declared by the applicant (unregistered_vehicles) -------
+    "vehicle_declaration_needed": _e(
+        _l(
+            "La targa non è nel registro dei veicoli italiano: dichiara tipo di veicolo, "
+            "alimentazione e classe Euro."
+        )
+    ),
+    "declared_category_invalid": _e(_l("Scegli il tipo di veicolo dall'elenco.")),
+    "declared_fuel_invalid": _e(_l("Scegli l'alimentazione dall'elenco.")),
+    "declared_euro_invalid": _e(_l("Scegli la classe Euro dall'elenco.")),
     "zone": _e(_l("Una delle zone scelte non fa parte di questo permesso.")),
     "validity_unknown": _e(_l("Questa durata non è prevista per questo permesso.")),
     "date_past": _e(_l("La data di inizio è già passata.")),
@@ -121,6 +131,12 @@ CATALOGUE: Mapping[str, ErrorText] = {
         )
     ),
     "not_withdrawable": _e(_l("La domanda non può più essere ritirata.")),
+    "review_reason_required": _e(
+        _l(
+            "I controlli non sono superati: per inviare comunque la domanda chiedi la revisione "
+            "dell'ufficio e scrivi il motivo."
+        )
+    ),
     # --- documents ------------------------------------------------------------------------------
     "empty": _e(_l("Il file è vuoto.")),
     "too_large": _e(_l("Il file è troppo grande."), 413),

@@ -45,6 +45,19 @@ def browsing(browser: Any, phone: bool = False, **options: Any) -> Iterator[Any]
         context.close()
 
 
+BLOCKING = {"serious", "critical"}
+
+
+def blocking_violations(results: dict[str, Any]) -> list[str]:
+    """axe-core's serious and critical violations in words: the rule, its help, the elements."""
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -> "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in results["violations"]
+        if v.get("impact") in BLOCKING
+    ]
+
+
 def in_app(server: LiveServer, work: Callable[[], T]) -> T:
     """Run `work` in the server's app context on a worker thread.
 
@@ -144,6 +157,8 @@ def paid_application(user: User, category: str, plate: str, zones: tuple[str, ..
         category=category, applicant_id="", plates=(plate,), zones=zones
     )
     application_id = applications.create_draft(user, data)
-    applications.submit_application(application_id, user)
+    applications.submit_application(
+        application_id, user, review_reason="Il documento lo porto allo sportello."
+    )
     applications.pay_own_application(application_id, user)
     return application_id

@@ -22,6 +22,7 @@ from tests.browser.journeys import (
     DESKTOP,
     PHONE,
     account,
+    blocking_violations,
     eligible_resident,
     in_app,
     paid_application,
@@ -32,7 +33,6 @@ from ztl.extensions import db
 from ztl.models import Permit
 
 pytestmark = pytest.mark.browser
-BLOCKING = {"serious", "critical"}
 RESIDENT_EMAIL = "audit.residente@posta.example.org"
 
 
@@ -116,15 +116,6 @@ def context(browser: Any) -> Iterator[Any]:
         context.close()
 
 
-def _blocking(results: dict[str, Any]) -> list[str]:
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} -> "
-        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
-        for v in results["violations"]
-        if v.get("impact") in BLOCKING
-    ]
-
-
 @pytest.mark.parametrize("role", ["anonymous", "resident", "clerk", "supervisor", "police"])
 def test_main_pages_have_no_serious_accessibility_violation(
     role: str, pages: dict[str, Pages], demo_server: LiveServer, context: Any
@@ -140,7 +131,7 @@ def test_main_pages_have_no_serious_accessibility_violation(
         response = page.goto(f"{demo_server.base_url}{path}")
         assert response is not None and response.status == 200, (path, response)
         page.wait_for_load_state("networkidle")
-        found = _blocking(axe.run(page).response)
+        found = blocking_violations(axe.run(page).response)
         if found:
             problems[path] = found
         page.screenshot(path=folder / f"{name}-desktop.png", full_page=True)
@@ -159,6 +150,6 @@ def test_the_audit_catches_a_violation(context: Any) -> None:
         '<html lang="it"><body><main><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">'
         "<button></button></main></body></html>"
     )
-    found = _blocking(Axe().run(page).response)
+    found = blocking_violations(Axe().run(page).response)
     assert any(line.startswith("image-alt") for line in found), found
     assert any(line.startswith("button-name") for line in found), found

@@ -61,6 +61,11 @@ def list_users(
     return UserPage(list(users), total)
 
 
+def user_by_id(user_id: int) -> User | None:
+    """One account, for the page that asks a supervisor to confirm its deactivation."""
+    return db.session.get(User, user_id)
+
+
 def set_active(user_id: int, active: bool, actor: Actor) -> User:
     """Deactivate or reactivate an account, with an event; repeating the same change does nothing.
 

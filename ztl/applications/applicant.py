@@ -18,7 +18,9 @@ Decisions where the catalogue is silent, taken as a municipality's users would e
   permits must hold at the moment of issue.
 - A category decided automatically refuses the submission of an application that fails its checks:
   there is nobody to review it, and taking the fee for a sure refusal would be wrong. Clerk-decided
-  categories accept it (a clerk may know better, and explains a rejection).
+  categories accept it only when the applicant asks for the office's review and says why (a clerk
+  may know better, and explains a rejection): paying for an application the checks refuse must be
+  a choice, not a slip; the reason is kept in the "submitted" event for the clerk.
 - Payment is due on submission; the application enters the clerks' queue once paid (a free one at
   once), so clerks never review an application that will not be paid.
 """
@@ -34,10 +36,17 @@ from sqlalchemy import select
 from ztl.accounts.representation import NOT_AUTHORISED, NotAuthorised
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.service import (
+    DECLARABLE_CATEGORIES,
+    DECLARABLE_EURO_CLASSES,
+    DECLARABLE_FUELS,
+    DECLARED_KEY,
+    DeclaredVehicle,
     EligibilityRequest,
     EligibilityResult,
     PlateInput,
     check_eligibility,
+    declared_in,
+    outside_register,
     store_verdict,
 )
 from ztl.infrastructure.events import record_event
@@ -65,7 +74,7 @@ from ztl.permits.issuance import (
 from ztl.rules.checks import CHECKS
 from ztl.rules.municipality import CategoryRules
 from ztl.rules.registry import Fact
-from ztl.rules.results import Outcome
+from ztl.rules.results import Outcome, Status
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id
 from ztl.values.plates import PlateProblem, plate_and_country
@@ -102,6 +111,11 @@ class ApplicationInput:
     starts_at: dt.datetime | None = None  # two-hour permits: the chosen start
     transit_at: dt.datetime | None = None  # retroactive registrations (CUDE): the first transit
     details: dict[str, str] = field(default_factory=dict)  # registration number, spaces, notes
+    # A vehicle outside the register, where the category admits declarations: its category, fuel
+    # and Euro class as the applicant declares them (empty texts: not declared).
+    declared_category: str = ""
+    declared_fuel: str = ""
+    declared_euro_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +204,74 @@ def _plates(category: CategoryRules, raw: tuple[str, ...]) -> list[tuple[str, st
     return plates
 
 
+def _declaration(
+    category: CategoryRules, plates: list[tuple[str, str]], data: ApplicationInput
+) -> dict[str, Any] | None:
+    """The declaration to keep: for a vehicle outside the register, in a category that decides
+    such vehicles on the applicant's declaration (then it is required before the draft is saved:
+    this is the step that asks for it). A declaration for a registered vehicle is not kept: the
+    register's data are the ones judged."""
+    policy = category.unregistered_vehicles
+    if policy is None or not policy.on_declaration:
+        return None
+    outside = outside_register(plates)
+    if not outside:
+        return None
+    if not (data.declared_category or data.declared_fuel or data.declared_euro_class):
+        raise ApplicationInputError(
+            f"plate {outside[0]} is not in the vehicle register: declare its category, fuel "
+            "and Euro class",
+            "declared_category",
+            "vehicle_declaration_needed",
+        )
+    if data.declared_category not in DECLARABLE_CATEGORIES:
+        raise ApplicationInputError(
+            f"vehicle category {data.declared_category!r} cannot be declared",
+            "declared_category",
+            "declared_category_invalid",
+        )
+    if data.declared_fuel not in DECLARABLE_FUELS:
+        raise ApplicationInputError(
+            f"fuel {data.declared_fuel!r} cannot be declared",
+            "declared_fuel",
+            "declared_fuel_invalid",
+        )
+    euro = data.declared_euro_class.strip()
+    if not euro.isdigit() or int(euro) not in DECLARABLE_EURO_CLASSES:
+        raise ApplicationInputError(
+            f"Euro class {euro!r} cannot be declared",
+            "declared_euro_class",
+            "declared_euro_invalid",
+        )
+    declared = DeclaredVehicle(data.declared_category, data.declared_fuel, int(euro))
+    return declared.stored(outside[0])
+
+
+def declared_vehicle(application: Application) -> DeclaredVehicle | None:
+    """What the applicant declared of the vehicle, for the pages that show it was declared."""
+    return next(iter(declared_in(application.details).values()), None)
+
+
+@dataclass(frozen=True)
+class ClerkPromise:
+    """When the permit office decides a vehicle outside the register: `hours` from the payment
+    (the category's `unregistered_vehicles`), and once paid the instant `by`."""
+
+    hours: int
+    by: dt.datetime | None
+
+
+def clerk_promise(application: Application) -> ClerkPromise | None:
+    """The office's promise, as the verdict stored with the application states it, told the
+    applicant before paying and while waiting; None when no such promise applies."""
+    for result in application.verdict or ():
+        hours = (result.get("evidence") or {}).get("within_hours")
+        if result.get("status") == Status.REVIEW.value and isinstance(hours, int):
+            paid = application.paid_at
+            return ClerkPromise(hours, paid + dt.timedelta(hours=hours) if paid else None)
+    return None
+
+
 def _zones(session: AnySession, category: CategoryRules, raw: tuple[str, ...]) -> list[Zone]:
     codes = tuple(dict.fromkeys(c.strip().upper() for c in raw if c.strip())) or category.zones
     unknown = [c for c in codes if c not in category.zones]
@@ -229,9 +311,12 @@ def _fill(
         applicant, authority = _applicant(session, user, category_rules, data.applicant_id)
         plates = _plates(category_rules, data.plates)
         zones = _zones(session, category_rules, data.zones)
+        declared = _declaration(category_rules, plates, data)
     _validate_dates(data, category_rules, now)
     details: dict[str, Any] = {k: v.strip()[:200] for k, v in data.details.items() if v.strip()}
     details["validity"] = data.validity or category_rules.validity[0]
+    if declared is not None:
+        details[DECLARED_KEY] = declared
     for kept in ("renews", "renews_id"):  # a renewal stays the renewal of its permit
         if kept in (application.details or {}):
             details[kept] = application.details[kept]
@@ -257,10 +342,13 @@ def eligibility_request(application: Application, at: dt.datetime) -> Eligibilit
     """The question the rules answer for a stored application (what a re-check asks again)."""
     details = application.details or {}
     transit = details.get("transit_at")
+    declared = declared_in(details)
     return EligibilityRequest(
         category=application.category.code,
         applicant_id=application.applicant_id,
-        plates=tuple(PlateInput(p.plate, p.country) for p in application.plates),
+        plates=tuple(
+            PlateInput(p.plate, p.country, declared.get(p.plate)) for p in application.plates
+        ),
         at=at,
         zones=tuple(z.code for z in application.zones),
         valid_from=application.requested_from,
@@ -335,11 +423,22 @@ def update_draft(
         )
 
 
+REVIEW_REASON_MAX = 1000
+
+
 def submit_application(
-    application_id: int, user: User, at: dt.datetime | None = None
+    application_id: int,
+    user: User,
+    at: dt.datetime | None = None,
+    review_reason: str | None = None,
 ) -> SubmitOutcome:
-    """Submit a draft: checks again, then payment due (a notice), or straight on when it is free."""
+    """Submit a draft: checks again, then payment due (a notice), or straight on when it is free.
+
+    `review_reason`: the applicant asks for the office's review and says why; required when the
+    checks say "not eligible" (see the module's docstring), kept in the "submitted" event.
+    """
     now = at or dt.datetime.now(dt.UTC)
+    reason = (review_reason or "").strip()[:REVIEW_REASON_MAX]
     with unit_of_work() as session:
         application = owned_application(session, application_id, user)
         if application.status != ApplicationStatus.DRAFT.value:
@@ -347,8 +446,15 @@ def submit_application(
         authority = authority_over(session, user, application.applicant_id)
         result = assess(application, now)
         decider = application.category.decided_by
-        if result.verdict.outcome is Outcome.NOT_ELIGIBLE and decider == Decider.AUTOMATIC.value:
+        refused = result.verdict.outcome is Outcome.NOT_ELIGIBLE
+        if refused and decider == Decider.AUTOMATIC.value:
             raise ServiceError("the checks refuse this application", code="not_eligible_automatic")
+        if refused and not reason:
+            raise ServiceError(
+                "the checks are not passed: sending it anyway needs a request for review with a "
+                "reason",
+                code="review_reason_required",
+            )
         application.status = ApplicationStatus.SUBMITTED.value
         application.submitted_at = now
         actor = _actor(user)
@@ -358,7 +464,7 @@ def submit_application(
             "application",
             application.id,
             "submitted",
-            data=_firm_data(authority),
+            data=_firm_data(authority, **({"review_reason": reason} if refused else {})),
         )
         due = total_due(application)
         permit: Permit | None = None
@@ -507,6 +613,25 @@ def withdraw_application(application_id: int, user: User, at: dt.datetime | None
         application.status = ApplicationStatus.WITHDRAWN.value
         application.decided_at = now
         record_event(session, _actor(user), "application", application.id, "withdrawn")
+
+
+@dataclass(frozen=True)
+class WithdrawalMoney:
+    """What withdrawing does to the money, said before the applicant confirms.
+
+    `kept_cents`: paid and not given back (withdraw_application refunds nothing: the payment is
+    the fee for the office's work, which has begun); `notice_cancelled`: a pagoPA notice still
+    unpaid, which the withdrawal cancels (a receipt for it is refused, see payment_receipts).
+    """
+
+    kept_cents: int
+    notice_cancelled: bool
+
+
+def withdrawal_money(application: Application) -> WithdrawalMoney:
+    if application.paid_at is not None:
+        return WithdrawalMoney(total_due(application), False)
+    return WithdrawalMoney(0, application.payment_reference is not None)
 
 
 def _route_after_payment(

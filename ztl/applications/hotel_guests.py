@@ -31,6 +31,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -45,6 +46,8 @@ from ztl.accounts.representation import (
 )
 from ztl.applications.applicant import assess
 from ztl.city.rules_config import current_rules
+from ztl.eligibility.refusals import ChecksRefused
+from ztl.eligibility.service import DECLARED_KEY, DeclaredVehicle, outside_register
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
 from ztl.models import (
@@ -63,7 +66,7 @@ from ztl.permits.from_applications import approve_locked_application
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.fees import Fee, Purpose, fee_for
 from ztl.rules.municipality import Booklet
-from ztl.rules.results import Message, Outcome
+from ztl.rules.results import CheckResult, Outcome
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_partita_iva
 from ztl.values.plates import PlateProblem, plate_and_country
@@ -74,16 +77,12 @@ MAX_NIGHTS = 7
 MAX_BATCH_ROWS = 500
 
 
-class GuestRefused(ServiceError):
+class GuestRefused(ChecksRefused):
     """The checks refused a registration; nothing was stored and the booklet is unchanged.
     `reasons`: the sentences of the checks that did not pass, in both languages, for the person."""
 
-    def __init__(self, message: str, reasons: list[Message]) -> None:
-        super().__init__(message, code="guest_not_eligible")
-        self.reasons = reasons
-
-    def reasons_in(self, language: str) -> str:
-        return " ".join(reason.in_language(language) for reason in self.reasons)
+    def __init__(self, results: Iterable[CheckResult]) -> None:
+        super().__init__(results, code="guest_not_eligible")
 
 
 @dataclass(frozen=True)
@@ -272,6 +271,15 @@ def guest_plate(raw: str) -> tuple[str, str]:
         raise ServiceError(str(exc), code=exc.code) from exc
 
 
+def _plate_declaration(plate: str, country: str) -> dict[str, object]:
+    """The accommodation's declaration of a guest's plate outside the register, for the
+    application's details, where the category takes declarations; nothing otherwise."""
+    policy = current_rules().category(GUEST_CATEGORY).unregistered_vehicles
+    if policy is None or not policy.on_declaration or not outside_register([(plate, country)]):
+        return {}
+    return {DECLARED_KEY: DeclaredVehicle().stored(plate)}
+
+
 def register_guest(
     user: User, hotel: str, guest: GuestRegistration, at: dt.datetime | None = None
 ) -> str:
@@ -279,15 +287,20 @@ def register_guest(
     permit's number.
 
     The rules of the category decide: where every check passes the permit is issued at once;
-    where a check fails nothing is stored (GuestRefused). Where a check asks the office (a foreign
-    plate, which no register can confirm: `vehicle_found`) nothing is stored either, and the
-    refusal says so ("guest_needs_office"): a guest registration is only worth anything at once,
-    and the office's review of one (nights kept, a refused one giving its place back to the
-    booklet, the late-registration window measured at registration) is not built yet.
+    where a check fails nothing is stored (GuestRefused). A guest's car outside the register (a
+    foreign plate, or an Italian one the city's register does not hold) is taken on the
+    accommodation's declaration of the plate where the category's `unregistered_vehicles` says
+    "declaration" (Prato's does: the receptionist has the plate the guest gave, and the category
+    checks no vehicle data). Where a check still asks the office (a city whose rules do not take
+    declarations) nothing is stored either, and the refusal says so ("guest_needs_office"): a guest
+    registration is only worth anything at once, and the office's review of one (nights kept, a
+    refused one giving its place back to the booklet, the late-registration window measured at
+    registration) is not built.
     """
     now = at or dt.datetime.now(dt.UTC)
     holder = _hotel_id(hotel)
     plate, country = guest_plate(guest.plate)
+    declaration = _plate_declaration(plate, country)
     if not 1 <= guest.nights <= MAX_NIGHTS:
         raise ServiceError(f"from 1 to {MAX_NIGHTS} days", code="nights")
     if guest.arrival.tzinfo is None:
@@ -322,6 +335,7 @@ def register_guest(
                 "days": str(guest.nights),
                 "transit_at": guest.arrival.astimezone(dt.UTC).isoformat(),
                 "booklet": booklet.id,
+                **declaration,
             },
             plates=[ApplicationPlate(plate=plate, country=country, position=0)],
         )
@@ -333,11 +347,7 @@ def register_guest(
                 f"{country}:{plate} needs the permits office's check", code="guest_needs_office"
             )
         if result.verdict.outcome is not Outcome.ELIGIBLE:
-            failing = [r for r in result.verdict.results if r.status.value != "pass"]
-            raise GuestRefused(
-                "the registration does not pass: " + ", ".join(r.check_id for r in failing),
-                [r.message for r in failing],
-            )
+            raise GuestRefused(result.verdict.results)
         record_event(
             session, actor, "application", application.id, "submitted", data=authority.event_data()
         )

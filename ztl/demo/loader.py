@@ -69,6 +69,16 @@ def _write_logins(path: Path, logins: dict[str, str]) -> None:
     os.chmod(path, 0o600)
 
 
+# The demo's people, named as a person is (the pages show these names, never a role's code).
+DEMO_NAMES = {
+    Role.RESIDENT: "Mario Rossi",
+    Role.CLERK: "Giulia Conti",
+    Role.SUPERVISOR: "Marco Ferri",
+    Role.POLICE: "Sara Galli",
+    Role.ADMIN: "Paolo Bruni",
+}
+
+
 def ensure_demo_users(summary: DemoSummary) -> None:
     """One user per role; the resident is tied to generated resident 0 (zone A, owns a car)."""
     path = Path(current_app.instance_path) / LOGINS_FILE
@@ -82,7 +92,7 @@ def ensure_demo_users(summary: DemoSummary) -> None:
                 role.value,
                 email,
                 password,
-                full_name=f"Demo {role.value}",
+                full_name=DEMO_NAMES[role],
                 codice_fiscale=codice_fiscale(0) if role is Role.RESIDENT else None,
                 actor=Actor("demo"),
             )

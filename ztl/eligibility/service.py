@@ -21,7 +21,7 @@ from ztl.extensions import db
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Application, Category, Permit, PermitPlate, UTCDateTime, utcnow
-from ztl.models.enums import PermitStatus
+from ztl.models.enums import Fuel, PermitStatus
 from ztl.registries.adapter import RegistryAdapter
 from ztl.registries.sql import SqlRegistryAdapter
 from ztl.rules.checks import CHECKS
@@ -52,10 +52,59 @@ class EligibilityInputError(ServiceError):
     code = "bad_input"
 
 
+# What an applicant may declare of a vehicle outside the register (the rules file's
+# `unregistered_vehicles = { decided_by = "declaration" }`): the register's own codes, so the
+# checks judge a declaration exactly as they judge the register.
+DECLARABLE_CATEGORIES = ("M1", "N1", "L1e", "L3e", "M2", "N2")
+DECLARABLE_FUELS = tuple(fuel.value for fuel in Fuel)
+DECLARABLE_EURO_CLASSES = tuple(range(7))
+# Where an application keeps the declaration (its details), read again by every later check.
+DECLARED_KEY = "declared_vehicle"
+
+
+@dataclass(frozen=True)
+class DeclaredVehicle:
+    """A vehicle's data as the applicant declared them, on their responsibility.
+
+    A visitor declares the category, fuel and Euro class the checks need. An accommodation
+    registering a guest declares the plate alone (the defaults): its category checks no vehicle
+    data, and the receptionist has only the plate the guest gave."""
+
+    category: str = ""
+    fuel: str = ""
+    euro_class: int | None = None
+
+    def stored(self, plate: str) -> dict[str, object]:
+        """As kept in an application's details: the plate it was declared for, and the data."""
+        return {
+            "plate": plate,
+            "category": self.category,
+            "fuel": self.fuel,
+            "euro_class": self.euro_class,
+        }
+
+
+def declared_in(details: dict[str, Any] | None) -> dict[str, DeclaredVehicle]:
+    """The declaration kept in an application's details, by plate (empty when there is none)."""
+    kept = (details or {}).get(DECLARED_KEY)
+    if not isinstance(kept, dict):
+        return {}
+    euro = kept.get("euro_class")
+    return {
+        str(kept["plate"]): DeclaredVehicle(
+            str(kept.get("category") or ""),
+            str(kept.get("fuel") or ""),
+            int(euro) if euro is not None else None,
+        )
+    }
+
+
 @dataclass(frozen=True)
 class PlateInput:
     plate: str
     country: str = "IT"
+    # Used only for a vehicle outside the register, in a category that admits declarations.
+    declared: DeclaredVehicle | None = None
 
 
 @dataclass(frozen=True)
@@ -139,7 +188,12 @@ def gather_facts(
     needs = CHECKS.facts(category.checks)
     timezone = ZoneInfo(rules.timezone)
     applicant = _applicant(request.applicant_id)
-    vehicles = tuple(_vehicle(p, registers) for p in _plates(request.plates))
+    plates = _plates(request.plates)
+    if category.unregistered_vehicles is not None and category.unregistered_vehicles.on_declaration:
+        plates = _with_permit_declaration(plates, request.excluding_permit_id)
+    else:
+        plates = [dataclasses.replace(p, declared=None) for p in plates]
+    vehicles = tuple(_vehicle(p, registers) for p in plates)
     residence = _residence(applicant, registers) if Fact.RESIDENCE in needs else None
     zones = request.zones or _default_zones(category, residence)
     badges: tuple[BadgeFacts, ...] = ()
@@ -196,16 +250,59 @@ def _plates(plates: tuple[PlateInput, ...]) -> list[PlateInput]:
             plate, country = checked_plate(item.plate, item.country)
         except PlateProblem as exc:
             raise EligibilityInputError(str(exc), code=exc.code) from exc
-        normalised.append(PlateInput(plate, country))
+        normalised.append(PlateInput(plate, country, item.declared))
     return normalised
+
+
+def _with_permit_declaration(plates: list[PlateInput], permit_id: int | None) -> list[PlateInput]:
+    """A permit re-checked (daily, or on a plate change) was issued on its application's
+    declaration: without it the vehicle would look undeclared, and the permit fail its checks."""
+    if permit_id is None or all(p.declared is not None for p in plates):
+        return plates
+    permit = db.session.get(Permit, permit_id)
+    if permit is None or permit.application_id is None:
+        return plates
+    application = db.session.get(Application, permit.application_id)
+    kept = declared_in(application.details if application is not None else None)
+    return [
+        p if p.declared is not None else dataclasses.replace(p, declared=kept.get(p.plate))
+        for p in plates
+    ]
+
+
+def outside_register(
+    plates: list[tuple[str, str]], registers: RegistryAdapter | None = None
+) -> list[str]:
+    """The plates the vehicle register does not describe (foreign, or not in it): those a
+    category's `unregistered_vehicles` decides. The same question _vehicle asks."""
+    registers = registers or SqlRegistryAdapter()
+    return [
+        plate for plate, country in plates if country != "IT" or registers.vehicle(plate) is None
+    ]
+
+
+def _declared(item: PlateInput) -> VehicleFacts:
+    """A vehicle outside the register, as declared: in circulation is part of the declaration."""
+    if item.declared is None:
+        return VehicleFacts(item.plate, item.country, found=False)
+    return VehicleFacts(
+        plate=item.plate,
+        country=item.country,
+        found=False,
+        category=item.declared.category,
+        fuel=item.declared.fuel,
+        euro_class=item.declared.euro_class,
+        status="active",
+        declared=True,
+    )
 
 
 def _vehicle(item: PlateInput, registers: RegistryAdapter) -> VehicleFacts:
     if item.country != "IT":
-        return VehicleFacts(item.plate, item.country)
+        return _declared(item)
     found = registers.vehicle(item.plate)
     if found is None:
-        return VehicleFacts(item.plate, "IT", found=False)
+        return _declared(item)
     return VehicleFacts(
         plate=found.plate,
         country="IT",
@@ -336,10 +433,13 @@ def assess_application(
         application = session.get(Application, application_id)
         if application is None:
             raise ServiceError(f"no application {application_id}", code="not_found")
+        declared = declared_in(application.details)
         request = EligibilityRequest(
             category=application.category.code,
             applicant_id=application.applicant_id,
-            plates=tuple(PlateInput(p.plate, p.country) for p in application.plates),
+            plates=tuple(
+                PlateInput(p.plate, p.country, declared.get(p.plate)) for p in application.plates
+            ),
             at=at or utcnow(),
             zones=tuple(z.code for z in application.zones),
             valid_from=application.requested_from,

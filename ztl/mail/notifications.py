@@ -10,7 +10,10 @@ sends each reminder once (the unique constraint on (kind, permit) makes a second
 Messages are plain-text templates in templates/email/ (first line the subject, then the body),
 rendered in the recipient's language; Italian is the source text, English comes from gettext.
 The municipality signing them and the time zone of their dates are the rules file's (the same
-identity as the pages, the PDF and the seal), never configuration of their own.
+identity as the pages, the PDF and the seal), never configuration of their own. So is the office's
+contact at the foot of every message, and the appeal a rejection states (ztl.city.public_info, the
+same words as the public pages). Each message links to the page it is about on the portal, at
+ZTL_PUBLIC_URL: a job has no request to take the host from.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ztl.city import public_info
 from ztl.city.rules_config import current_rules
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
@@ -264,6 +268,34 @@ def _finish(notification_id: int, error: str | None) -> None:
 # --- drafts -----------------------------------------------------------------------------------
 
 
+# What happened to an application by the time its receipt is written (it is built after the
+# submission committed): each case says what comes next, and never "the office will examine it" of
+# an application the checks let through and issued in the same second.
+SUBMITTED_ISSUED = "issued"  # free, decided automatically, checks passed: the permit exists
+SUBMITTED_APPROVED = "approved"  # approved, the permit not yet issued
+SUBMITTED_PAYMENT = "payment"  # a pagoPA notice to pay first
+SUBMITTED_REVIEW = "review"  # with the office (a clerk decides, or a check needs one)
+SUBMITTED_OTHER = "other"  # already withdrawn or decided: only the receipt
+
+
+def submitted_case(application: Application) -> str:
+    """Which receipt an application gets, from its state right after the submission."""
+    status = application.status
+    if status == ApplicationStatus.ISSUED.value:
+        return SUBMITTED_ISSUED
+    if status == ApplicationStatus.APPROVED.value:
+        return SUBMITTED_APPROVED
+    if status == ApplicationStatus.SUBMITTED.value and application.paid_at is None:
+        return SUBMITTED_PAYMENT
+    if status in {
+        ApplicationStatus.SUBMITTED.value,
+        ApplicationStatus.UNDER_REVIEW.value,
+        ApplicationStatus.DOCUMENTS_REQUESTED.value,
+    }:
+        return SUBMITTED_REVIEW
+    return SUBMITTED_OTHER
+
+
 def _submitted_draft(session: AnySession, application_id: int) -> _Draft | None:
     application = _application(session, application_id)
     user = _recipient(session, application.user_id if application else None)
@@ -279,6 +311,9 @@ def _submitted_draft(session: AnySession, application_id: int) -> _Draft | None:
         number=application.id,
         category=_category_name(application.category, language),
         submitted_on=display.date_text(submitted, _timezone()),
+        case=submitted_case(application),
+        by_clerk=application.category.decided_by == "clerk",
+        link=_application_link(application.id),
     )
 
 
@@ -295,6 +330,7 @@ def _documents_draft(session: AnySession, application_id: int, message: str) -> 
         number=application.id,
         category=_category_name(application.category, _language(user)),
         message=(message or "").strip(),
+        link=_application_link(application.id),
     )
 
 
@@ -321,6 +357,7 @@ def _decision_draft(session: AnySession, application_id: int) -> _Draft | None:
         number=application.id,
         category=_category_name(application.category, _language(user)),
         reason=(application.decision_reason or "").strip() if kind == KIND_REJECTED else "",
+        link=_application_link(application.id),
     )
 
 
@@ -340,6 +377,7 @@ def _issued_draft(session: AnySession, permit_id: int) -> _Draft | None:
         application_id=permit.application_id,
         permit_id=permit.id,
         attachments=(Attachment(f"{permit.number}.pdf", "application/pdf", permit.pdf),),
+        link=_permit_link(permit.number),
         **_permit_context(permit, language),
         **_period_context(permit, language),
     )
@@ -358,6 +396,7 @@ def _reminder_draft(session: AnySession, permit_id: int, kind: str) -> _Draft | 
         application_id=permit.application_id,
         permit_id=permit.id,
         until=display.validity_end_text(permit.valid_to, _timezone(), language),
+        link=_permit_link(permit.number),
         **_permit_context(permit, language),
     )
 
@@ -395,9 +434,14 @@ def _render(template: str, language: str, **context: Any) -> tuple[str, str]:
     Through the Jinja environment, not render_template: the page context processors need a request
     (the signed-in user, the URL), and a message rendered by the daily job has none.
     """
+    rules = current_rules()
     with force_locale(language):
         text = current_app.jinja_env.get_template(f"email/{template}.txt").render(
-            municipality=current_rules().name, **context
+            municipality=rules.name,
+            office_lines=public_info.office_contact_lines(rules),
+            appeal=public_info.appeal_text(rules, language),
+            decision_term=public_info.decision_days_text(rules, language),
+            **context,
         )
     subject, _, body = text.strip().partition("\n")
     lines = (line.rstrip() for line in body.strip().splitlines())
@@ -474,6 +518,25 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
 
 
 # --- small helpers ----------------------------------------------------------------------------
+
+
+def portal_link(endpoint: str, **values: Any) -> str | None:
+    """The absolute address of a portal page, at ZTL_PUBLIC_URL; None when it is not set (the
+    message then names the personal area without a link). Built from the URL map, not a
+    request, because the reminder job has none."""
+    base = current_app.config.get("ZTL_PUBLIC_URL")
+    if not base:
+        return None
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return str(base).rstrip("/") + path
+
+
+def _application_link(application_id: int) -> str | None:
+    return portal_link("resident.application", application_id=application_id)
+
+
+def _permit_link(number: str) -> str | None:
+    return portal_link("resident.permit", number=number)
 
 
 def _application(session: AnySession, application_id: int) -> Application | None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 
 from ztl.city.rules_config import current_rules
+from ztl.eligibility.refusals import ChecksRefused
 from ztl.eligibility.service import (
     EligibilityRequest,
     EligibilityResult,
@@ -179,12 +180,7 @@ def recheck_for_replacement(
         )
     )
     if result.verdict.outcome is not Outcome.ELIGIBLE:
-        failing = [r for r in result.verdict.results if r.status.value != "pass"]
-        detail = "; ".join(f"{r.check_id}: {r.message.en}" for r in failing)
-        raise ServiceError(
-            f"the checks do not pass ({result.verdict.outcome.value}): {detail}",
-            code=result.verdict.outcome.value,
-        )
+        raise ChecksRefused(result.verdict.results, code=result.verdict.outcome.value)
     return result
 
 

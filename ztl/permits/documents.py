@@ -10,9 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy.orm import object_session
+
 from ztl.city.wording import zone_condition
+from ztl.eligibility.service import DECLARED_KEY
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.models import Permit
+from ztl.models import Application, Permit
 from ztl.pdf.pool import SigningPool
 from ztl.pdf.qr import QrTooLarge, qr_matrix
 from ztl.pdf.render import PermitDocument
@@ -88,6 +91,17 @@ def holder_of(subject_id: str, registers: RegistryAdapter, fallback_name: str) -
     return Holder(fallback_name or subject_id, "")
 
 
+def _declared_vehicle(permit: Permit) -> bool:
+    """Whether the permit was issued on the applicant's declaration of a vehicle outside the
+    register (a visitor's, a hotel guest's): an officer reading the PDF must know the data were
+    not read from the register."""
+    session = object_session(permit)
+    if session is None or permit.application_id is None:
+        return False
+    application = session.get(Application, permit.application_id)
+    return application is not None and DECLARED_KEY in (application.details or {})
+
+
 def conditions(permit: Permit, rules: Municipality) -> tuple[tuple[str, str], ...]:
     """What the holder must know, in Italian and English: the permit's own hours, each zone's
     calendar as the enforcement index and the seal verifiers apply it, the garage rule."""
@@ -107,6 +121,15 @@ def conditions(permit: Permit, rules: Municipality) -> tuple[tuple[str, str], ..
             (
                 "Valido solo nelle fasce orarie indicate (ora locale).",
                 "Valid only during the hours shown (local time).",
+            )
+        )
+    if _declared_vehicle(permit):
+        result.append(
+            (
+                "Veicolo non presente nel registro: dati dichiarati dal richiedente, sotto la sua "
+                "responsabilità.",
+                "Vehicle not in the register: data declared by the applicant, on their "
+                "responsibility.",
             )
         )
     if permit.category.code == "6":

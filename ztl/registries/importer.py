@@ -358,7 +358,9 @@ def _zone_codes() -> dict[str, str]:
 
 @contextmanager
 def _opened(source: Path | TextIO | str) -> Iterator[tuple[TextIO, str]]:
-    """The source as a text stream and its name; a path is checked to be a readable UTF-8 file."""
+    """The source as a text stream and its name; a path is checked to be a readable UTF-8 file.
+    The name is the file's own, not the folder it was read from: the import history shows it to
+    supervisors, and a server's paths are nobody's business on a page."""
     if not isinstance(source, str | os.PathLike):
         yield source, str(getattr(source, "name", "<stream>"))
         return
@@ -374,7 +376,7 @@ def _opened(source: Path | TextIO | str) -> Iterator[tuple[TextIO, str]]:
     except OSError as exc:
         raise RegistryFileError(_unreadable(str(path), exc), code="file_unreadable") from exc
     with handle:
-        yield handle, str(path)
+        yield handle, path.name
 
 
 def _unreadable(name: str, exc: BaseException) -> str:

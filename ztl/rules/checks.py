@@ -25,6 +25,7 @@ from ztl.rules.facts import (
     ResidenceFacts,
     VehicleFacts,
 )
+from ztl.rules.municipality import UnregisteredVehicles
 from ztl.rules.registry import (
     CheckContext,
     CheckRegistry,
@@ -36,6 +37,7 @@ from ztl.rules.registry import (
     When,
 )
 from ztl.rules.results import CheckResult, Message, Status
+from ztl.rules.wording import DOCUMENT_KINDS, FUELS, RESIDENT_STATUS, name_of, names_of
 
 # The checks the engine knows: the rules file may switch on these and no other.
 CHECKS = CheckRegistry()
@@ -98,8 +100,10 @@ def residence_in_zone(residence: ResidenceFacts | None, zones: Collection[str]) 
         return _result(
             "residence_in_zone",
             Status.FAIL,
-            f"Nell'anagrafe il richiedente risulta «{residence.status}», non residente.",
-            f"The residency register lists the applicant as '{residence.status}', not resident.",
+            "Nell'anagrafe il richiedente risulta "
+            f"«{name_of(RESIDENT_STATUS, residence.status, 'it')}», non residente.",
+            "The residency register lists the applicant as "
+            f"'{name_of(RESIDENT_STATUS, residence.status, 'en')}', not resident.",
             **evidence,
         )
     if len(residence.zone_codes) > 1:
@@ -154,9 +158,90 @@ def household_limit(history: PermitHistory, limit: int) -> CheckResult:
     )
 
 
-@CHECKS.check("vehicle_found", scope=Scope.VEHICLE, inputs=lambda c: (c.vehicle,))
-def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
-    if vehicle.country != "IT":
+# What every sentence about declared data starts with: the applicant's word, not the register's.
+DECLARED_IT = "Veicolo dichiarato dal richiedente: "
+DECLARED_EN = "Vehicle declared by the applicant: "
+
+
+def _said(vehicle: VehicleFacts, it: str, en: str, *, named: bool = False) -> tuple[str, str]:
+    """A sentence about a vehicle's data, saying when the data are the applicant's declaration
+    (after the colon the sentence goes on in lower case, unless it starts with a name: `named`)."""
+    if not vehicle.declared:
+        return it, en
+    if not named:
+        it, en = it[0].lower() + it[1:], en[0].lower() + en[1:]
+    return DECLARED_IT + it, DECLARED_EN + en
+
+
+def _judged(vehicle: VehicleFacts, **evidence: Any) -> dict[str, Any]:
+    """A vehicle check's evidence, with `declared` when the data are the applicant's word."""
+    return {**evidence, "declared": True} if vehicle.declared else evidence
+
+
+@CHECKS.check(
+    "vehicle_found",
+    scope=Scope.VEHICLE,
+    inputs=lambda c: (c.vehicle, c.category.unregistered_vehicles),
+)
+def vehicle_found(
+    vehicle: VehicleFacts, unregistered: UnregisteredVehicles | None = None
+) -> CheckResult:
+    """A vehicle outside the register (a foreign plate, or one not in the Italian register) is
+    decided as the category's `unregistered_vehicles` says: on the applicant's declaration (none
+    given: the office checks), by a clerk within the stated hours, or, without the key, refused
+    (a foreign plate: to the office, as nobody can read it in the register)."""
+    if vehicle.country == "IT" and vehicle.found:
+        return _result(
+            "vehicle_found",
+            Status.PASS,
+            f"Il veicolo {vehicle.plate} è nel registro dei veicoli.",
+            f"Vehicle {vehicle.plate} is in the vehicle register.",
+            plate=vehicle.plate,
+        )
+    foreign = vehicle.country != "IT"
+    where_it = (
+        f"Targa estera ({vehicle.country}) {vehicle.plate}"
+        if foreign
+        else f"La targa {vehicle.plate} non è nel registro dei veicoli"
+    )
+    where_en = (
+        f"Foreign plate ({vehicle.country}) {vehicle.plate}"
+        if foreign
+        else f"Plate {vehicle.plate} is not in the vehicle register"
+    )
+    evidence = {"plate": vehicle.plate, "country": vehicle.country}
+    if unregistered is not None and unregistered.on_declaration:
+        if vehicle.declared:
+            return _result(
+                "vehicle_found",
+                Status.PASS,
+                f"{DECLARED_IT}{where_it[0].lower()}{where_it[1:]}; valgono i dati dichiarati, "
+                "sotto la sua responsabilità.",
+                f"{DECLARED_EN}{where_en[0].lower()}{where_en[1:]}; the declared data apply, on "
+                "the applicant's responsibility.",
+                **evidence,
+                declared=True,
+            )
+        # No declaration (at the counter, where the clerk sees the registration document): as a
+        # foreign plate always was, for the office to check.
+        return _result(
+            "vehicle_found",
+            Status.REVIEW,
+            f"{where_it}: senza dati dichiarati dal richiedente, lo verifica l'ufficio permessi.",
+            f"{where_en}: with no data declared by the applicant, the permit office checks it.",
+            **evidence,
+        )
+    if unregistered is not None:
+        hours = unregistered.within_hours
+        return _result(
+            "vehicle_found",
+            Status.REVIEW,
+            f"{where_it}: decide l'ufficio permessi entro {hours} ore dal pagamento.",
+            f"{where_en}: the permit office decides within {hours} hours of the payment.",
+            **evidence,
+            within_hours=hours,
+        )
+    if foreign:
         return _result(
             "vehicle_found",
             Status.REVIEW,
@@ -164,16 +249,7 @@ def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
             "la controlla l'ufficio.",
             f"Foreign plate ({vehicle.country}) {vehicle.plate}: it cannot be checked in the "
             "register, the office checks it.",
-            plate=vehicle.plate,
-            country=vehicle.country,
-        )
-    if vehicle.found:
-        return _result(
-            "vehicle_found",
-            Status.PASS,
-            f"Il veicolo {vehicle.plate} è nel registro dei veicoli.",
-            f"Vehicle {vehicle.plate} is in the vehicle register.",
-            plate=vehicle.plate,
+            **evidence,
         )
     return _result(
         "vehicle_found",
@@ -186,25 +262,31 @@ def vehicle_found(vehicle: VehicleFacts) -> CheckResult:
 
 @CHECKS.check("vehicle_active", scope=Scope.VEHICLE, inputs=lambda c: (c.vehicle,))
 def vehicle_active(vehicle: VehicleFacts) -> CheckResult | None:
-    """None when there is nothing to check (foreign or unknown plate: vehicle_found says so)."""
-    if vehicle.country != "IT" or not vehicle.found:
+    """None when there is nothing to check (foreign or unknown plate, not declared: vehicle_found
+    says so)."""
+    if not vehicle.described:
         return None
+    evidence = _judged(vehicle, plate=vehicle.plate, status=vehicle.status)
     if vehicle.status == "active":
         return _result(
             "vehicle_active",
             Status.PASS,
-            f"Il veicolo {vehicle.plate} è in circolazione.",
-            f"Vehicle {vehicle.plate} is in circulation.",
-            plate=vehicle.plate,
-            status=vehicle.status,
+            *_said(
+                vehicle,
+                f"Il veicolo {vehicle.plate} è in circolazione.",
+                f"Vehicle {vehicle.plate} is in circulation.",
+            ),
+            **evidence,
         )
     return _result(
         "vehicle_active",
         Status.FAIL,
-        f"Il veicolo {vehicle.plate} risulta «{vehicle.status}».",
-        f"Vehicle {vehicle.plate} is recorded as '{vehicle.status}'.",
-        plate=vehicle.plate,
-        status=vehicle.status,
+        *_said(
+            vehicle,
+            f"Il veicolo {vehicle.plate} risulta «{vehicle.status}».",
+            f"Vehicle {vehicle.plate} is recorded as '{vehicle.status}'.",
+        ),
+        **evidence,
     )
 
 
@@ -267,25 +349,33 @@ def vehicle_tied(vehicle: VehicleFacts, allowed_keys: Collection[str]) -> CheckR
 )
 def vehicle_category(vehicle: VehicleFacts, allowed: Collection[str]) -> CheckResult | None:
     """Allowed categories by prefix: "L" allows L1e..L7e, "M1" only M1."""
-    if vehicle.country != "IT" or not vehicle.found:
+    if not vehicle.described:
         return None
     ok = any(
         vehicle.category == a or (len(a) == 1 and vehicle.category.startswith(a)) for a in allowed
     )
-    evidence = {"plate": vehicle.plate, "category": vehicle.category, "allowed": sorted(allowed)}
+    evidence = _judged(
+        vehicle, plate=vehicle.plate, category=vehicle.category, allowed=sorted(allowed)
+    )
     if ok:
         return _result(
             "vehicle_category",
             Status.PASS,
-            f"La categoria {vehicle.category} è ammessa.",
-            f"Category {vehicle.category} is allowed.",
+            *_said(
+                vehicle,
+                f"La categoria {vehicle.category} è ammessa.",
+                f"Category {vehicle.category} is allowed.",
+            ),
             **evidence,
         )
     return _result(
         "vehicle_category",
         Status.FAIL,
-        f"La categoria {vehicle.category} non è ammessa per questo permesso.",
-        f"Category {vehicle.category} is not allowed for this permit.",
+        *_said(
+            vehicle,
+            f"La categoria {vehicle.category} non è ammessa per questo permesso.",
+            f"Category {vehicle.category} is not allowed for this permit.",
+        ),
         **evidence,
     )
 
@@ -297,28 +387,38 @@ def vehicle_category(vehicle: VehicleFacts, allowed: Collection[str]) -> CheckRe
 )
 def emission_floor(vehicle: VehicleFacts, minimum_euro: Mapping[str, int]) -> CheckResult | None:
     """minimum_euro: fuel -> lowest Euro class admitted (petrol 1, diesel 2 in Prato)."""
-    if vehicle.country != "IT" or not vehicle.found or vehicle.euro_class is None:
+    if not vehicle.described or vehicle.euro_class is None:
         return None
     floor = minimum_euro.get(vehicle.fuel)
-    evidence = {
-        "plate": vehicle.plate,
-        "fuel": vehicle.fuel,
-        "euro_class": vehicle.euro_class,
-        "minimum": floor,
-    }
+    evidence = _judged(
+        vehicle,
+        plate=vehicle.plate,
+        fuel=vehicle.fuel,
+        euro_class=vehicle.euro_class,
+        minimum=floor,
+    )
+    fuel_it, fuel_en = (name_of(FUELS, vehicle.fuel, language) for language in ("it", "en"))
     if floor is None or vehicle.euro_class >= floor:
         return _result(
             "emission_floor",
             Status.PASS,
-            f"Euro {vehicle.euro_class} ({vehicle.fuel}) rispetta i limiti di emissione.",
-            f"Euro {vehicle.euro_class} ({vehicle.fuel}) meets the emission floor.",
+            *_said(
+                vehicle,
+                f"Euro {vehicle.euro_class} ({fuel_it}) rispetta i limiti di emissione.",
+                f"Euro {vehicle.euro_class} ({fuel_en}) meets the emission floor.",
+                named=True,
+            ),
             **evidence,
         )
     return _result(
         "emission_floor",
         Status.FAIL,
-        f"Euro {vehicle.euro_class} ({vehicle.fuel}) è sotto il minimo Euro {floor}.",
-        f"Euro {vehicle.euro_class} ({vehicle.fuel}) is below the minimum Euro {floor}.",
+        *_said(
+            vehicle,
+            f"Euro {vehicle.euro_class} ({fuel_it}) è sotto il minimo Euro {floor}.",
+            f"Euro {vehicle.euro_class} ({fuel_en}) is below the minimum Euro {floor}.",
+            named=True,
+        ),
         **evidence,
     )
 
@@ -486,8 +586,8 @@ def documents_attached(required: Collection[str], attached: Collection[str]) -> 
         return _result(
             "documents_attached",
             Status.FAIL,
-            "Mancano documenti obbligatori: " + ", ".join(missing) + ".",
-            "Required documents are missing: " + ", ".join(missing) + ".",
+            f"Mancano documenti obbligatori: {names_of(DOCUMENT_KINDS, missing, 'it')}.",
+            f"Required documents are missing: {names_of(DOCUMENT_KINDS, missing, 'en')}.",
             missing=missing,
             **evidence,
         )

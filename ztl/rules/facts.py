@@ -32,6 +32,11 @@ class ResidenceFacts:
 
 @dataclass(frozen=True)
 class VehicleFacts:
+    """A vehicle as the register gives it (`found`), or, for a vehicle outside the register whose
+    category admits declarations, as the applicant declared it (`declared`: category, fuel, Euro
+    class and "in circulation" are the applicant's word, and every check that reads them says so).
+    """
+
     plate: str
     country: str = "IT"
     found: bool = False
@@ -42,6 +47,12 @@ class VehicleFacts:
     holder_key: str = ""
     usage: str = ""
     status: str = ""
+    declared: bool = False
+
+    @property
+    def described(self) -> bool:
+        """Whether there are data to judge: the register's or the applicant's declaration."""
+        return (self.country == "IT" and self.found) or self.declared
 
 
 @dataclass(frozen=True)

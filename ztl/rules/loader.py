@@ -28,15 +28,22 @@ from ztl.rules.calendar import (
 from ztl.rules.checks import CHECKS
 from ztl.rules.municipality import (
     DECIDERS,
+    DEFAULT_COURT_APPEAL_DAYS,
     DEFAULT_LOOKUP_RETENTION_DAYS,
+    DEFAULT_PRESIDENT_APPEAL_DAYS,
     DEFAULT_RECORD_RETENTION_YEARS,
     GATE_DIRECTIONS,
+    UNREGISTERED_DECIDERS,
+    Appeal,
     Booklet,
     CategoryRules,
     CheckSpec,
     GateRules,
     Municipality,
+    Office,
     PlateChangeLimit,
+    Privacy,
+    UnregisteredVehicles,
     ZoneRules,
 )
 from ztl.rules.registry import Param
@@ -227,6 +234,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         record_retention_years=record_years,
         gates=gates,
         patron_saint=patron,
+        office=_office(reader, data),
     )
 
 
@@ -299,6 +307,165 @@ def _retention_number(
             None,
             (key,),
             f"must be a number of {unit} from {lowest} to {highest}, got {value}",
+        )
+    return value
+
+
+OFFICE_KEYS = (
+    "name",
+    "address",
+    "email",
+    "phone",
+    "pec",
+    "hours_it",
+    "hours_en",
+    "decision_days",
+    "accessibility_email",
+    "privacy",
+    "appeal",
+)
+PRIVACY_KEYS = ("controller", "controller_email", "dpo_name", "dpo_email")
+APPEAL_KEYS = ("court", "court_days", "president_days")
+MAX_DECISION_DAYS = 365  # longer than a year is no term an applicant can plan by
+MAX_APPEAL_DAYS = 365
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?[0-9][0-9 ./-]{4,24}")
+
+
+def _office(reader: _Reader, data: Mapping[str, Any]) -> Office | None:
+    """The `[office]` table (with `[office.privacy]` and `[office.appeal]`), or None when absent.
+
+    Optional because a city can start before its office has published every detail: the pages
+    then say so instead of inventing one. When present, name, address and e-mail are required (an
+    office nobody can reach is no contact), the hours come in both languages or not at all, and a
+    misspelt key is refused: a PEC silently dropped is an address nobody learns.
+    """
+    if "office" not in data:
+        return None
+    raw = data["office"]
+    if not isinstance(raw, dict):
+        raise reader.fail("office", None, (), "must be a table: [office]")
+    _known_table_keys(reader, raw, "office", OFFICE_KEYS)
+    text = _office_texts(reader, raw, "office", ("name", "address"), ("hours_it", "hours_en"))
+    if ("hours_it" in text) != ("hours_en" in text):
+        missing = "hours_en" if "hours_it" in text else "hours_it"
+        raise reader.fail(
+            "office", None, (missing,), "give the office hours in both languages, or neither"
+        )
+    emails = _office_emails(reader, raw, "office", ("email",), ("pec", "accessibility_email"))
+    phone = _office_texts(reader, raw, "office", (), ("phone",)).get("phone")
+    if phone is not None and not _PHONE.fullmatch(phone):
+        raise reader.fail("office", None, ("phone",), f"{phone!r} is not a telephone number")
+    return Office(
+        name=text["name"],
+        address=text["address"],
+        email=emails["email"],
+        phone=phone,
+        pec=emails.get("pec"),
+        hours_it=text.get("hours_it"),
+        hours_en=text.get("hours_en"),
+        decision_days=_office_days(reader, raw, "office", "decision_days", None, MAX_DECISION_DAYS),
+        accessibility_email=emails.get("accessibility_email"),
+        privacy=_privacy(reader, raw),
+        appeal=_appeal(reader, raw),
+    )
+
+
+def _privacy(reader: _Reader, office: Mapping[str, Any]) -> Privacy | None:
+    """`[office.privacy]`: controller and DPO, both required by the privacy notice (GDPR art. 13)."""
+    if "privacy" not in office:
+        return None
+    table = "office.privacy"
+    raw = office["privacy"]
+    if not isinstance(raw, dict):
+        raise reader.fail(table, None, (), "must be a table: [office.privacy]")
+    _known_table_keys(reader, raw, table, PRIVACY_KEYS)
+    text = _office_texts(reader, raw, table, ("controller",), ("dpo_name",))
+    emails = _office_emails(reader, raw, table, ("dpo_email",), ("controller_email",))
+    return Privacy(
+        controller=text["controller"],
+        dpo_email=emails["dpo_email"],
+        controller_email=emails.get("controller_email"),
+        dpo_name=text.get("dpo_name"),
+    )
+
+
+def _appeal(reader: _Reader, office: Mapping[str, Any]) -> Appeal | None:
+    """`[office.appeal]`: the court (required) and the terms, by default the statutory ones."""
+    if "appeal" not in office:
+        return None
+    table = "office.appeal"
+    raw = office["appeal"]
+    if not isinstance(raw, dict):
+        raise reader.fail(table, None, (), "must be a table: [office.appeal]")
+    _known_table_keys(reader, raw, table, APPEAL_KEYS)
+    court = _office_texts(reader, raw, table, ("court",), ())["court"]
+    court_days = _office_days(reader, raw, table, "court_days", None, MAX_APPEAL_DAYS)
+    president_days = _office_days(reader, raw, table, "president_days", None, MAX_APPEAL_DAYS)
+    return Appeal(
+        court,
+        court_days or DEFAULT_COURT_APPEAL_DAYS,
+        president_days or DEFAULT_PRESIDENT_APPEAL_DAYS,
+    )
+
+
+def _known_table_keys(
+    reader: _Reader, raw: Mapping[str, Any], table: str, known: tuple[str, ...]
+) -> None:
+    for key in raw:
+        if key not in known:
+            raise reader.fail(
+                table, None, (key,), f"unknown setting {key!r}; known: {', '.join(known)}"
+            )
+
+
+def _office_texts(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    table: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> dict[str, str]:
+    """The text keys given, stripped; a required one missing or any one blank is refused."""
+    found: dict[str, str] = {}
+    for key in (*required, *optional):
+        if key not in raw and key in optional:
+            continue
+        value = str(reader.take(raw, key, str, table)).strip()
+        if not value:
+            raise reader.fail(table, None, (key,), "must not be empty")
+        found[key] = value
+    return found
+
+
+def _office_emails(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    table: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+) -> dict[str, str]:
+    found = _office_texts(reader, raw, table, required, optional)
+    for key, value in found.items():
+        if not _EMAIL.fullmatch(value):
+            raise reader.fail(table, None, (key,), f"{value!r} is not an e-mail address")
+    return found
+
+
+def _office_days(
+    reader: _Reader,
+    raw: Mapping[str, Any],
+    table: str,
+    key: str,
+    default: int | None,
+    highest: int,
+) -> int | None:
+    if key not in raw:
+        return default
+    value: int = reader.take(raw, key, int, table)
+    if not 1 <= value <= highest:
+        raise reader.fail(
+            table, None, (key,), f"must be a number of days from 1 to {highest}, got {value}"
         )
     return value
 
@@ -442,6 +609,7 @@ def _categories(
             raise reader.fail(t, i, ("max_plates",), "must be at least 1")
         booklet = _booklet(reader, item, i)
         plate_changes = _plate_changes(reader, item, i)
+        unregistered = _unregistered_vehicles(reader, item, i, max_plates)
         categories.append(
             CategoryRules(
                 code=code,
@@ -459,9 +627,73 @@ def _categories(
                 free_fuels=tuple(str(f) for f in item.get("free_fuels", [])),
                 booklet=booklet,
                 plate_changes=plate_changes,
+                unregistered_vehicles=unregistered,
             )
         )
     return tuple(categories)
+
+
+MAX_CLERK_HOURS = 72  # three days: beyond that a daily or two-hour permit has no sense waiting
+
+
+def _unregistered_vehicles(
+    reader: _Reader, item: Mapping[str, Any], index: int, max_plates: int
+) -> UnregisteredVehicles | None:
+    """`unregistered_vehicles = { decided_by = "declaration" }` or `{ decided_by = "clerk",
+    within_hours = 4 }`: how a vehicle outside the register is decided; absent: refused.
+
+    A declaration is one vehicle's data (the form asks for one), so it needs max_plates = 1, and
+    names no owner, so it cannot pass vehicle_tied; a clerk's decision needs its time, which the
+    applicant is told before paying.
+    """
+    if "unregistered_vehicles" not in item:
+        return None
+    raw = reader.take(item, "unregistered_vehicles", dict, "categories", index)
+    keys = ("unregistered_vehicles",)
+    unknown = sorted(set(raw) - {"decided_by", "within_hours"})
+    if unknown:
+        raise reader.fail(
+            "categories", index, keys, f"unknown key {unknown[0]!r}; keys: decided_by, within_hours"
+        )
+    decided_by = raw.get("decided_by")
+    if decided_by not in UNREGISTERED_DECIDERS:
+        raise reader.fail(
+            "categories",
+            index,
+            keys,
+            f"decided_by must be one of {', '.join(UNREGISTERED_DECIDERS)}, got {decided_by!r}",
+        )
+    hours = raw.get("within_hours")
+    if decided_by == "declaration":
+        if hours is not None:
+            raise reader.fail(
+                "categories", index, keys, 'within_hours is for decided_by = "clerk" only'
+            )
+        if max_plates != 1:
+            raise reader.fail(
+                "categories",
+                index,
+                keys,
+                "a declaration is one vehicle's data: it needs max_plates = 1",
+            )
+        if "vehicle_tied" in (item.get("checks") or {}):
+            raise reader.fail(
+                "categories",
+                index,
+                keys,
+                "a declared vehicle is tied to nobody in a register: a category with "
+                'vehicle_tied needs decided_by = "clerk"',
+            )
+        return UnregisteredVehicles("declaration")
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 1 <= hours <= MAX_CLERK_HOURS:
+        raise reader.fail(
+            "categories",
+            index,
+            keys,
+            f"within_hours must be a whole number of hours from 1 to {MAX_CLERK_HOURS}, "
+            f"got {hours!r}",
+        )
+    return UnregisteredVehicles("clerk", hours)
 
 
 _CALENDAR_DURATION = re.compile(r"P(?!$)(\d+Y)?(\d+M)?(\d+D)?")

@@ -92,6 +92,30 @@ class Booklet:
         return activity is not None and any(activity.startswith(p) for p in self.ateco)
 
 
+# How a vehicle outside the vehicle register (a foreign plate, an Italian one registered elsewhere)
+# is decided, when the category admits one: on the applicant's declaration, or by a clerk.
+UNREGISTERED_DECIDERS = ("declaration", "clerk")
+
+
+@dataclass(frozen=True)
+class UnregisteredVehicles:
+    """`unregistered_vehicles` in the rules file: a visitor's car is in no register the city reads.
+
+    "declaration": the applicant declares the vehicle's category, fuel and Euro class, the checks
+    judge those as they would the register's (saying the data were declared), and the permit is
+    issued at once; a false declaration is the applicant's responsibility. "clerk": the permit
+    office decides within `within_hours` of the payment, which the applicant is told before paying,
+    so a permit meant for today is not left waiting with no time given.
+    """
+
+    decided_by: str  # one of UNREGISTERED_DECIDERS
+    within_hours: int | None = None  # "clerk" only: the office's promise
+
+    @property
+    def on_declaration(self) -> bool:
+        return self.decided_by == "declaration"
+
+
 @dataclass(frozen=True)
 class CategoryRules:
     code: str
@@ -109,9 +133,62 @@ class CategoryRules:
     free_fuels: tuple[str, ...] = ()  # vehicles with these fuels pay no fee (e.g. electric)
     booklet: Booklet | None = None  # registrations are bought as booklets (hotel guests)
     plate_changes: PlateChangeLimit | None = None  # None: a plate may be changed at any time
+    # None: a vehicle not in the register is refused (a foreign plate goes to the office, untimed)
+    unregistered_vehicles: UnregisteredVehicles | None = None
 
     def check(self, check_id: str) -> CheckSpec | None:
         return next((c for c in self.checks if c.check_id == check_id), None)
+
+
+# Statutory terms of an appeal against a negative decision, used when the rules file's
+# [office.appeal] does not give its own: 60 days to the regional administrative court (d.lgs.
+# 104/2010, art. 29), 120 days for the extraordinary appeal to the President of the Republic
+# (d.P.R. 1199/1971, art. 9). Both run from when the person learns of the decision.
+DEFAULT_COURT_APPEAL_DAYS = 60
+DEFAULT_PRESIDENT_APPEAL_DAYS = 120
+# Days a procedure may take when nobody set a term (legge 241/1990, art. 2, c. 2): what the pages
+# say of a clerk's decision when [office] decision_days is absent.
+STATUTORY_DECISION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Privacy:
+    """Who answers for personal data (`[office.privacy]`): the data controller (titolare) and the
+    data protection officer (DPO), as the privacy notice must name them (GDPR art. 13(1)(a-b))."""
+
+    controller: str  # "Comune di Prato, Piazza del Comune 2, 59100 Prato"
+    dpo_email: str
+    controller_email: str | None = None  # the controller's contact, often the PEC
+    dpo_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """Where a negative decision can be challenged (`[office.appeal]`), which every rejection or
+    revocation must say (legge 241/1990, art. 3, c. 4)."""
+
+    court: str  # "TAR Toscana"
+    court_days: int = DEFAULT_COURT_APPEAL_DAYS
+    president_days: int = DEFAULT_PRESIDENT_APPEAL_DAYS
+
+
+@dataclass(frozen=True)
+class Office:
+    """The permits office as the public reaches it (`[office]`): footer, contacts page, e-mails,
+    privacy notice and accessibility statement read it here, so a city's own file names its own
+    office. Optional parts are None until the municipality publishes them."""
+
+    name: str
+    address: str
+    email: str
+    phone: str | None = None
+    pec: str | None = None
+    hours_it: str | None = None
+    hours_en: str | None = None
+    decision_days: int | None = None  # days a clerk takes to decide, from submission (or payment)
+    accessibility_email: str | None = None  # feedback on accessibility; else `email`
+    privacy: Privacy | None = None
+    appeal: Appeal | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +209,7 @@ class Municipality:
     record_retention_years: int = DEFAULT_RECORD_RETENTION_YEARS
     gates: tuple[GateRules, ...] = ()
     patron_saint: tuple[int, int] | None = None  # (month, day) of the city's own holiday
+    office: Office | None = None  # [office]: None until the municipality publishes it
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:

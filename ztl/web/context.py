@@ -22,18 +22,22 @@ from ztl.city.rules_config import current_rules
 from ztl.i18n import current_language, supported_languages
 from ztl.identity.client import identity_clients
 from ztl.identity.providers import ProviderSettings
-from ztl.payments.providers import payment_provider
-from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
-from ztl.values import display
-from ztl.web.labels import (
+from ztl.labels import (
+    CHECK_LABELS,
+    EVIDENCE_KEYS,
+    EVIDENCE_VALUES,
     GATE_DIRECTION_LABELS,
     PERMIT_STATUS_LABELS,
     REGISTRY_LABELS,
     ROLE_LABELS,
     STATUS_LABELS,
+    STATUS_VALUES,
     TOKEN_ROLE_LABELS,
     label,
 )
+from ztl.payments.providers import payment_provider
+from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
+from ztl.values import display
 
 # Each language is named in itself, so that someone who cannot read the current one finds theirs.
 LANGUAGE_NAMES = {"it": "Italiano", "en": "English"}
@@ -88,6 +92,32 @@ def datetime_text(value: dt.datetime | str) -> str:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return display.datetime_text(value, _timezone())
+
+
+def evidence_text(value: Any, key: str) -> str:
+    """A piece of a check's evidence as the clerk reads it: names for codes (documents, fuels, a
+    person's or a firm's status), "sì"/"no", lists comma-separated, days and instants in the
+    page's format. The rules engine keeps instants as ISO text, days as "2026-12-02"."""
+    if value is True:
+        return str(_l("sì"))
+    if value is False:
+        return str(_l("no"))
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(evidence_text(item, key) for item in value)
+    names = STATUS_VALUES if key == "status" else EVIDENCE_VALUES.get(key)
+    if names is not None:
+        return label(names, str(value))
+    if isinstance(value, str) and len(value) >= 10 and value[:4].isdigit() and value[4] == "-":
+        try:
+            instant = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if len(value) == 10:
+            return display.date_text(instant.date(), _timezone())
+        return datetime_text(instant) if instant.tzinfo else value
+    return str(value)
 
 
 def valid_from(value: dt.datetime) -> str:
@@ -148,6 +178,9 @@ def register_context(app: Flask) -> None:
     app.add_template_filter(said_here, "said_here")
     app.add_template_global(validity, "validity")
     app.add_template_filter(category_name, "category_name")
+    app.add_template_filter(evidence_text, "evidence_text")
+    app.add_template_filter(lambda code: label(CHECK_LABELS, code), "check_label")
+    app.add_template_filter(lambda code: label(EVIDENCE_KEYS, code), "evidence_label")
     app.add_template_filter(lambda code: label(STATUS_LABELS, code), "status_label")
     app.add_template_filter(lambda code: label(PERMIT_STATUS_LABELS, code), "permit_status_label")
     app.add_template_filter(lambda code: label(ROLE_LABELS, code), "role_label")

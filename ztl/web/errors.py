@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from werkzeug.exceptions import Conflict, HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)
 from werkzeug.wrappers import Response
 
 from ztl.database import is_busy
+from ztl.i18n import current_language
+from ztl.values.display import size_text
+from ztl.web.redirects import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +84,36 @@ def render_error(error: HTTPException) -> tuple[str | Response, int]:
     return render_template(template, error=error, code=code), code
 
 
+def back_to_the_form() -> Response | None:
+    """A file over the request limit, posted from a page of this site: back to that page, with
+    the reason and the limit, so the person stays where they were (on an application, not on an
+    error page that leaves it). None when there is no such page (an API call, no referrer, or one
+    from another site), and the 413 page is shown."""
+    if request.method != "POST" or _wants_json() or not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    if parts.netloc != request.host:
+        return None
+    page = safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if page is None or not limit:
+        return None
+    flash(
+        _(
+            "Il file è troppo grande: la dimensione massima è %(size)s. Riducilo, per esempio "
+            "scansionando il documento a una risoluzione più bassa, e riprova.",
+            size=size_text(int(limit), current_language()),
+        ),
+        "danger",
+    )
+    return redirect(page, 303)
+
+
 def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> tuple[str | Response, int] | Response:
+        return back_to_the_form() or render_error(error)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> tuple[str | Response, int]:
         return render_error(error)

@@ -19,11 +19,11 @@ from werkzeug.wrappers import Response
 
 from ztl.accounts import representation
 from ztl.infrastructure.unit_of_work import ServiceError
+from ztl.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS, DOCUMENT_KINDS, EVENT_LABELS
 from ztl.models.enums import DelegationStatus
 from ztl.web.clerk.blueprint import bp, flash_form_errors, flash_refusal
 from ztl.web.clerk.forms import DelegationApproveForm, DelegationRefuseForm, DelegationRevokeForm
 from ztl.web.downloads import delegation_document_download
-from ztl.web.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS, DOCUMENT_KINDS, EVENT_LABELS
 
 
 def _back(delegation_id: int) -> Response:

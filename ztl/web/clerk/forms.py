@@ -15,8 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from ztl.applications.clerk_queue import SORTS
+from ztl.labels import STATUS_LABELS
 from ztl.models.enums import ApplicationStatus
-from ztl.web.labels import STATUS_LABELS
 
 MAX_TEXT = 2000
 # Drafts are the applicant's business: clerks see an application once it is submitted.

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
+from ztl.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
 
 WEEKDAYS = (_l("lun"), _l("mar"), _l("mer"), _l("gio"), _l("ven"), _l("sab"), _l("dom"))
 

@@ -18,17 +18,35 @@ from ztl.accounts import representation
 from ztl.applications import applicant as applications
 from ztl.applications import documents
 from ztl.applications.dashboard import application_events, own_application
+from ztl.applications.steps import current_step, step_states
 from ztl.city.rules_config import current_rules
+from ztl.eligibility.applicant_view import applicant_outcome
+from ztl.eligibility.service import (
+    DECLARABLE_CATEGORIES,
+    DECLARABLE_EURO_CLASSES,
+    DECLARABLE_FUELS,
+)
 from ztl.errors import error_text
 from ztl.i18n import current_language
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.infrastructure.uploads import max_document_bytes
+from ztl.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
+from ztl.permits.queries import downloadable_permit_of
 from ztl.records.overview import categories_in_force
+from ztl.rules.wording import FUELS, name_of
 from ztl.values.display import duration_text
 from ztl.values.times import from_local
+from ztl.web.confirmation import confirmed
 from ztl.web.downloads import document_download
-from ztl.web.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
-from ztl.web.resident.forms import PLATE_HELP, ActionForm, ApplicationForm, DocumentForm
+from ztl.web.resident.forms import (
+    DECLARABLE_CATEGORY_LABELS,
+    DECLARATION_HELP,
+    PLATE_HELP,
+    ActionForm,
+    ApplicationForm,
+    DocumentForm,
+    SubmitForm,
+)
 from ztl.web.resident.views import bp
 
 
@@ -57,9 +75,42 @@ def _prepare(form: ApplicationForm, category: Any, current_firm: str = "") -> No
         if current_firm and current_firm not in {value for value, _label in firms}:
             firms.append((current_firm, current_firm))
         form.applicant_id.choices = firms
+    if _takes_declarations(category):
+        language = current_language()
+        form.declared_category.choices = [("", "—")] + [
+            (code, str(DECLARABLE_CATEGORY_LABELS[code])) for code in DECLARABLE_CATEGORIES
+        ]
+        form.declared_fuel.choices = [("", "—")] + [
+            (fuel, name_of(FUELS, fuel, language)) for fuel in DECLARABLE_FUELS
+        ]
+        form.declared_euro_class.choices = [("", "—")] + [
+            (str(n), f"Euro {n}") for n in DECLARABLE_EURO_CLASSES
+        ]
     if not form.is_submitted():
         form.zones.data = form.zones.data or list(category.zones)
         form.validity.data = form.validity.data or category.validity[0]
+
+
+def _takes_declarations(category: Any) -> bool:
+    policy = category.unregistered_vehicles
+    return policy is not None and policy.on_declaration
+
+
+def _declaring(form: ApplicationForm, category: Any) -> bool:
+    """Whether the form shows the declared vehicle's fields: once the service asked for them (the
+    plate is not in the register) or they carry data; a registered plate never sees them."""
+    fields = (form.declared_category, form.declared_fuel, form.declared_euro_class)
+    return _takes_declarations(category) and any(f.data or f.errors for f in fields)
+
+
+def declared_text(application: Any) -> str | None:
+    """The declared vehicle as people read it: type, fuel and Euro class, or None."""
+    declared = applications.declared_vehicle(application)
+    if declared is None:
+        return None
+    kind = DECLARABLE_CATEGORY_LABELS.get(declared.category, declared.category)
+    fuel = name_of(FUELS, declared.fuel, current_language())
+    return f"{kind}, {fuel}, Euro {declared.euro_class}"
 
 
 def _input(form: ApplicationForm, category: Any) -> applications.ApplicationInput:
@@ -81,6 +132,9 @@ def _input(form: ApplicationForm, category: Any) -> applications.ApplicationInpu
         starts_at=from_local(form.starts_at.data, timezone) if form.starts_at.data else None,
         transit_at=from_local(form.transit_at.data, timezone) if form.transit_at.data else None,
         details=details,
+        declared_category=form.declared_category.data or "",
+        declared_fuel=form.declared_fuel.data or "",
+        declared_euro_class=form.declared_euro_class.data or "",
     )
 
 
@@ -156,6 +210,9 @@ def _form_page(form: ApplicationForm, category: Any, application: Any = None) ->
         hourly=any(v.startswith("PT") for v in category.validity),
         retroactive=applications.is_retroactive_category(category),
         plate_help=PLATE_HELP,
+        declaring=_declaring(form, category),
+        declaration_help=DECLARATION_HELP,
+        steps=step_states(current_step(None)),
     )
     return page, (400 if form.is_submitted() else 200)
 
@@ -173,6 +230,11 @@ def _fill_form(form: ApplicationForm, application: Any) -> None:
     form.requested_from.data = application.requested_from
     form.registration_number.data = details.get("registration_number", "")
     form.notes.data = details.get("notes", "")
+    declared = applications.declared_vehicle(application)
+    if declared is not None:
+        form.declared_category.data = declared.category
+        form.declared_fuel.data = declared.fuel
+        form.declared_euro_class.data = str(declared.euro_class)
 
 
 @bp.get("/domande/<int:application_id>")
@@ -199,6 +261,13 @@ def application(application_id: int) -> str:
         attachable=found.status in documents.ATTACHABLE,
         withdrawable=found.status in applications.WITHDRAWABLE,
         max_bytes=max_document_bytes(),
+        declared=declared_text(found),
+        promise=applications.clerk_promise(found),
+        submit_form=SubmitForm(),
+        shown_outcome=applicant_outcome(found.outcome, found.verdict),
+        steps=step_states(current_step(found)),
+        money=applications.withdrawal_money(found),
+        permit_number=downloadable_permit_of(found.id),
     )
 
 
@@ -208,10 +277,18 @@ def _back(application_id: int) -> Response:
 
 @bp.post("/domande/<int:application_id>/invia")
 def submit_application(application_id: int) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400)
+    form = SubmitForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        flash(_("Il motivo della revisione è troppo lungo: al massimo 1000 caratteri."), "danger")
+        return _back(application_id)
+    # The reason counts only with the box ticked: asking for a review is a deliberate choice.
+    reason = (form.review_reason.data or "") if form.review_requested.data else ""
     try:
-        outcome = applications.submit_application(application_id, current_user)
+        outcome = applications.submit_application(
+            application_id, current_user, review_reason=reason
+        )
     except ServiceError as exc:
         _refused(exc)
         return _back(application_id)
@@ -245,10 +322,38 @@ def pay_application(application_id: int) -> Response:
     return _back(application_id)
 
 
+@bp.get("/domande/<int:application_id>/ritira")
+def confirm_withdrawal(application_id: int) -> str:
+    """The confirmation of a withdrawal, as a page: what the dialog says (what happens to the
+    fee), for a browser without the dialog's script (ztl/web/confirmation.py)."""
+    try:
+        found = own_application(application_id, current_user)
+    except ServiceError:
+        abort(404)
+    return render_template(
+        "confirm.html",
+        kind="withdraw",
+        refusal=None
+        if found.status in applications.WITHDRAWABLE
+        else error_text("not_withdrawable"),
+        application=found,
+        money=applications.withdrawal_money(found),
+        action=ActionForm(),
+        cancel_url=url_for("resident.application", application_id=application_id),
+    )
+
+
 @bp.post("/domande/<int:application_id>/ritira")
 def withdraw_application(application_id: int) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not confirmed():
+        try:  # another person's application is not found, confirmed or not
+            own_application(application_id, current_user)
+        except ServiceError:
+            abort(404)
+        flash(_("Per ritirare la domanda conferma qui sotto: il ritiro non si annulla."), "warning")
+        return redirect(url_for("resident.confirm_withdrawal", application_id=application_id), 303)
     try:
         applications.withdraw_application(application_id, current_user)
     except ServiceError as exc:

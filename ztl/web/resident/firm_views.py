@@ -17,7 +17,7 @@ from ztl.accounts import representation
 from ztl.errors import error_text
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.infrastructure.uploads import max_document_bytes
-from ztl.web.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS
+from ztl.labels import CAPACITY_LABELS, DELEGATION_STATUS_LABELS
 from ztl.web.resident.forms import ActionForm, DelegationRequestForm
 from ztl.web.resident.views import bp
 

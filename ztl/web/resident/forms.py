@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
     IntegerField,
@@ -28,6 +29,23 @@ from wtforms.widgets import CheckboxInput, ListWidget
 PLATE_HELP = _l(
     "Senza spazi o con spazi, come preferisci. Per una targa estera scrivi prima il codice del "
     "paese e i due punti, per esempio DE:MAB1234."
+)
+
+
+# The vehicle categories a visitor may declare (ztl.eligibility.service.DECLARABLE_CATEGORIES), as
+# people name them: the type-approval codes stay behind the form.
+DECLARABLE_CATEGORY_LABELS = {
+    "M1": _l("Autovettura (fino a 8 posti oltre al conducente)"),
+    "N1": _l("Veicolo commerciale leggero (fino a 3,5 tonnellate)"),
+    "L1e": _l("Ciclomotore"),
+    "L3e": _l("Motociclo"),
+    "M2": _l("Minibus (fino a 5 tonnellate)"),
+    "N2": _l("Autocarro (da 3,5 a 12 tonnellate)"),
+}
+DECLARATION_HELP = _l(
+    "La targa non è nel registro dei veicoli italiano: dichiara i dati del veicolo come sono "
+    "scritti sulla carta di circolazione. Dichiari anche che il veicolo è in circolazione. Il "
+    "permesso è rilasciato su questi dati e una dichiarazione falsa è sotto la tua responsabilità."
 )
 
 
@@ -59,6 +77,17 @@ class ApplicationForm(FlaskForm):
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
+    # A vehicle outside the register (the category decides it on the applicant's declaration);
+    # the choices are set by the view, the service checks the values.
+    declared_category = SelectField(
+        _l("Tipo di veicolo"), choices=[], validate_choice=False, validators=[Optional()]
+    )
+    declared_fuel = SelectField(
+        _l("Alimentazione"), choices=[], validate_choice=False, validators=[Optional()]
+    )
+    declared_euro_class = SelectField(
+        _l("Classe Euro"), choices=[], validate_choice=False, validators=[Optional()]
+    )
     registration_number = StringField(
         _l("Numero di iscrizione all'albo"), validators=[Optional(), Length(max=40)]
     )
@@ -79,6 +108,17 @@ class ActionForm(FlaskForm):
     """A button that changes state (submit, pay, withdraw, renew...): only its CSRF token."""
 
     submit = SubmitField(_l("Conferma"))
+
+
+class SubmitForm(FlaskForm):
+    """Sending the application; when the checks are not passed, the request for the office's
+    review and its reason (the service decides whether they are needed)."""
+
+    review_requested = BooleanField(_l("Chiedo la revisione dell'ufficio"))
+    review_reason = TextAreaField(
+        _l("Perché chiedi la revisione"), validators=[Optional(), Length(max=1000)]
+    )
+    submit = SubmitField(_l("Invia la domanda"))
 
 
 class PlateChangeForm(FlaskForm):

@@ -3,23 +3,29 @@
 A plate change and giving up act at once (ztl/permits/changes.py: the old seal is revoked in the
 same transaction), and that use case decides, inside its transaction, whether the person owns the
 permit now; a renewal opens an application prefilled from the permit, which is checked and
-paid like the first one.
+paid like the first one. Giving up cannot be undone and refunds nothing: it is confirmed first
+(a dialog, or without script the confirmation page), and a post without the confirmation is sent
+to that page (ztl/web/confirmation.py). An ended permit reads as ended (ztl.permits.queries).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ztl.applications import applicant as applications
 from ztl.applications.dashboard import can_renew, own_permit
+from ztl.eligibility.refusals import ChecksRefused
 from ztl.errors import error_text
+from ztl.i18n import current_language
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.permits.changes import change_plate, surrender_permit
+from ztl.permits.queries import holder_view, surrender_keeps_fee
+from ztl.web.confirmation import confirmed
 from ztl.web.downloads import permit_pdf_download
 from ztl.web.resident.forms import ActionForm, PlateChangeForm
 from ztl.web.resident.views import bp
@@ -38,16 +44,22 @@ def _plate_form(permit) -> PlateChangeForm:  # type: ignore[no-untyped-def]
     return form
 
 
-@bp.get("/permessi/<number>")
-def permit(number: str) -> str:
-    found = _permit_or_404(number)
+def _permit_page(found, plate_form: PlateChangeForm) -> str:  # type: ignore[no-untyped-def]
     return render_template(
         "resident/permit.html",
         permit=found,
-        plate_form=_plate_form(found),
+        view=holder_view(found),
+        kept_cents=surrender_keeps_fee(found),
+        plate_form=plate_form,
         action=ActionForm(),
         renewable=can_renew(found, dt.datetime.now(dt.UTC)),
     )
+
+
+@bp.get("/permessi/<number>")
+def permit(number: str) -> str:
+    found = _permit_or_404(number)
+    return _permit_page(found, _plate_form(found))
 
 
 @bp.get("/permessi/<number>/pdf")
@@ -70,6 +82,7 @@ def _refused(exc: ServiceError, number: str) -> Response:
 
 @bp.post("/permessi/<number>/targa")
 def change_permit_plate(number: str) -> Response:
+    """A refused change answers 422 with the page itself, not a redirect (see below)."""
     found = _permit_or_404(number)
     form = _plate_form(found)
     if not form.validate_on_submit():
@@ -86,7 +99,15 @@ def change_permit_plate(number: str) -> Response:
             owner=current_user,
         )
     except ServiceError as exc:
-        return _refused(exc, number)
+        if exc.code == "not_found":
+            abort(404)
+        # The page again, with the plate as typed and why it was refused (the checks' own
+        # sentences when they refused it), so the person can correct it rather than start over.
+        reason = error_text(exc)
+        if isinstance(exc, ChecksRefused):
+            reason = f"{reason} {exc.reasons_in(current_language())}"
+        form.new_plate.errors = [*form.new_plate.errors, reason]
+        return make_response(_permit_page(found, form), 422)
     flash(
         _(
             "Targa cambiata: il nuovo permesso è %(n)s; il precedente non vale più.",
@@ -111,10 +132,35 @@ def renew(number: str) -> Response:
     return redirect(url_for("resident.application", application_id=application_id), 303)
 
 
+@bp.get("/permessi/<number>/rinuncia")
+def confirm_surrender(number: str) -> str:
+    """The confirmation of giving up, as a page: what the dialog says, for a browser without it."""
+    found = _permit_or_404(number)
+    ended = not holder_view(found).usable
+    return render_template(
+        "confirm.html",
+        kind="surrender",
+        refusal=_("Questo permesso non vale più: non c'è nulla a cui rinunciare.")
+        if ended
+        else None,
+        permit=found,
+        kept_cents=surrender_keeps_fee(found),
+        action=ActionForm(),
+        cancel_url=url_for("resident.permit", number=number),
+    )
+
+
 @bp.post("/permessi/<number>/rinuncia")
 def surrender(number: str) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not confirmed():
+        _permit_or_404(number)  # another person's permit is not found, confirmed or not
+        flash(
+            _("Per rinunciare al permesso conferma qui sotto: la rinuncia non si annulla."),
+            "warning",
+        )
+        return redirect(url_for("resident.confirm_surrender", number=number), 303)
     try:
         surrender_permit(number, Actor.of_user(current_user), owner=current_user)
     except ServiceError as exc:

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from ztl.applications.dashboard import dashboard
 from ztl.permissions import RESIDENTS, guard_blueprint
+from ztl.permits.queries import holder_views
 from ztl.records.personal_data import personal_data
 
 bp = Blueprint("resident", __name__, url_prefix="/area-personale")
@@ -21,7 +22,10 @@ guard_blueprint(bp, RESIDENTS)
 
 @bp.get("/")
 def home() -> str:
-    return render_template("resident/home.html", board=dashboard(current_user))
+    board = dashboard(current_user)
+    return render_template(
+        "resident/home.html", board=board, permit_views=holder_views(board.permits)
+    )
 
 
 @bp.get("/i-miei-dati.json")

@@ -10,9 +10,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from ztl.accounts.user_admin import STAFF_ROLES
+from ztl.labels import REGISTRY_LABELS, ROLE_LABELS, TOKEN_ROLE_LABELS
 from ztl.models.enums import TokenRole
 from ztl.registries.schemas import KINDS
-from ztl.web.labels import REGISTRY_LABELS, ROLE_LABELS, TOKEN_ROLE_LABELS
 
 EMAIL_INVALID = _l("Scrivi un indirizzo e-mail completo, per esempio nome@esempio.it.")
 TOKEN_ROLES = tuple(r.value for r in TokenRole)

@@ -12,6 +12,7 @@ from babel.dates import get_day_names
 from flask_babel import gettext as _
 
 from ztl.i18n import current_language
+from ztl.labels import DECIDER_LABELS, FUEL_LABELS, label
 from ztl.rules.fees import Purpose, fee_for
 from ztl.rules.municipality import CategoryRules, Municipality
 from ztl.rules.windows import EVERY_DAY, DailyWindow
@@ -33,7 +34,7 @@ class CategoryRow:
     stamp_duty: bool
     decided_by: str
     windows: str
-    free_fuels: tuple[str, ...]
+    free_fuels: str  # their names, comma-separated; empty when none rides free
 
 
 def duration_text(duration: str) -> str:
@@ -59,15 +60,6 @@ def window_text(window: DailyWindow) -> str:
     return f"{hours} ({days})"
 
 
-def decided_by_text(decider: str) -> str:
-    names = {
-        "automatic": _("Rilascio automatico"),
-        "automatic_if_registered": _("Rilascio automatico se i dati risultano nei registri"),
-        "clerk": _("Ufficio permessi"),
-    }
-    return names.get(decider, decider)
-
-
 def category_row(municipality: Municipality, category: CategoryRules) -> CategoryRow:
     english = current_language() == "en"
     options = [
@@ -76,17 +68,17 @@ def category_row(municipality: Municipality, category: CategoryRules) -> Categor
     ]
     if category.booklet is not None:
         booklet = fee_for(municipality, category, None, (), Purpose.BOOKLET)
-        label = _("blocchetto di %(n)s registrazioni", n=category.booklet.registrations)
-        options.append(ValidityFee(label, booklet.fee_cents))
+        booklet_name = _("blocchetto di %(n)s registrazioni", n=category.booklet.registrations)
+        options.append(ValidityFee(booklet_name, booklet.fee_cents))
     return CategoryRow(
         code=category.code,
         name=category.name_en if english and category.name_en else category.name_it,
         zones=", ".join(category.zones),
         options=tuple(options),
         stamp_duty=category.stamp_duty,
-        decided_by=decided_by_text(category.decided_by),
+        decided_by=label(DECIDER_LABELS, category.decided_by),
         windows=", ".join(window_text(w) for w in category.windows) or _("sempre"),
-        free_fuels=category.free_fuels,
+        free_fuels=", ".join(label(FUEL_LABELS, f) for f in category.free_fuels),
     )
 
 

@@ -1,5 +1,9 @@
 """Supervisors' user pages: the list with its filters, a new staff account, (de)activation, and
-the reset of someone's second factor (a lost phone)."""
+the reset of someone's second factor (a lost phone).
+
+A deactivation shuts the person out at once (every open session ends): it is confirmed first, in a
+dialog or without script on its own page, and a post without the confirmation goes to that page
+(ztl/web/confirmation.py). Reactivation needs no confirmation: it only gives access back."""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from werkzeug.wrappers import Response
 from ztl.accounts import second_factor
 from ztl.accounts.passwords import password_problem
 from ztl.accounts.staff import AccountError, create_user
-from ztl.accounts.user_admin import UserAdminError, list_users, set_active
+from ztl.accounts.user_admin import UserAdminError, list_users, set_active, user_by_id
 from ztl.errors import error_text
+from ztl.web.confirmation import confirmed
 from ztl.web.supervisor.blueprint import acting_user, bp
 from ztl.web.supervisor.forms import ActionForm, CreateUserForm, UserFilterForm
 
@@ -64,6 +69,11 @@ def new_user() -> str | Response | tuple[str, int]:
 def _change_status(user_id: int, active: bool) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not active and not confirmed():
+        if user_by_id(user_id) is None:
+            abort(404)
+        flash(_("Per disattivare l'account conferma qui sotto."), "warning")
+        return redirect(url_for("supervisor.confirm_deactivation", user_id=user_id), 303)
     try:
         user = set_active(user_id, active, acting_user())
     except UserAdminError as exc:
@@ -79,6 +89,21 @@ def _change_status(user_id: int, active: bool) -> Response:
             "success",
         )
     return redirect(url_for("supervisor.users"), 303)
+
+
+@bp.get("/utenti/<int:user_id>/disattiva")
+def confirm_deactivation(user_id: int) -> str:
+    """The confirmation of a deactivation, as a page, for a browser without the dialog's script."""
+    user = user_by_id(user_id)
+    if user is None:
+        abort(404)
+    return render_template(
+        "confirm.html",
+        kind="deactivate",
+        target=user,
+        action=ActionForm(),
+        cancel_url=url_for("supervisor.users"),
+    )
 
 
 @bp.post("/utenti/<int:user_id>/disattiva")

@@ -10,11 +10,11 @@ from flask import current_app, render_template
 from flask_babel import gettext as _
 
 from ztl.city.rules_config import current_rules
+from ztl.labels import STATUS_LABELS, label
 from ztl.records.overview import gates, zones_with_hours
 from ztl.records.statistics import AGE_GROUPS, dashboard
 from ztl.rules.loader import DEFAULT_RULES
 from ztl.web.context import category_name
-from ztl.web.labels import STATUS_LABELS, label
 from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages
 from ztl.web.supervisor.blueprint import bp
 from ztl.web.supervisor.charts import BarChart, bar_chart
