@@ -7,7 +7,7 @@ city in a fresh instance folder (`ztl db upgrade`, `ztl keys init`, `ztl demo lo
 `ztl static build`, as `make run` does), serves it with gunicorn on loopback, signs in the demo
 resident, clerk and police officer, and runs Lighthouse's default mobile profile (a mid-range phone,
 simulated slow 4G, CPU slowed down 4x) against headless Chromium on: the public home, the resident
-dashboard, the clerk's queue and both police pages. Signed-in pages get the session cookie through
+dashboard, the clerk's queue and both police pages (and a public permit type page). Signed-in pages get the session cookie through
 Lighthouse's --extra-headers.
 
 Prints per page the performance and accessibility scores, the page weight (bytes transferred, as
@@ -40,6 +40,7 @@ OUT = ROOT / "bench" / "out" / "lighthouse"
 # (label, path, who signs in: None for the public)
 PAGES = (
     ("public home", "/", None),
+    ("permit type page", "/permessi/1", None),
     ("resident dashboard", "/area-personale/", "resident"),
     ("clerk queue", "/ufficio/", "clerk"),
     ("police plate check", "/polizia/targa", "police"),

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
@@ -14,6 +15,8 @@ from ztl.accounts.api_tokens import create_token
 from ztl.demo.generator import car_plate
 
 STRANGER = car_plate(5_000_123)
+
+ROME = ZoneInfo("Europe/Rome")
 
 
 def _z(moment: dt.datetime) -> str:
@@ -75,7 +78,7 @@ def test_transits_check_exits_0_without_violations_and_2_on_bad_rows(
 
 def test_gates_whitelist_writes_the_csv(city: Flask, runner: Any, tmp_path: Path) -> None:
     issue_resident()
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = dt.datetime.now(ROME).date().isoformat()  # the whitelist's day is Prato's
     out = tmp_path / "whitelist.csv"
     result = runner.invoke(
         args=["gates", "whitelist", "--zone", "A", "--date", today, "--out", str(out)]
@@ -93,7 +96,7 @@ def test_the_cli_and_the_api_write_the_same_whitelist_bytes(
     """One writer: the file a gate gets from the API and the one the CLI writes are identical
     (they once differed: "+00:00" against "Z")."""
     issue_resident()
-    today = dt.datetime.now(dt.UTC).date().isoformat()
+    today = dt.datetime.now(ROME).date().isoformat()  # the whitelist's day is Prato's
     out = tmp_path / "whitelist.csv"
     args = ["gates", "whitelist", "--zone", "A", "--date", today, "--out", str(out)]
     assert runner.invoke(args=args).exit_code == 0

@@ -433,6 +433,10 @@ def test_the_steps_follow_the_application(city: Flask, quiet_mail: None) -> None
 
 def test_the_pages_show_the_current_step(city: Flask, client: FlaskClient) -> None:
     sign_in(client, "resident", "mario@example.org", DEMO_RESIDENT)
+    categories = client.get(f"{HOME}domande/nuova").get_data(as_text=True)
+    assert re.findall(
+        r'aria-current="step">\s*<span class="visually-hidden">([^<]*)</span>([^<]*)', categories
+    ) == [("Passaggio 1 di 5: ", "Categoria")]
     form = client.get(f"{HOME}domande/nuova/1").get_data(as_text=True)
     assert re.findall(
         r'aria-current="step">\s*<span class="visually-hidden">([^<]*)</span>([^<]*)', form

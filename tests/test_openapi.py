@@ -19,6 +19,7 @@ import copy
 import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jsonschema_rs
 import pytest
@@ -207,7 +208,8 @@ def test_real_answers_match_the_document(
         city, "POST", "/api/v1/seals/verify", token, body={"seal": issued.seal, "zone": "A"}
     ).json()
     assert seal["valid"] and seal["permit"]["number"] == issued.number
-    today = dt.date.today().isoformat()
+    # The whitelist's day is Prato's: between 23:00 and midnight UTC it is already tomorrow there.
+    today = dt.datetime.now(ZoneInfo("Europe/Rome")).date().isoformat()
     whitelist = _call(
         city, "GET", "/api/v1/whitelist", token, query={"zone": "A", "date": today}
     ).text

@@ -438,10 +438,12 @@ def test_rules_page_shows_categories_and_fees_from_the_rules_file(client: FlaskC
     row = re.search(r'<th scope="row">G/A</th>(.*?)</tr>', text, re.S)
     assert row is not None
     assert "Giornaliero ZTL A" in row.group(1) and "1 giorno: € 10,00" in row.group(1)
+    assert "Veicoli fuori dal registro: sulla dichiarazione del richiedente." in row.group(1)
     residents = re.search(r'<th scope="row">1</th>(.*?)</tr>', text, re.S)
     assert (
         residents is not None and "1 anno" in residents.group(1) and "2 anni" in residents.group(1)
     )
+    assert residents is not None and "Veicoli fuori dal registro" not in residents.group(1)
     assert "€ 16,00" in text  # the stamp duty
     assert "20:00–10:00" in text  # category 63's window crossing midnight
 

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -41,13 +42,20 @@ FOREIGN = "DE:B MW 1234"
 
 def _with_daily_a(line: str) -> str:
     """Prato's file with the daily ZTL A permit's `unregistered_vehicles` line replaced."""
-    assert PRATO.count(DECLARATION) == 3  # G/A, G/B, T
-    return PRATO.replace(DECLARATION, line, 1)
+    assert PRATO.count(DECLARATION) == 4  # 8A (hotel guests), G/A, G/B, T
+    start = PRATO.index('code = "G/A"')
+    at = PRATO.index(DECLARATION, start)
+    return PRATO[:at] + line + PRATO[at + len(DECLARATION) :]
 
 
 def _line_of_key(text: str) -> int:
+    """The line of the daily ZTL A permit's `unregistered_vehicles` key."""
+    lines = text.splitlines()
+    start = lines.index('code = "G/A"')
     return next(
-        n for n, line in enumerate(text.splitlines(), 1) if line.startswith("unregistered_vehicles")
+        n
+        for n, line in enumerate(lines[start:], start + 1)
+        if line.startswith("unregistered_vehicles")
     )
 
 
@@ -60,6 +68,7 @@ def test_prato_decides_visitors_on_their_declaration() -> None:
     assert {
         c.code: c.unregistered_vehicles for c in prato.categories if c.unregistered_vehicles
     } == {
+        "8A": declared,
         "G/A": declared,
         "G/B": declared,
         "T": declared,
@@ -335,7 +344,7 @@ def test_a_declaration_outside_the_lists_is_refused(
 def test_without_the_key_the_old_refusal_stays(
     city: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    without = PRATO.replace(DECLARATION + "\n", "", 1)
+    without = _with_daily_a("")
     monkeypatch.setitem(city.extensions, EXTENSION_KEY, parse_rules(without, "prato.toml"))
     user = _visitor()
     italian = applications.create_draft(user, _daily(UNREGISTERED_ITALIAN, CAR))
@@ -427,3 +436,181 @@ def test_the_form_asks_for_the_vehicle_data_when_the_plate_is_not_in_the_registe
     ) in page
     edit = client.get(f"/area-personale/domande/{found.group(1)}/modifica").get_data(as_text=True)
     assert '<option selected value="M1">' in edit  # the declaration comes back to be edited
+
+
+# --- the JSON API: POST /api/v1/eligibility -------------------------------------------------------
+
+
+def _ask_api(client: FlaskClient, plate: dict[str, object]) -> tuple[int, Any]:
+    """A signed-in visitor asks the API about a daily ZTL A permit for one plate: the status and
+    the JSON answer."""
+    token = csrf_token(client, "/area-personale/")
+    body = {"category": "G/A", "plates": [plate]}
+    response = client.post("/api/v1/eligibility", json=body, headers={"X-CSRFToken": token})
+    return response.status_code, response.json
+
+
+API_CAR = {"category": "M1", "fuel": "petrol", "euro_class": 6}
+
+
+def test_the_api_judges_a_declared_foreign_vehicle(city: Flask, client: FlaskClient) -> None:
+    sign_in(client, "resident", "visitor@example.org", codice_fiscale=DEMO_RESIDENT)
+    status, answer = _ask_api(client, {"plate": "B MW 1234", "country": "DE", "declared": API_CAR})
+    assert status == 200, answer
+    assert answer["outcome"] == "eligible"
+    assert (answer["category"], answer["plates"], answer["total_cents"]) == (
+        "G/A",
+        ["BMW1234"],
+        1000,
+    )
+    assert {c["id"]: (c["status"], c["message"]["it"]) for c in answer["checks"]} == {
+        "vehicle_found": (
+            "pass",
+            "Veicolo dichiarato dal richiedente: targa estera (DE) BMW1234; valgono i dati "
+            "dichiarati, sotto la sua responsabilità.",
+        ),
+        "vehicle_active": (
+            "pass",
+            "Veicolo dichiarato dal richiedente: il veicolo BMW1234 è in circolazione.",
+        ),
+        "emission_floor": (
+            "pass",
+            "Veicolo dichiarato dal richiedente: Euro 6 (benzina) rispetta i limiti di emissione.",
+        ),
+        "daily_monthly_limit": ("pass", "Permessi giornalieri per BMW1234 nel mese: 0 su 3."),
+    }
+
+
+def test_the_api_refuses_a_declared_old_diesel_on_the_emission_floor(
+    city: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, "resident", "visitor@example.org", codice_fiscale=DEMO_RESIDENT)
+    diesel = {"category": "M1", "fuel": "diesel", "euro_class": 1}
+    status, answer = _ask_api(client, {"plate": "B MW 1234", "country": "DE", "declared": diesel})
+    assert status == 200, answer
+    assert answer["outcome"] == "not_eligible"
+    assert [c for c in answer["checks"] if c["status"] != "pass"] == [
+        {
+            "id": "emission_floor",
+            "status": "fail",
+            "message": {
+                "it": "Veicolo dichiarato dal richiedente: Euro 1 (gasolio) è sotto il minimo "
+                "Euro 2.",
+                "en": "Vehicle declared by the applicant: Euro 1 (diesel) is below the minimum "
+                "Euro 2.",
+            },
+            "evidence": {
+                "plate": "BMW1234",
+                "fuel": "diesel",
+                "euro_class": 1,
+                "minimum": 2,
+                "declared": True,
+            },
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("declared", "code", "message"),
+    [
+        (
+            {**API_CAR, "fuel": "coal"},
+            "declared_fuel_invalid",
+            "Scegli l'alimentazione dall'elenco.",
+        ),
+        (
+            {**API_CAR, "category": "T1"},
+            "declared_category_invalid",
+            "Scegli il tipo di veicolo dall'elenco.",
+        ),
+        (
+            {**API_CAR, "euro_class": 7},
+            "declared_euro_invalid",
+            "Scegli la classe Euro dall'elenco.",
+        ),
+        (
+            {**API_CAR, "euro_class": "Euro 6"},
+            "declared_euro_invalid",
+            "Scegli la classe Euro dall'elenco.",
+        ),
+        (
+            {"category": "M1", "fuel": "petrol"},
+            "declared_euro_invalid",
+            "Scegli la classe Euro dall'elenco.",
+        ),
+    ],
+)
+def test_the_api_refuses_a_declaration_outside_the_lists(
+    city: Flask, client: FlaskClient, declared: dict[str, object], code: str, message: str
+) -> None:
+    sign_in(client, "resident", "visitor@example.org", codice_fiscale=DEMO_RESIDENT)
+    status, answer = _ask_api(client, {"plate": "B MW 1234", "country": "DE", "declared": declared})
+    assert (status, answer) == (422, {"error": code, "message": message})
+
+
+def test_the_api_refuses_a_declaration_that_is_not_an_object(
+    city: Flask, client: FlaskClient
+) -> None:
+    sign_in(client, "resident", "visitor@example.org", codice_fiscale=DEMO_RESIDENT)
+    status, answer = _ask_api(client, {"plate": "B MW 1234", "country": "DE", "declared": "M1"})
+    assert (status, answer) == (
+        400,
+        {
+            "error": "bad_request",
+            "message": "Richiesta non valida: 'plates[].declared' must be an object with "
+            "category, fuel and euro_class",
+        },
+    )
+
+
+def test_the_api_without_a_declaration_still_needs_review(city: Flask, client: FlaskClient) -> None:
+    sign_in(client, "resident", "visitor@example.org", codice_fiscale=DEMO_RESIDENT)
+    status, answer = _ask_api(client, {"plate": "B MW 1234", "country": "DE"})
+    assert status == 200, answer
+    assert answer["outcome"] == "needs_review"
+    assert [c for c in answer["checks"] if c["status"] != "pass"] == [
+        {
+            "id": "vehicle_found",
+            "status": "needs_review",
+            "message": {
+                "it": "Targa estera (DE) BMW1234: senza dati dichiarati dal richiedente, lo "
+                "verifica l'ufficio permessi.",
+                "en": "Foreign plate (DE) BMW1234: with no data declared by the applicant, the "
+                "permit office checks it.",
+            },
+            "evidence": {"plate": "BMW1234", "country": "DE"},
+        }
+    ]
+
+
+def test_one_check_of_a_declaration_for_the_form_and_the_api() -> None:
+    from ztl.eligibility.service import (
+        DeclaredVehicle,
+        EligibilityInputError,
+        checked_declaration,
+    )
+
+    assert checked_declaration("M1", "petrol", " 6 ") == DeclaredVehicle("M1", "petrol", 6)
+    assert checked_declaration("L3e", "electric", 0) == DeclaredVehicle("L3e", "electric", 0)
+    refused = []
+    for category, fuel, euro in [
+        ("T1", "coal", 9),
+        (None, "petrol", 6),
+        ("M1", 5, 6),
+        ("M1", "petrol", True),
+        ("M1", "petrol", "²"),
+        ("M1", "petrol", 6.0),
+        ("M1", "petrol", None),
+    ]:
+        with pytest.raises(EligibilityInputError) as info:
+            checked_declaration(category, fuel, euro)
+        refused.append((info.value.code, str(info.value)))
+    assert refused == [
+        ("declared_category_invalid", "vehicle category 'T1' cannot be declared"),
+        ("declared_category_invalid", "vehicle category None cannot be declared"),
+        ("declared_fuel_invalid", "fuel 5 cannot be declared"),
+        ("declared_euro_invalid", "Euro class True cannot be declared"),
+        ("declared_euro_invalid", "Euro class '²' cannot be declared"),
+        ("declared_euro_invalid", "Euro class 6.0 cannot be declared"),
+        ("declared_euro_invalid", "Euro class None cannot be declared"),
+    ]

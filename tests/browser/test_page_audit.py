@@ -60,7 +60,16 @@ def pages(demo_server: LiveServer) -> dict[str, Pages]:
         return {
             "anonymous": Pages(
                 None,
-                {"home": "/", "login": "/accedi", "register": "/registrazione"},
+                {
+                    "home": "/",
+                    "login": "/accedi",
+                    "register": "/registrazione",
+                    "permit-type": "/permessi/1",
+                    "contacts": "/contatti",
+                    "help": "/aiuto",
+                    "privacy": "/informativa-privacy",
+                    "accessibility": "/dichiarazione-accessibilita",
+                },
             ),
             "resident": Pages(
                 RESIDENT_EMAIL,

@@ -7,6 +7,7 @@ the request must carry the CSRF token (X-CSRFToken header), like every form.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, NotRequired
 
 from flask import jsonify
@@ -21,10 +22,14 @@ from ztl.api.operations import JsonAnswer, JsonBody, api_blueprint, operation
 from ztl.api.rate_limit import RateLimit
 from ztl.eligibility.applicant_view import result_for_applicant
 from ztl.eligibility.service import (
+    DECLARABLE_CATEGORIES,
+    DECLARABLE_EURO_CLASSES,
+    DECLARABLE_FUELS,
     EligibilityInputError,
     EligibilityRequest,
     PlateInput,
     check_eligibility,
+    checked_declaration,
     record_question,
 )
 from ztl.models import utcnow
@@ -88,18 +93,44 @@ def _date(value: Any, name: str) -> dt.date | None:
     return parse_date(text) if text else None
 
 
-def _plates(value: Any, name: str) -> tuple[PlateInput, ...]:
+@dataclass(frozen=True)
+class AskedPlate:
+    """A plate as asked, with the vehicle's data the applicant declares, as sent (or None): the
+    service checks their values (checked_declaration), refused with its codes (422)."""
+
+    plate: PlateInput
+    declared: dict[str, Any] | None = None
+
+    def checked(self) -> PlateInput:
+        """The plate with its declaration checked; EligibilityInputError on a value that cannot
+        be declared."""
+        if self.declared is None:
+            return self.plate
+        declared = checked_declaration(
+            self.declared.get("category"),
+            self.declared.get("fuel"),
+            self.declared.get("euro_class"),
+        )
+        return replace(self.plate, declared=declared)
+
+
+def _plates(value: Any, name: str) -> tuple[AskedPlate, ...]:
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_PLATES:
         raise InvalidValue(f"'plates' must be a list of 1 to {MAX_PLATES} plates")
     plates = []
     for item in value:
         if isinstance(item, str):
-            plates.append(PlateInput(item))
+            plates.append(AskedPlate(PlateInput(item)))
         elif isinstance(item, dict) and isinstance(item.get("plate"), str):
             country = item.get("country", "IT")
             if not isinstance(country, str):
                 raise InvalidValue("'plates[].country' must be two letters")
-            plates.append(PlateInput(item["plate"], country))
+            declared = item.get("declared")
+            if declared is not None and not isinstance(declared, dict):
+                raise InvalidValue(
+                    "'plates[].declared' must be an object with category, fuel and euro_class"
+                )
+            plates.append(AskedPlate(PlateInput(item["plate"], country), declared))
         else:
             raise InvalidValue('each plate is a string or {"plate", "country"}')
     return tuple(plates)
@@ -125,9 +156,31 @@ TEXT = Annotated[str, Field(max_length=MAX_TEXT)]
 TEXTS = Annotated[list[str], Field(max_length=MAX_LIST)]
 
 
+class VehicleDeclaration(TypedDict):
+    category: Annotated[str, documented({"enum": list(DECLARABLE_CATEGORIES)})]
+    fuel: Annotated[str, documented({"enum": list(DECLARABLE_FUELS)})]
+    euro_class: Annotated[
+        int, Field(ge=min(DECLARABLE_EURO_CLASSES), le=max(DECLARABLE_EURO_CLASSES))
+    ]
+
+
 class PlateWithCountry(TypedDict):
     plate: str
     country: NotRequired[str]
+    declared: NotRequired[
+        Annotated[
+            VehicleDeclaration,
+            documented(
+                {
+                    "description": "The vehicle's data as the applicant declares them, for a plate "
+                    "outside the vehicle register (foreign, or Italian and not in it) in a category "
+                    "that decides such vehicles on the applicant's declaration; ignored otherwise. "
+                    "A value that cannot be declared is a 422 (declared_category_invalid, "
+                    "declared_fuel_invalid, declared_euro_invalid)."
+                }
+            ),
+        ]
+    ]
 
 
 @with_config(ConfigDict(json_schema_extra={"examples": [{"category": "1", "plates": ["AB123CD"]}]}))
@@ -161,7 +214,7 @@ class EligibilityQuestion(TypedDict):
     ]
     category: Annotated[str, checked(_category, TEXT)]
     plates: Annotated[
-        tuple[PlateInput, ...],
+        tuple[AskedPlate, ...],
         checked(
             _plates,
             Annotated[list[str | PlateWithCountry], Field(min_length=1, max_length=MAX_PLATES)],
@@ -239,20 +292,24 @@ class EligibilityAnswer(TypedDict):
     access=Session(RESIDENTS | CLERKS),
     body=JsonBody(QUESTION),
     answers={200: JsonAnswer(EligibilityAnswer, "The verdict, the checks, the fee.")},
-    refusals=(422,),  # a question that cannot be asked: unknown category, validity
+    refusals=(422,),  # a question that cannot be asked: unknown category, validity, declaration
     rate_limit=PLATES_ASKED,
 )
 def eligibility(body: EligibilityQuestion) -> tuple[Response, int] | Response:
     if has_role(current_user, RESIDENTS) and not _is_self(body["applicant"]):
         return api_error("forbidden")
-    # Charged after the check above: a refused question spends nothing.
+    try:  # a declaration's values, checked before anything is charged or asked
+        plates = tuple(asked.checked() for asked in body["plates"])
+    except EligibilityInputError as exc:
+        return api_error(exc)
+    # Charged after the checks above: a refused question spends nothing.
     wait = PLATES_ASKED.wait(f"eligibility:{current_user.id}", cost=len(body["plates"]))
     if wait is not None:
         return rate_limited(wait)
     question = EligibilityRequest(
         category=body["category"],
         applicant_id=body["applicant"],
-        plates=body["plates"],
+        plates=plates,
         at=body.get("at") or dt.datetime.now(dt.UTC),
         zones=body.get("zones", ()),
         valid_from=body.get("valid_from"),

@@ -36,15 +36,14 @@ from sqlalchemy import select
 from ztl.accounts.representation import NOT_AUTHORISED, NotAuthorised
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.service import (
-    DECLARABLE_CATEGORIES,
-    DECLARABLE_EURO_CLASSES,
-    DECLARABLE_FUELS,
     DECLARED_KEY,
     DeclaredVehicle,
+    EligibilityInputError,
     EligibilityRequest,
     EligibilityResult,
     PlateInput,
     check_eligibility,
+    checked_declaration,
     declared_in,
     outside_register,
     store_verdict,
@@ -224,26 +223,21 @@ def _declaration(
             "declared_category",
             "vehicle_declaration_needed",
         )
-    if data.declared_category not in DECLARABLE_CATEGORIES:
-        raise ApplicationInputError(
-            f"vehicle category {data.declared_category!r} cannot be declared",
-            "declared_category",
-            "declared_category_invalid",
+    try:
+        declared = checked_declaration(
+            data.declared_category, data.declared_fuel, data.declared_euro_class
         )
-    if data.declared_fuel not in DECLARABLE_FUELS:
+    except EligibilityInputError as exc:
+        # The same refusal, pointing at the form's field it is about.
+        if exc.code == "declared_category_invalid":
+            raise ApplicationInputError(
+                str(exc), "declared_category", "declared_category_invalid"
+            ) from exc
+        if exc.code == "declared_fuel_invalid":
+            raise ApplicationInputError(str(exc), "declared_fuel", "declared_fuel_invalid") from exc
         raise ApplicationInputError(
-            f"fuel {data.declared_fuel!r} cannot be declared",
-            "declared_fuel",
-            "declared_fuel_invalid",
-        )
-    euro = data.declared_euro_class.strip()
-    if not euro.isdigit() or int(euro) not in DECLARABLE_EURO_CLASSES:
-        raise ApplicationInputError(
-            f"Euro class {euro!r} cannot be declared",
-            "declared_euro_class",
-            "declared_euro_invalid",
-        )
-    declared = DeclaredVehicle(data.declared_category, data.declared_fuel, int(euro))
+            str(exc), "declared_euro_class", "declared_euro_invalid"
+        ) from exc
     return declared.stored(outside[0])
 
 

@@ -84,6 +84,35 @@ class DeclaredVehicle:
         }
 
 
+def checked_declaration(category: object, fuel: object, euro_class: object) -> DeclaredVehicle:
+    """A vehicle's data as an applicant declares them (as sent: a form's texts, a JSON object's
+    values), checked against what may be declared: the one check of a declaration, for the web form
+    and the API alike. The Euro class is a whole number, or its digits as a form sends them.
+    Refuses with EligibilityInputError, its code naming the first value that cannot be declared
+    (declared_category_invalid, declared_fuel_invalid, declared_euro_invalid)."""
+    if not isinstance(category, str) or category not in DECLARABLE_CATEGORIES:
+        raise EligibilityInputError(
+            f"vehicle category {category!r} cannot be declared", code="declared_category_invalid"
+        )
+    if not isinstance(fuel, str) or fuel not in DECLARABLE_FUELS:
+        raise EligibilityInputError(
+            f"fuel {fuel!r} cannot be declared", code="declared_fuel_invalid"
+        )
+    euro: int | None = None
+    shown: object = euro_class
+    if isinstance(euro_class, str):
+        digits = shown = euro_class.strip()
+        if digits.isascii() and digits.isdigit():
+            euro = int(digits)
+    elif isinstance(euro_class, int) and not isinstance(euro_class, bool):
+        euro = euro_class
+    if euro not in DECLARABLE_EURO_CLASSES:
+        raise EligibilityInputError(
+            f"Euro class {shown!r} cannot be declared", code="declared_euro_invalid"
+        )
+    return DeclaredVehicle(category, fuel, euro)
+
+
 def declared_in(details: dict[str, Any] | None) -> dict[str, DeclaredVehicle]:
     """The declaration kept in an application's details, by plate (empty when there is none)."""
     kept = (details or {}).get(DECLARED_KEY)

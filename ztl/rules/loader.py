@@ -371,15 +371,27 @@ def _office(reader: _Reader, data: Mapping[str, Any]) -> Office | None:
     )
 
 
+def _office_table(
+    reader: _Reader, office: Mapping[str, Any], table: str, keys: tuple[str, ...]
+) -> Mapping[str, Any] | None:
+    """A sub-table of `[office]` ("office.privacy"), checked to be a table of known keys; None
+    when the file leaves it out."""
+    name = table.removeprefix("office.")
+    if name not in office:
+        return None
+    raw = office[name]
+    if not isinstance(raw, dict):
+        raise reader.fail(table, None, (), f"must be a table: [{table}]")
+    _known_table_keys(reader, raw, table, keys)
+    return raw
+
+
 def _privacy(reader: _Reader, office: Mapping[str, Any]) -> Privacy | None:
     """`[office.privacy]`: controller and DPO, both required by the privacy notice (GDPR art. 13)."""
-    if "privacy" not in office:
-        return None
     table = "office.privacy"
-    raw = office["privacy"]
-    if not isinstance(raw, dict):
-        raise reader.fail(table, None, (), "must be a table: [office.privacy]")
-    _known_table_keys(reader, raw, table, PRIVACY_KEYS)
+    raw = _office_table(reader, office, table, PRIVACY_KEYS)
+    if raw is None:
+        return None
     text = _office_texts(reader, raw, table, ("controller",), ("dpo_name",))
     emails = _office_emails(reader, raw, table, ("dpo_email",), ("controller_email",))
     return Privacy(
@@ -392,13 +404,10 @@ def _privacy(reader: _Reader, office: Mapping[str, Any]) -> Privacy | None:
 
 def _appeal(reader: _Reader, office: Mapping[str, Any]) -> Appeal | None:
     """`[office.appeal]`: the court (required) and the terms, by default the statutory ones."""
-    if "appeal" not in office:
-        return None
     table = "office.appeal"
-    raw = office["appeal"]
-    if not isinstance(raw, dict):
-        raise reader.fail(table, None, (), "must be a table: [office.appeal]")
-    _known_table_keys(reader, raw, table, APPEAL_KEYS)
+    raw = _office_table(reader, office, table, APPEAL_KEYS)
+    if raw is None:
+        return None
     court = _office_texts(reader, raw, table, ("court",), ())["court"]
     court_days = _office_days(reader, raw, table, "court_days", None, MAX_APPEAL_DAYS)
     president_days = _office_days(reader, raw, table, "president_days", None, MAX_APPEAL_DAYS)

@@ -18,7 +18,7 @@ from ztl.accounts import representation
 from ztl.applications import applicant as applications
 from ztl.applications import documents
 from ztl.applications.dashboard import application_events, own_application
-from ztl.applications.steps import current_step, step_states
+from ztl.applications.steps import CATEGORY, current_step, step_states
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.applicant_view import applicant_outcome
 from ztl.eligibility.service import (
@@ -150,6 +150,7 @@ def choose_category() -> str:
         categories=[c for c in categories_in_force() if c.code in rules],
         rules=rules,
         document_kinds=DOCUMENT_KINDS,
+        steps=step_states(CATEGORY),
     )
 
 

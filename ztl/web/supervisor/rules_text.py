@@ -35,6 +35,7 @@ class CategoryRow:
     decided_by: str
     windows: str
     free_fuels: str  # their names, comma-separated; empty when none rides free
+    unregistered: str  # how a vehicle outside the register is decided; empty: refused
 
 
 def duration_text(duration: str) -> str:
@@ -60,6 +61,19 @@ def window_text(window: DailyWindow) -> str:
     return f"{hours} ({days})"
 
 
+def unregistered_text(category: CategoryRules) -> str:
+    """The rules file's `unregistered_vehicles` in words (empty when the category has none)."""
+    policy = category.unregistered_vehicles
+    if policy is None:
+        return ""
+    if policy.on_declaration:
+        return _("Veicoli fuori dal registro: sulla dichiarazione del richiedente.")
+    return _(
+        "Veicoli fuori dal registro: decide l'ufficio permessi entro %(h)s ore dal pagamento.",
+        h=policy.within_hours,
+    )
+
+
 def category_row(municipality: Municipality, category: CategoryRules) -> CategoryRow:
     english = current_language() == "en"
     options = [
@@ -79,6 +93,7 @@ def category_row(municipality: Municipality, category: CategoryRules) -> Categor
         decided_by=label(DECIDER_LABELS, category.decided_by),
         windows=", ".join(window_text(w) for w in category.windows) or _("sempre"),
         free_fuels=", ".join(label(FUEL_LABELS, f) for f in category.free_fuels),
+        unregistered=unregistered_text(category),
     )
 
 
