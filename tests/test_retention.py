@@ -144,7 +144,7 @@ def test_a_bad_now_is_exit_2_and_nothing_changes(
 def test_the_rules_files_carry_the_retention() -> None:
     assert load_rules().lookup_retention_days == 7
     assert load_rules(ESEMPIO).lookup_retention_days == 3
-    without = PRATO.replace("[retention]\nlookups_days = 7\n", "")
+    without = PRATO.replace("[retention]\nlookups_days = 7\nrecords_years = 10\n", "")
     assert "[retention]" not in without
     assert parse_rules(without, "prato.toml").lookup_retention_days == 7  # the default
     assert parse_rules(PRATO.replace("lookups_days = 7", ""), "x").lookup_retention_days == 7
@@ -152,7 +152,7 @@ def test_the_rules_files_carry_the_retention() -> None:
 
 
 def test_retention_must_be_a_table() -> None:
-    broken = PRATO.replace("[retention]\nlookups_days = 7\n", "").replace(
+    broken = PRATO.replace("[retention]\nlookups_days = 7\nrecords_years = 10\n", "").replace(
         "[municipality]", "retention = 7\n\n[municipality]", 1
     )
     with pytest.raises(RulesFileError, match="retention: must be a table"):

@@ -340,9 +340,11 @@ CASES = [
         "daily_monthly_limit",
     ),
     (
-        "G/A unknown plate",
+        # G/A decides a vehicle outside the register on the visitor's declaration: none given
+        # (at the counter), the office checks it.
+        "G/A unknown plate, nothing declared",
         facts("G/A", residence=None, vehicles=(dataclasses.replace(CAR, found=False),)),
-        Outcome.NOT_ELIGIBLE,
+        Outcome.NEEDS_REVIEW,
         "vehicle_found",
     ),
     ("G/B zone B", facts("G/B", zones=("B",), residence=None), Outcome.ELIGIBLE, None),
