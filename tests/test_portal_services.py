@@ -31,7 +31,7 @@ from ztl.infrastructure.unit_of_work import Actor, ServiceError
 from ztl.mail import notifications
 from ztl.models import Application, Business, Document, Event, HotelBooklet, Permit
 from ztl.models.enums import ApplicationStatus, PermitStatus
-from ztl.payments.providers import iuv_is_well_formed
+from ztl.payments.notice_numbers import iuv_is_well_formed
 from ztl.permits.from_applications import failed_checks
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

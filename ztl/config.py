@@ -121,10 +121,27 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_ENFORCEMENT_REFRESH_SECONDS": _env_seconds("ENFORCEMENT_REFRESH_SECONDS", 0.1),
         "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
         "ZTL_TOKEN_CACHE_SECONDS": _env_seconds("TOKEN_CACHE_SECONDS", 10),
-        # Who confirms payments: "demo" (the payer's click; development only) or "notified" (the
-        # payment system's signed notification, with the shared secret). See ztl/payments/providers.py.
+        # Who keeps debt positions and confirms payments: "pagopa" (the pagoPA intermediary, the
+        # production default), "notified" (a payment system's signed notification) or "demo" (the
+        # payer's click; development only). See ztl/payments/providers.py and docs/payments.md.
         "ZTL_PAYMENT_PROVIDER": os.environ.get(ENV_PREFIX + "PAYMENT_PROVIDER")
-        or ("notified" if env == "production" else "demo"),
+        or ("pagopa" if env == "production" else "demo"),
+        **{
+            name: os.environ.get(name) or None
+            for name in (
+                "ZTL_PAGOPA_URL",
+                "ZTL_PAGOPA_USER",
+                "ZTL_PAGOPA_PASSWORD",
+                "ZTL_PAGOPA_A2A",
+                "ZTL_PAGOPA_SEGREGATION_CODE",
+                "ZTL_PAGOPA_STATION",
+                "ZTL_PAGOPA_CHECKOUT_URL",
+                "ZTL_PAGOPA_NOTIFICATION_USER",
+                "ZTL_PAGOPA_NOTIFICATION_PASSWORD",
+            )
+        },
+        "ZTL_PAGOPA_FEE_ENTRY": os.environ.get(ENV_PREFIX + "PAGOPA_FEE_ENTRY") or "ZTL",
+        "ZTL_PAGOPA_TIMEOUT": _env_seconds("PAGOPA_TIMEOUT", 10),
         "ZTL_PAYMENT_NOTIFICATION_SECRET": os.environ.get(
             ENV_PREFIX + "PAYMENT_NOTIFICATION_SECRET"
         )

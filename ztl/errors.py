@@ -81,6 +81,16 @@ CATALOGUE: Mapping[str, ErrorText] = {
     "amount_mismatch": _e(_l("L'importo della ricevuta non corrisponde a quello dell'avviso.")),
     "notice_cancelled": _e(_l("L'avviso è annullato: la domanda non attende più un pagamento.")),
     "receipt_reused": _e(_l("Questa ricevuta è già stata usata per un altro pagamento.")),
+    "unknown_notice_here": _e(_l("Nessun avviso di pagamento con questo IUV."), 404),
+    "payer_mismatch": _e(_l("La ricevuta indica un debitore diverso da quello dell'avviso.")),
+    "tls_required": _e(_l("Questa richiesta si accetta solo su HTTPS."), 403),
+    "notice_not_ready": _e(
+        _l(
+            "L'avviso di pagamento è in preparazione presso il sistema pagoPA: riprova tra "
+            "qualche minuto."
+        ),
+        503,
+    ),
     # --- applications and eligibility questions -------------------------------------------------
     "category_unknown": _e(_l("Questo tipo di permesso non esiste.")),
     "no_codice_fiscale": _e(

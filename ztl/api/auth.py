@@ -10,6 +10,7 @@ added without saying who may call it. The kinds:
 - `Session(roles)`: a signed-in person of one of the roles, with the form's CSRF token in the
   X-CSRFToken header (the portal's pages call the API; a bearer token does not open these);
 - `PaymentSignature()`: the payment system, which signs each delivery with the shared secret;
+- `IntermediaryBasic()`: the pagoPA intermediary, with HTTP Basic over TLS;
 - `PUBLIC`: anyone (the OpenAPI document, the published lists).
 
 Each kind also says how the OpenAPI document describes it: its security requirement, the header
@@ -19,6 +20,7 @@ it needs, and the refusals it may answer with.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -36,7 +38,14 @@ from ztl.applications.payment_receipts import SIGNATURE_HEADER, BadSignature, ve
 from ztl.errors import Coded, error_status, error_text
 from ztl.extensions import csrf
 from ztl.models.enums import TokenRole
-from ztl.payments.providers import NOTIFIED, SECRET_SETTING, SETTING
+from ztl.payments.providers import (
+    NOTIFICATION_PASSWORD,
+    NOTIFICATION_USER,
+    NOTIFIED,
+    PAGOPA,
+    SECRET_SETTING,
+    SETTING,
+)
 from ztl.permissions import has_role
 
 Refusal = tuple[Response, int]
@@ -169,6 +178,43 @@ class PaymentSignature:
             )
         except BadSignature as exc:
             return api_error("bad_signature", detail=str(exc))
+        return None
+
+
+@dataclass(frozen=True)
+class IntermediaryBasic:
+    """The pagoPA intermediary calling us, as GovPay's connectors do: HTTP Basic with the
+    credentials set in ZTL_PAGOPA_NOTIFICATION_USER / _PASSWORD, over TLS in production (the
+    password crosses the line). 404 while the provider is not `pagopa`, 400 for a body over
+    `max_body` bytes, 403 (code tls_required) over plain HTTP in production, 401 (code
+    unauthorized) without the right credentials."""
+
+    max_body: int
+    security: Security = field(default_factory=lambda: [{"intermediaryBasic": []}])
+    refusals: tuple[int, ...] = (400, 401, 403, 404)
+    headers: tuple[str, ...] = ()
+
+    def refuse(self) -> Refusal | None:
+        if current_app.config.get(SETTING) != PAGOPA:
+            return api_error("not_found")
+        if current_app.config.get("ZTL_ENV") == "production" and not request.is_secure:
+            return api_error("tls_required")
+        if len(request.get_data()) > self.max_body:
+            return api_error("bad_request", detail=f"the body has more than {self.max_body} bytes")
+        given = request.authorization
+        user = str(current_app.config.get(NOTIFICATION_USER) or "")
+        password = str(current_app.config.get(NOTIFICATION_PASSWORD) or "")
+        if (
+            given is None
+            or given.type != "basic"
+            or not user
+            or not password
+            or not hmac.compare_digest((given.username or "").encode(), user.encode())
+            or not hmac.compare_digest((given.password or "").encode(), password.encode())
+        ):
+            response, status = api_error("unauthorized")
+            response.headers["WWW-Authenticate"] = 'Basic realm="ztl-payments"'
+            return response, status
         return None
 
 

@@ -22,7 +22,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.wrappers import Response
 
 # Each module declares its operations on import; all of them are in the document.
-from ztl.api import eligibility, enforcement, payments, seals, v1, wellknown  # noqa: F401
+from ztl.api import eligibility, enforcement, pagopa, payments, seals, v1, wellknown  # noqa: F401
 from ztl.api.auth import PUBLIC, Error
 from ztl.api.operations import (
     JSON,
@@ -103,6 +103,12 @@ SECURITY_SCHEMES: Schema = {
         "name": "ZTL-Payment-Signature",
         "description": "The payment system's HMAC-SHA256 signature of the body, with the secret "
         "in ZTL_PAYMENT_NOTIFICATION_SECRET.",
+    },
+    "intermediaryBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "The pagoPA intermediary's credentials (ZTL_PAGOPA_NOTIFICATION_USER and "
+        "ZTL_PAGOPA_NOTIFICATION_PASSWORD), over HTTPS in production.",
     },
 }
 INFO: Schema = {

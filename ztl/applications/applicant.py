@@ -30,10 +30,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from ztl.accounts.representation import NOT_AUTHORISED, NotAuthorised
+from ztl.applications.clerk_queue import applicant_names
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.service import (
     DECLARED_KEY,
@@ -54,7 +56,16 @@ from ztl.mail import notifications
 from ztl.models import Application, ApplicationPlate, Category, User, Zone
 from ztl.models.enums import ApplicationStatus, Decider, PermitStatus
 from ztl.models.permit import Permit
-from ztl.payments.providers import payment_provider
+from ztl.payments.active import payment_provider
+from ztl.payments.positions import (
+    Debt,
+    create_position,
+    end_application_payment,
+    open_position,
+    refund_ends,
+    refundable_cents,
+    settle_cancellation,
+)
 from ztl.permissions import (
     Authority,
     authority_for,
@@ -462,24 +473,51 @@ def submit_application(
         )
         due = total_due(application)
         permit: Permit | None = None
+        position_id: int | None = None
         if due > 0:
-            notice = payment_provider().create_notice(due, f"ZTL {application.category.code}")
-            application.payment_reference = notice.iuv
+            position = create_position(session, _debt(application), now)
+            application.payment_reference = position.iuv
+            position_id = position.id
             record_event(
                 session,
                 actor,
                 "application",
                 application.id,
                 "payment_requested",
-                data=_firm_data(authority, iuv=notice.iuv, amount_cents=due),
+                data=_firm_data(authority, iuv=position.iuv, amount_cents=due),
             )
         else:
             permit = _route_after_payment(session, application, actor, now)
         outcome = SubmitOutcome(
             application.status, due if due > 0 else 0, permit.number if permit else None
         )
+    if position_id is not None:
+        open_position(position_id)
     _notify_submitted(application_id, permit)
     return outcome
+
+
+def _debt(application: Application) -> Debt:
+    """What the application's notice asks, of whom, and the reason the payer will read on it:
+    the permit's category by its name and the day of the application (no internal number)."""
+    category = application.category
+    renewal = bool((application.details or {}).get("renews"))
+    day = (application.submitted_at or dt.datetime.now(dt.UTC)).astimezone(
+        ZoneInfo(current_rules().timezone)
+    )
+    kind = "Rinnovo permesso ZTL" if renewal else "Permesso ZTL"
+    return Debt(
+        purpose="renewal" if renewal else "application",
+        category_code=category.code,
+        fee_cents=application.fee_cents,
+        stamp_duty_cents=application.stamp_duty_cents,
+        payer_tax_code=application.applicant_id,
+        payer_name=applicant_names({application.applicant_id}).get(
+            application.applicant_id, application.applicant_id
+        ),
+        reason=f"{kind} {category.code} {category.name_it}, domanda del {day:%d/%m/%Y}",
+        application_id=application.id,
+    )
 
 
 def confirm_payment(
@@ -607,24 +645,35 @@ def withdraw_application(application_id: int, user: User, at: dt.datetime | None
         application.status = ApplicationStatus.WITHDRAWN.value
         application.decided_at = now
         record_event(session, _actor(user), "application", application.id, "withdrawn")
+        cancelling = end_application_payment(
+            session, application.id, "withdrawn", _actor(user), now
+        )
+    if cancelling is not None:
+        settle_cancellation(cancelling, "domanda ritirata")
 
 
 @dataclass(frozen=True)
 class WithdrawalMoney:
     """What withdrawing does to the money, said before the applicant confirms.
 
-    `kept_cents`: paid and not given back (withdraw_application refunds nothing: the payment is
-    the fee for the office's work, which has begun); `notice_cancelled`: a pagoPA notice still
-    unpaid, which the withdrawal cancels (a receipt for it is refused, see payment_receipts).
+    `kept_cents`: paid and not given back; `refunded_cents`: given back, when the rules file's
+    `[payments] refund_on` lists "withdrawn" (the fee and the permit's stamp duty); and
+    `notice_cancelled`: a pagoPA notice still unpaid, which the withdrawal cancels (a receipt for
+    it is refused and refunded, see payment_receipts).
     """
 
     kept_cents: int
     notice_cancelled: bool
+    refunded_cents: int = 0
 
 
 def withdrawal_money(application: Application) -> WithdrawalMoney:
     if application.paid_at is not None:
-        return WithdrawalMoney(total_due(application), False)
+        paid = total_due(application)
+        refunded = 0
+        if "withdrawn" in refund_ends():
+            refunded = refundable_cents(application.fee_cents, application.stamp_duty_cents)
+        return WithdrawalMoney(paid - refunded, False, refunded)
     return WithdrawalMoney(0, application.payment_reference is not None)
 
 

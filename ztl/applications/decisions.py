@@ -15,6 +15,7 @@ from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, uni
 from ztl.mail import notifications
 from ztl.models import Application
 from ztl.models.enums import ApplicationStatus
+from ztl.payments.positions import end_application_payment, settle_cancellation
 from ztl.permits.from_applications import approve_application
 from ztl.permits.issuance import IssueResult, locked_application
 
@@ -64,6 +65,9 @@ def reject(application_id: int, actor: Actor, reason: str, at: dt.datetime | Non
         application.decided_by_id = actor.user_id
         application.decision_reason = text
         record_event(session, actor, "application", application.id, "rejected", reason=text)
+        cancelling = end_application_payment(session, application.id, "rejected", actor, now)
+    if cancelling is not None:
+        settle_cancellation(cancelling, "domanda respinta")
     notifications.notify_decision(application_id)
 
 

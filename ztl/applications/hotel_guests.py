@@ -45,6 +45,7 @@ from ztl.accounts.representation import (
     require_authority,
 )
 from ztl.applications.applicant import assess
+from ztl.applications.clerk_queue import applicant_names
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.refusals import ChecksRefused
 from ztl.eligibility.service import DECLARED_KEY, DeclaredVehicle, outside_register
@@ -60,7 +61,8 @@ from ztl.models import (
     User,
 )
 from ztl.models.enums import ApplicationStatus, BusinessStatus
-from ztl.payments.providers import payment_provider
+from ztl.payments.active import payment_provider
+from ztl.payments.positions import Debt, create_position, open_position
 from ztl.permissions import authority_for, firm_ids_of, owned_permits
 from ztl.permits.from_applications import approve_locked_application
 from ztl.registries.sql import SqlRegistryAdapter
@@ -162,7 +164,7 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
     if authority_for(user, holder) is None:  # before anything about the firm is said
         raise NotAuthorised(NOT_AUTHORISED)
     _check_accommodation(holder, offer)
-    notice = payment_provider().create_notice(fee.total_cents, "ZTL 8A booklet")
+    now = dt.datetime.now(dt.UTC)
     with unit_of_work() as session:
         authority = require_authority(session, user, holder)
         booklet = HotelBooklet(
@@ -170,10 +172,26 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
             user_id=user.id,
             size=offer.registrations,
             price_cents=fee.total_cents,
-            payment_reference=notice.iuv,
         )
         session.add(booklet)
         session.flush()
+        position = create_position(
+            session,
+            Debt(
+                purpose="booklet",
+                category_code=GUEST_CATEGORY,
+                fee_cents=fee.fee_cents,
+                stamp_duty_cents=fee.stamp_duty_cents,
+                payer_tax_code=holder,
+                payer_name=applicant_names({holder}).get(holder, holder),
+                reason=f"Permessi ZTL {GUEST_CATEGORY}: carnet di {offer.registrations} "
+                "registrazioni ospiti",
+                booklet_id=booklet.id,
+            ),
+            now,
+        )
+        booklet.payment_reference = position.iuv
+        position_id = position.id
         record_event(
             session,
             Actor.of_user(user),
@@ -182,6 +200,7 @@ def buy_booklet(user: User, hotel: str) -> HotelBooklet:
             "requested",
             data=authority.event_data(),
         )
+    open_position(position_id)
     return booklet
 
 

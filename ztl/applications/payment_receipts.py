@@ -1,19 +1,22 @@
-"""The payment system's notifications: the only way a notice becomes paid with a real provider.
+"""Receipts: the only way a notice becomes paid with a real provider, whoever brings them.
 
-Why a signature and not a token: a notification is a claim that money arrived, so it must be
-provably the payment system's and provably this body. The payment system signs each delivery with
-the secret shared with the municipality (ZTL_PAYMENT_NOTIFICATION_SECRET): header
-`ZTL-Payment-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>`. A delivery older
-or newer than five minutes is refused, so a captured one cannot be replayed later; a receipt
-accepted once is never accepted again (a partial unique index holds that on both engines).
+A receipt reaches us three ways (`Receipt.channel`): the pagoPA intermediary's notification
+(HTTP Basic over TLS, ztl.api.pagopa), the daily reconciliation that reads the intermediary's
+positions (ztl.applications.reconciliation), or a payment system's notification signed with the
+shared secret (ZTL_PAYMENT_NOTIFICATION_SECRET, header `ZTL-Payment-Signature: t=<unix seconds>,
+v1=<hex HMAC-SHA256 of "<t>." + body>`, five minutes' tolerance, checked here). All three end in
+`record_receipt`, the one place that decides what a receipt does, so a payment reported by the
+notification and by the reconciliation at the same moment is applied once and issues one permit.
 
-Every authenticated delivery is recorded with its outcome, for the accounting office:
-- accepted: the notice was waiting for exactly this amount; it is paid and the application moves on
-  (a permit decided automatically is issued in the same transaction);
-- replay: the same receipt again (a retry after a lost answer): answered as the first time;
-- refused: unknown notice, wrong amount, a notice already paid by another receipt (a double
-  payment to refund), a cancelled one (application withdrawn or rejected), a receipt id reused
-  with different content.
+Every receipt is recorded with its outcome, for the accounting office:
+- accepted: the position was payable, for exactly this amount and this debtor; it is paid and the
+  application moves on (a permit decided automatically is issued in the same transaction) or the
+  booklet becomes usable;
+- replay: the same receipt again (a retry, the other channel): not applied again, answered as the
+  first time;
+- refused: unknown notice, another amount, another debtor, a receipt id reused with different
+  content, a position already paid by another receipt (a double payment: a refund request), a
+  cancelled one (application withdrawn or rejected: a refund request).
 """
 
 from __future__ import annotations
@@ -30,8 +33,16 @@ from ztl.applications import applicant as applications
 from ztl.applications.hotel_guests import record_booklet_payment
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
-from ztl.models import Application, HotelBooklet, PaymentNotification, Permit
-from ztl.models.enums import ApplicationStatus
+from ztl.models import (
+    Application,
+    HotelBooklet,
+    PaymentNotification,
+    PaymentPosition,
+    Permit,
+)
+from ztl.models.enums import ApplicationStatus, PositionState, RefundReason
+from ztl.payments.positions import request_refund
+from ztl.payments.receipts import Receipt
 from ztl.permits.issuance import locked_application
 
 SIGNATURE_HEADER = "ZTL-Payment-Signature"
@@ -47,17 +58,6 @@ REFUSED = "refused"
 
 class BadSignature(Exception):
     """Not provably the payment system's: nothing is recorded (anyone can send garbage)."""
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What a notification says was paid; its body is checked by the API's schema
-    (ztl.api.payments.PaymentReceipt) once the signature is."""
-
-    receipt_id: str
-    iuv: str
-    amount_cents: int
-    paid_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
     permit: Permit | None = None
     application_id: int | None = None
     with unit_of_work() as session:
-        outcome, application_id, permit = _decide(session, receipt, digest, now)
+        outcome, position, application_id, permit = _decide(session, receipt, digest, now)
         session.add(
             PaymentNotification(
                 receipt_id=receipt.receipt_id,
@@ -121,6 +121,9 @@ def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
                 outcome=outcome.outcome,
                 reason=None if outcome.outcome == ACCEPTED else outcome.message,
                 body_sha256=digest,
+                channel=receipt.channel,
+                payer_tax_code=receipt.payer_tax_code,
+                position_id=position.id if position is not None else None,
             )
         )
         if outcome.outcome == REFUSED:
@@ -141,33 +144,83 @@ def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
 
 def _decide(
     session: AnySession, receipt: Receipt, digest: str, now: dt.datetime
-) -> tuple[ReceiptOutcome, int | None, Permit | None]:
-    """The notice's application or booklet is locked first: a twin delivery waits for the first
-    to commit and then finds its receipt (a replay), not a notice "already paid by another"."""
-    application_id = session.scalar(
-        select(Application.id).where(Application.payment_reference == receipt.iuv)
+) -> tuple[ReceiptOutcome, PaymentPosition | None, int | None, Permit | None]:
+    """The notice's position, then its application or booklet, are locked first: a twin delivery
+    waits for the first to commit and then finds its receipt (a replay), not a notice "already
+    paid by another"."""
+    position = session.execute(
+        select(PaymentPosition).where(PaymentPosition.iuv == receipt.iuv).with_for_update()
+    ).scalar_one_or_none()
+    if position is None:
+        return _refused("unknown_notice", "no notice with this IUV", None)
+    application = (
+        locked_application(session, position.application_id) if position.application_id else None
     )
-    application = locked_application(session, application_id) if application_id else None
     booklet = None
-    if application is None:
+    if position.booklet_id is not None:
         booklet = session.execute(
-            select(HotelBooklet)
-            .where(HotelBooklet.payment_reference == receipt.iuv)
-            .with_for_update()
-        ).scalar_one_or_none()
+            select(HotelBooklet).where(HotelBooklet.id == position.booklet_id).with_for_update()
+        ).scalar_one()
     earlier = _earlier(session, receipt, digest)
     if earlier is not None:
-        return earlier, None, None
+        return earlier, position, None, None
+    already = position.state == PositionState.PAID.value or (
+        booklet.paid_at is not None if booklet is not None else False
+    )
+    if already or (application is not None and application.paid_at is not None):
+        request_refund(
+            session,
+            position,
+            receipt.receipt_id,
+            receipt.amount_cents,
+            RefundReason.DOUBLE_PAYMENT,
+        )
+        return _refused(
+            "already_paid",
+            "the notice was already paid by another receipt: a double payment to refund",
+            position,
+        )
+    if position.state in (PositionState.CANCELLING.value, PositionState.CANCELLED.value) or (
+        application is not None and application.status != ApplicationStatus.SUBMITTED.value
+    ):
+        request_refund(
+            session,
+            position,
+            receipt.receipt_id,
+            receipt.amount_cents,
+            RefundReason.CANCELLED_NOTICE,
+        )
+        return _refused(
+            "notice_cancelled",
+            "the notice was cancelled (application withdrawn or rejected): the payment is to refund",
+            position,
+        )
+    if receipt.payer_tax_code is not None and receipt.payer_tax_code != position.payer_tax_code:
+        return _refused(
+            "payer_mismatch", "the receipt names another payer than the notice's debtor", position
+        )
+    if receipt.amount_cents != position.amount_cents:
+        return _refused(
+            "amount_mismatch",
+            f"the notice is for {position.amount_cents} cents, the receipt says "
+            f"{receipt.amount_cents}",
+            position,
+        )
+    position.state = PositionState.PAID.value
+    position.paid_at = receipt.paid_at
+    position.receipt_id = receipt.receipt_id
     if application is not None:
-        return _apply_to_application(session, application, receipt, now)
+        permit = applications.record_payment(session, application, ACTOR, now)
+        number = permit.number if permit else None
+        return (
+            ReceiptOutcome(ACCEPTED, "paid", "the application is paid", number),
+            position,
+            application.id,
+            permit,
+        )
     if booklet is not None:
-        if booklet.paid_at is not None:
-            return _refused("already_paid", "the notice was already paid by another receipt")
-        if receipt.amount_cents != booklet.price_cents:
-            return _amount_mismatch(booklet.price_cents, receipt.amount_cents)
         record_booklet_payment(session, booklet, ACTOR, now)
-        return ReceiptOutcome(ACCEPTED, "paid", "the booklet is paid"), None, None
-    return _refused("unknown_notice", "no notice with this IUV")
+    return ReceiptOutcome(ACCEPTED, "paid", "the booklet is paid"), position, None, None
 
 
 def _earlier(session: AnySession, receipt: Receipt, digest: str) -> ReceiptOutcome | None:
@@ -191,33 +244,10 @@ def _earlier(session: AnySession, receipt: Receipt, digest: str) -> ReceiptOutco
     )
 
 
-def _apply_to_application(
-    session: AnySession, application: Application, receipt: Receipt, now: dt.datetime
-) -> tuple[ReceiptOutcome, int | None, Permit | None]:
-    if application.paid_at is not None:
-        return _refused("already_paid", "the notice was already paid by another receipt")
-    if application.status != ApplicationStatus.SUBMITTED.value:
-        return _refused(
-            "notice_cancelled", f"the application is {application.status}: its notice is cancelled"
-        )
-    due = applications.total_due(application)
-    if receipt.amount_cents != due:
-        return _amount_mismatch(due, receipt.amount_cents)
-    permit = applications.record_payment(session, application, ACTOR, now)
-    number = permit.number if permit else None
-    return (
-        ReceiptOutcome(ACCEPTED, "paid", "the application is paid", number),
-        application.id,
-        permit,
-    )
-
-
-def _refused(code: str, message: str) -> tuple[ReceiptOutcome, None, None]:
-    return ReceiptOutcome(REFUSED, code, message), None, None
-
-
-def _amount_mismatch(due: int, paid: int) -> tuple[ReceiptOutcome, None, None]:
-    return _refused("amount_mismatch", f"the notice is for {due} cents, the receipt says {paid}")
+def _refused(
+    code: str, message: str, position: PaymentPosition | None
+) -> tuple[ReceiptOutcome, PaymentPosition | None, None, None]:
+    return ReceiptOutcome(REFUSED, code, message), position, None, None
 
 
 def _permit_of(session: AnySession, iuv: str) -> str | None:

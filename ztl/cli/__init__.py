@@ -16,6 +16,7 @@ def register_commands(app: Flask) -> None:
     from ztl.cli.eligibility import eligibility
     from ztl.cli.enforcement import gates, transits
     from ztl.cli.keys import keys
+    from ztl.cli.payments import payments
     from ztl.cli.permits import permits
     from ztl.cli.registry import registry
     from ztl.cli.retention import retention
@@ -32,6 +33,7 @@ def register_commands(app: Flask) -> None:
         gates,
         keys,
         lists,
+        payments,
         permits,
         registry,
         retention,

@@ -13,7 +13,6 @@ from ztl.models.application import (
     ApplicationPlate,
     ApplicationZone,
     Document,
-    PaymentNotification,
 )
 from ztl.models.base import Base, UTCDateTime, utcnow
 from ztl.models.city import Category, CategoryWindow, CategoryZone, City, Gate, Zone
@@ -22,6 +21,7 @@ from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLoo
 from ztl.models.event import AuditChainHead, Event, RegistryImport
 from ztl.models.hotel import GuestNight, HotelBooklet
 from ztl.models.notification import Notification
+from ztl.models.payment import PaymentNotification, PaymentPosition, RefundRequest
 from ztl.models.permit import (
     Permit,
     PermitNumberCounter,
@@ -68,6 +68,7 @@ __all__ = [
     "HotelBooklet",
     "Notification",
     "PaymentNotification",
+    "PaymentPosition",
     "Permit",
     "PermitNumberCounter",
     "PermitPlate",
@@ -75,6 +76,7 @@ __all__ = [
     "PermitZone",
     "PlateLookup",
     "RecoveryCode",
+    "RefundRequest",
     "RegistryImport",
     "Resident",
     "RevocationListState",

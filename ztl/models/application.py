@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ztl.models.base import Base, utcnow
@@ -115,33 +115,3 @@ class Document(Base):
     )
 
     application: Mapped[Application] = relationship(back_populates="documents")
-
-
-class PaymentNotification(Base):
-    """A payment system's notification that a notice was paid, as received, with what we did with it.
-
-    Why every attempt is kept: the accounting office must see refused ones (an amount that does not
-    match, an unknown notice, a replay) as well as accepted ones. The partial unique index makes a
-    receipt accepted at most once on both engines, whatever the timing of two deliveries.
-    """
-
-    __tablename__ = "payment_notification"
-    __table_args__ = (
-        Index(
-            "uq_payment_notification_accepted_receipt",
-            "receipt_id",
-            unique=True,
-            sqlite_where=text("outcome = 'accepted'"),
-            postgresql_where=text("outcome = 'accepted'"),
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    receipt_id: Mapped[str] = mapped_column(String(64), index=True)
-    iuv: Mapped[str] = mapped_column(String(40), index=True)
-    amount_cents: Mapped[int]
-    paid_at: Mapped[dt.datetime]
-    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    outcome: Mapped[str] = mapped_column(String(20))  # accepted, replay, refused
-    reason: Mapped[str | None] = mapped_column(Text)
-    body_sha256: Mapped[str] = mapped_column(String(64))

@@ -78,6 +78,26 @@ class ApplicationStatus(StrEnum):
     ISSUED = "issued"
 
 
+class PositionState(StrEnum):
+    """A debt position at the payment intermediary (ztl.payments.positions says how it moves)."""
+
+    OPENING = "opening"  # stored here, not yet confirmed by the intermediary
+    OPEN = "open"  # payable
+    PAID = "paid"  # a receipt was accepted
+    CANCELLING = "cancelling"  # cancelled here, the intermediary not yet told
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class RefundReason(StrEnum):
+    """Why money that arrived goes back to the payer."""
+
+    REJECTED = "rejected"  # the application was refused and the rules say to refund
+    WITHDRAWN = "withdrawn"  # withdrawn after payment and the rules say to refund
+    DOUBLE_PAYMENT = "double_payment"  # a second receipt for a paid position
+    CANCELLED_NOTICE = "cancelled_notice"  # paid after the position was cancelled
+
+
 class Outcome(StrEnum):
     ELIGIBLE = "eligible"
     NOT_ELIGIBLE = "not_eligible"

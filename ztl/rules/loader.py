@@ -33,6 +33,7 @@ from ztl.rules.municipality import (
     DEFAULT_PRESIDENT_APPEAL_DAYS,
     DEFAULT_RECORD_RETENTION_YEARS,
     GATE_DIRECTIONS,
+    REFUNDABLE,
     UNREGISTERED_DECIDERS,
     Appeal,
     Booklet,
@@ -41,6 +42,7 @@ from ztl.rules.municipality import (
     GateRules,
     Municipality,
     Office,
+    Payments,
     PlateChangeLimit,
     Privacy,
     UnregisteredVehicles,
@@ -235,6 +237,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         gates=gates,
         patron_saint=patron,
         office=_office(reader, data),
+        payments=_payments(reader, data),
     )
 
 
@@ -247,6 +250,65 @@ def _patron_saint(reader: _Reader, head: Mapping[str, Any]) -> tuple[int, int] |
         return month_day(text)
     except CalendarError as exc:
         raise reader.fail("municipality", None, ("patron_saint",), str(exc)) from exc
+
+
+PAYMENT_KEYS = ("creditor_fiscal_code", "notice_days", "refund_on", "stamp_duty_province")
+MAX_NOTICE_DAYS = 365
+
+
+def _payments(reader: _Reader, data: Mapping[str, Any]) -> Payments | None:
+    """The `[payments]` table, or None when absent (the pagoPA provider then refuses to start).
+
+    The creditor's fiscal code is checked for its check digit: a wrong one would print notices no
+    bank accepts.
+    """
+    if "payments" not in data:
+        return None
+    raw = data["payments"]
+    if not isinstance(raw, dict):
+        raise reader.fail("payments", None, (), "must be a table: [payments]")
+    _known_table_keys(reader, raw, "payments", PAYMENT_KEYS)
+    code = reader.take(raw, "creditor_fiscal_code", str, "payments")
+    if not fiscal_number_is_valid(code):
+        raise reader.fail(
+            "payments",
+            None,
+            ("creditor_fiscal_code",),
+            f"{code!r} is not an 11-digit fiscal code with a valid check digit",
+        )
+    days = reader.take(raw, "notice_days", int, "payments") if "notice_days" in raw else 30
+    if not 1 <= days <= MAX_NOTICE_DAYS:
+        raise reader.fail(
+            "payments", None, ("notice_days",), f"must be 1 to {MAX_NOTICE_DAYS} days, got {days}"
+        )
+    refund_on = raw.get("refund_on", ["rejected"])
+    if not isinstance(refund_on, list) or not all(v in REFUNDABLE for v in refund_on):
+        raise reader.fail(
+            "payments",
+            None,
+            ("refund_on",),
+            f"must be a list of {', '.join(repr(v) for v in REFUNDABLE)}",
+        )
+    province = raw.get("stamp_duty_province", "")
+    if not isinstance(province, str) or not re.fullmatch(r"[A-Z]{2}", province):
+        raise reader.fail(
+            "payments", None, ("stamp_duty_province",), "must be a province's two capital letters"
+        )
+    return Payments(code, days, frozenset(refund_on), province)
+
+
+def fiscal_number_is_valid(code: str) -> bool:
+    """An 11-digit fiscal code (an entity's, like a partita IVA) with its check digit."""
+    if len(code) != 11 or not code.isascii() or not code.isdigit():
+        return False
+    total = 0
+    for index, char in enumerate(code[:10]):
+        digit = int(char)
+        if index % 2:
+            digit *= 2
+            digit -= 9 if digit > 9 else 0
+        total += digit
+    return (10 - total % 10) % 10 == int(code[10])
 
 
 RETENTION_KEYS = ("lookups_days", "records_years")

@@ -191,6 +191,26 @@ class Office:
     appeal: Appeal | None = None
 
 
+REFUNDABLE = ("rejected", "withdrawn")
+
+
+@dataclass(frozen=True)
+class Payments:
+    """`[payments]`: what the municipality's pagoPA notices say and when money goes back.
+
+    `creditor_fiscal_code`: the municipality's 11-digit fiscal code, the creditor on every notice
+    and in its QR code. `notice_days`: days from the notice to its expiry. `refund_on`: the ends of
+    a paid application that give the money back ("rejected", "withdrawn"); what is refunded is the
+    fee and the permit's stamp duty (the application's stamp duty paid for a filed application).
+    `stamp_duty_province`: the province digital stamp duty is declared in (two letters).
+    """
+
+    creditor_fiscal_code: str
+    notice_days: int = 30
+    refund_on: frozenset[str] = frozenset({"rejected"})
+    stamp_duty_province: str = ""
+
+
 @dataclass(frozen=True)
 class Municipality:
     code: str
@@ -210,6 +230,7 @@ class Municipality:
     gates: tuple[GateRules, ...] = ()
     patron_saint: tuple[int, int] | None = None  # (month, day) of the city's own holiday
     office: Office | None = None  # [office]: None until the municipality publishes it
+    payments: Payments | None = None  # [payments]: needed by the pagoPA provider
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:

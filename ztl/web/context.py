@@ -35,7 +35,8 @@ from ztl.labels import (
     TOKEN_ROLE_LABELS,
     label,
 )
-from ztl.payments.providers import payment_provider
+from ztl.payments.active import payment_provider
+from ztl.payments.notice_numbers import grouped
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
 from ztl.values import display
 
@@ -175,6 +176,7 @@ def register_context(app: Flask) -> None:
     app.add_template_filter(valid_until, "valid_until")
     app.add_template_filter(duration, "duration")
     app.add_template_filter(file_size, "file_size")
+    app.add_template_filter(grouped, "notice_number")
     app.add_template_filter(said_here, "said_here")
     app.add_template_global(validity, "validity")
     app.add_template_filter(category_name, "category_name")

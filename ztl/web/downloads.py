@@ -57,3 +57,12 @@ def permit_pdf_download(permit: Permit) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{permit.number}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def notice_pdf_download(pdf: bytes, notice_number: str | None = None) -> Response:
+    """A pagoPA payment notice, named after its number when known (the payer files it so)."""
+    response = Response(pdf, mimetype="application/pdf")
+    name = f"avviso-pagopa-{notice_number}.pdf" if notice_number else "avviso-pagopa.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -18,6 +18,7 @@ from ztl.accounts import representation
 from ztl.applications import applicant as applications
 from ztl.applications import documents
 from ztl.applications.dashboard import application_events, own_application
+from ztl.applications.payment_notices import application_notice, application_notice_pdf
 from ztl.applications.steps import CATEGORY, current_step, step_states
 from ztl.city.rules_config import current_rules
 from ztl.eligibility.applicant_view import applicant_outcome
@@ -31,13 +32,14 @@ from ztl.i18n import current_language
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.infrastructure.uploads import max_document_bytes
 from ztl.labels import CHECK_STATUS, DOCUMENT_KINDS, EVENT_LABELS, OUTCOMES
+from ztl.payments.positions import refund_ends
 from ztl.permits.queries import downloadable_permit_of
 from ztl.records.overview import categories_in_force
 from ztl.rules.wording import FUELS, name_of
 from ztl.values.display import duration_text
 from ztl.values.times import from_local
 from ztl.web.confirmation import confirmed
-from ztl.web.downloads import document_download
+from ztl.web.downloads import document_download, notice_pdf_download
 from ztl.web.resident.forms import (
     DECLARABLE_CATEGORY_LABELS,
     DECLARATION_HELP,
@@ -269,7 +271,22 @@ def application(application_id: int) -> str:
         steps=step_states(current_step(found)),
         money=applications.withdrawal_money(found),
         permit_number=downloadable_permit_of(found.id),
+        notice=application_notice(found.id),
+        refund_on_rejection="rejected" in refund_ends(),
     )
+
+
+@bp.get("/domande/<int:application_id>/avviso.pdf")
+def application_notice_download(application_id: int) -> Response:
+    """The printed pagoPA notice of the applicant's own application; 404 for anyone else."""
+    try:
+        pdf = application_notice_pdf(application_id, current_user)
+    except ServiceError as exc:
+        if exc.code == "notice_not_ready":
+            flash(error_text(exc), "warning")
+            return _back(application_id)
+        abort(404)
+    return notice_pdf_download(pdf)
 
 
 def _back(application_id: int) -> Response:

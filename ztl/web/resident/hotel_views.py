@@ -18,12 +18,14 @@ from werkzeug.wrappers import Response
 
 from ztl.accounts import representation
 from ztl.applications import hotel_guests
+from ztl.applications.payment_notices import booklet_notice_pdf, booklet_notices
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
 from ztl.i18n import current_language
 from ztl.infrastructure import submissions
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.values.times import from_local
+from ztl.web.downloads import notice_pdf_download
 from ztl.web.idempotency import remember_result, submission_key, submission_scope
 from ztl.web.resident.forms import ActionForm, BookletForm, GuestBatchForm, GuestForm
 from ztl.web.resident.views import bp
@@ -71,6 +73,7 @@ def _page(report: list[dict[str, Any]] | None = None, status: int = 200) -> tupl
     return render_template(
         "resident/hotel.html",
         booklets=booklets,
+        notices=booklet_notices([b.id for b in booklets]),
         hotels=hotels,
         hotel_names=names,
         permits=hotel_guests.guest_permits(current_user),
@@ -106,6 +109,19 @@ def buy_booklet() -> Response:
         return _back()
     flash(_("Blocchetto richiesto: paga l'avviso pagoPA per usarlo."), "success")
     return _back()
+
+
+@bp.get("/albergo/blocchetti/<int:booklet_id>/avviso.pdf")
+def booklet_notice_download(booklet_id: int) -> Response:
+    """The booklet's printed pagoPA notice, for whoever may act for its hotel; 404 otherwise."""
+    try:
+        pdf = booklet_notice_pdf(booklet_id, current_user)
+    except ServiceError as exc:
+        if exc.code == "notice_not_ready":
+            flash(error_text(exc), "warning")
+            return _back()
+        abort(404)
+    return notice_pdf_download(pdf)
 
 
 @bp.post("/albergo/blocchetti/<int:booklet_id>/paga")
