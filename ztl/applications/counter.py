@@ -13,10 +13,12 @@ issuing for one family at the same moment cannot both pass the household limit.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ztl.applications.clerk_queue import applicant_names
 from ztl.eligibility.service import (
     EligibilityRequest,
     EligibilityResult,
@@ -25,9 +27,17 @@ from ztl.eligibility.service import (
     store_verdict,
 )
 from ztl.infrastructure.events import record_event
-from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
-from ztl.models import Application, ApplicationPlate, Category, Zone, utcnow
-from ztl.models.enums import ApplicationStatus
+from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.models import (
+    Application,
+    ApplicationPlate,
+    Category,
+    PaymentNotification,
+    Zone,
+    utcnow,
+)
+from ztl.models.enums import ApplicationStatus, PositionState
+from ztl.payments.positions import Debt, create_position
 from ztl.permits.from_applications import issue_locked_application
 from ztl.permits.issuance import (
     IssueResult,
@@ -133,6 +143,7 @@ def issue_at_counter(
             "approved",
             reason=review_reason or result.verdict.outcome.value,
         )
+        _record_counter_payment(session, application, actor, now)
         permit, _ = issue_locked_application(session, application, actor, now)
         issued = IssueResult(
             permit.id,
@@ -144,3 +155,59 @@ def issue_at_counter(
             True,
         )
     return issued
+
+
+def _record_counter_payment(
+    session: AnySession, application: Application, actor: Actor, now: dt.datetime
+) -> None:
+    """The fee taken at the counter's desk (the municipality's cashier or its pagoPA POS), kept as
+    a paid position with the cashier's receipt, so the accounting office's day counts it with the
+    online payments. Free permits leave nothing to count."""
+    due = application.fee_cents + application.stamp_duty_cents
+    if due <= 0:
+        return
+    position = create_position(
+        session,
+        Debt(
+            purpose="counter",
+            category_code=application.category.code,
+            fee_cents=application.fee_cents,
+            stamp_duty_cents=application.stamp_duty_cents,
+            payer_tax_code=application.applicant_id,
+            payer_name=applicant_names({application.applicant_id}).get(
+                application.applicant_id, application.applicant_id
+            ),
+            reason=f"Permesso ZTL {application.category.code} {application.category.name_it}, "
+            "allo sportello",
+            application_id=application.id,
+        ),
+        now,
+    )
+    receipt_id = f"SPORTELLO-{position.iuv}"
+    position.provider = "counter"
+    position.state = PositionState.PAID.value
+    position.paid_at = now
+    position.receipt_id = receipt_id
+    application.payment_reference = position.iuv
+    session.add(
+        PaymentNotification(
+            receipt_id=receipt_id,
+            iuv=position.iuv,
+            amount_cents=position.amount_cents,
+            paid_at=now,
+            received_at=now,
+            outcome="accepted",
+            body_sha256=hashlib.sha256(receipt_id.encode()).hexdigest(),
+            channel="counter",
+            payer_tax_code=application.applicant_id,
+            position_id=position.id,
+        )
+    )
+    record_event(
+        session,
+        actor,
+        "payment",
+        position.iuv,
+        "paid_at_counter",
+        data={"amount_cents": position.amount_cents},
+    )

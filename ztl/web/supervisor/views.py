@@ -15,12 +15,12 @@ from ztl.records.overview import gates, zones_with_hours
 from ztl.records.statistics import AGE_GROUPS, dashboard
 from ztl.rules.loader import DEFAULT_RULES
 from ztl.web.context import category_name
-from ztl.web.supervisor import import_pages, lookup_pages, token_pages, user_pages
+from ztl.web.supervisor import import_pages, lookup_pages, payment_pages, token_pages, user_pages
 from ztl.web.supervisor.blueprint import bp
 from ztl.web.supervisor.charts import BarChart, bar_chart
 from ztl.web.supervisor.rules_text import category_rows
 
-__all__ = ["bp", "import_pages", "lookup_pages", "token_pages", "user_pages"]
+__all__ = ["bp", "import_pages", "lookup_pages", "payment_pages", "token_pages", "user_pages"]
 
 
 def _age_label(key: str) -> str:
