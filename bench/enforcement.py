@@ -70,7 +70,15 @@ def build_city(app: object, permits: int) -> list[str]:
 
     from ztl.demo.loader import load_city_configuration
     from ztl.extensions import db
-    from ztl.models import Category, Permit, PermitPlate, PermitWindow, PermitZone, Zone
+    from ztl.models import (
+        Category,
+        Permit,
+        PermitNumberCounter,
+        PermitPlate,
+        PermitWindow,
+        PermitZone,
+        Zone,
+    )
 
     with app.app_context():  # type: ignore[attr-defined]
         load_city_configuration()
@@ -120,6 +128,10 @@ def build_city(app: object, permits: int) -> list[str]:
                 db.session.execute(sa.insert(table), rows[start : start + 10_000])
         if db.engine.dialect.name == "postgresql":
             db.session.execute(sa.text("SELECT setval('permit_id_seq', :n)"), {"n": permits})
+        # The numbers PO-2026-000001... are taken: a permit issued during a load comes after them.
+        db.session.execute(
+            sa.insert(PermitNumberCounter.__table__), [{"year": 2026, "last_serial": permits}]
+        )
         db.session.execute(sa.text("ANALYZE"))
         db.session.commit()
         return plates

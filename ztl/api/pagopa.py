@@ -26,6 +26,7 @@ from ztl.api.fields import closed, documented, json_object
 from ztl.api.operations import JsonAnswer, JsonBody, api_blueprint, operation
 from ztl.applications.payment_receipts import record_receipt
 from ztl.city.rules_config import current_rules
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.payments.govpay import receipt_from_notification
 from ztl.payments.positions import creditor_fiscal_code
 from ztl.values import InvalidValue
@@ -85,7 +86,7 @@ class NotificationAnswer(TypedDict):
         any_media_type=True,
     ),
     answers={201: JsonAnswer(NotificationAnswer, "Recorded: accepted, replay or refused.")},
-    refusals=(404,),  # no notice with this IUV
+    refusals=(404, 503),  # no notice with this IUV; the permit cannot be issued now
 )
 def notification(creditor: str, iuv: str, body: Notification) -> tuple[Response, int]:
     if creditor != creditor_fiscal_code():
@@ -94,7 +95,10 @@ def notification(creditor: str, iuv: str, body: Notification) -> tuple[Response,
         receipt = receipt_from_notification(body, iuv, ZoneInfo(current_rules().timezone))
     except InvalidValue as exc:
         return api_error("bad_request", detail=str(exc))
-    outcome = record_receipt(receipt, request.get_data(), dt.datetime.now(dt.UTC))
+    try:
+        outcome = record_receipt(receipt, request.get_data(), dt.datetime.now(dt.UTC))
+    except ServiceError as exc:  # the permit could not be issued (keys missing): nothing kept,
+        return api_error(exc)  # the intermediary retries and the daily job reads it again
     if outcome.code == "unknown_notice":
         return api_error("unknown_notice_here")
     answer = {"outcome": outcome.outcome, "code": outcome.code, "message": outcome.message}

@@ -30,6 +30,7 @@ from ztl.applications.payment_receipts import (
     Receipt,
     record_receipt,
 )
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 
@@ -108,11 +109,14 @@ class ReceiptAnswer(TypedDict):
         any_media_type=True,
     ),
     answers={200: JsonAnswer(ReceiptAnswer, "Accepted, or already recorded.")},
-    refusals=(422,),  # refused: unknown notice, wrong amount, already paid...
+    refusals=(422, 503),  # refused: unknown notice, wrong amount...; 503: cannot issue now
 )
 def notification(body: PaymentReceipt) -> tuple[Response, int]:
     receipt = Receipt(body["receipt_id"], body["iuv"], body["amount_cents"], body["paid_at"])
-    outcome = record_receipt(receipt, request.get_data(), dt.datetime.now(dt.UTC))
+    try:
+        outcome = record_receipt(receipt, request.get_data(), dt.datetime.now(dt.UTC))
+    except ServiceError as exc:  # the permit could not be issued (keys missing): nothing kept
+        return api_error(exc)
     if outcome.outcome not in (ACCEPTED, REPLAY):
         return api_error(outcome.code)
     answer = {"outcome": outcome.outcome, "code": outcome.code, "message": outcome.message}
