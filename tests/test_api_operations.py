@@ -33,7 +33,16 @@ from tests.conftest import csrf_token, login, make_app
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from ztl.accounts.api_tokens import create_token
 from ztl.api import operations
-from ztl.api.auth import MACHINES, PUBLIC, PaymentSignature, Public, Session, Tokens, api_error
+from ztl.api.auth import (
+    MACHINES,
+    PUBLIC,
+    IntermediaryBasic,
+    PaymentSignature,
+    Public,
+    Session,
+    Tokens,
+    api_error,
+)
 from ztl.api.fields import (
     calendar_date,
     closed,
@@ -107,9 +116,12 @@ def test_a_view_nobody_declared_is_refused(tmp_path: Path) -> None:
 
 @pytest.fixture
 def notified(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The payment notifications open (the notified provider), so their signature is asked for."""
+    """The payment notifications open (the notified provider, and the pagoPA intermediary's
+    credentials), so their signature and credentials are asked for."""
     monkeypatch.setitem(app.config, "ZTL_PAYMENT_PROVIDER", "notified")
     monkeypatch.setitem(app.config, "ZTL_PAYMENT_NOTIFICATION_SECRET", "s" * 32)
+    monkeypatch.setitem(app.config, "ZTL_PAGOPA_NOTIFICATION_USER", "govpay")
+    monkeypatch.setitem(app.config, "ZTL_PAGOPA_NOTIFICATION_PASSWORD", "p" * 32)
 
 
 def _call(client: FlaskClient, app: Flask, rule: Rule, headers: dict[str, str]) -> list[int]:
@@ -141,7 +153,7 @@ def test_a_wrong_role_is_refused_with_403_by_every_operation_but_the_public_ones
     """Every token role may call the token operations, so each is narrowed to police here and a
     gate asks: that the guard reads each operation's own declaration is what is tested. A police
     officer signed in is of no role the session operations accept; the payment system's
-    operation takes no role at all, and a bearer token does not open it (401)."""
+    operations take no role at all, and a bearer token does not open them (401)."""
     gate = _bearer("gate")
     make_user("police", "matrix.police@comune.example.org")
     assert login(client, "matrix.police@comune.example.org", PASSWORD).status_code == 302
@@ -165,7 +177,7 @@ def test_a_wrong_role_is_refused_with_403_by_every_operation_but_the_public_ones
             got[rule.rule] = _call(client, app, rule, session_csrf)
             expected = 403
         else:
-            assert isinstance(access, PaymentSignature)
+            assert isinstance(access, PaymentSignature | IntermediaryBasic)
             got[rule.rule] = _call(client, app, rule, gate)
             expected = 401
         want[rule.rule] = [expected] * len(got[rule.rule])
@@ -174,6 +186,7 @@ def test_a_wrong_role_is_refused_with_403_by_every_operation_but_the_public_ones
         Tokens,
         Session,
         PaymentSignature,
+        IntermediaryBasic,
         Public,
     }
 

@@ -240,6 +240,8 @@ DYNAMIC: dict[tuple[str, str], Callable[[], set[str]]] = {
     ("ztl/api/eligibility.py", "exc"): FORWARDED,
     ("ztl/api/enforcement.py", "exc"): FORWARDED,
     ("ztl/api/payments.py", "outcome.code"): FORWARDED,
+    ("ztl/api/payments.py", "exc"): FORWARDED,
+    ("ztl/api/pagopa.py", "exc"): FORWARDED,
     ("ztl/applications/payment_receipts.py", "code"): FORWARDED,  # _refused's own parameter
     # The application form folds every plate problem but the country into plate_invalid.
     ("ztl/applications/applicant.py", "code"): lambda: {"country_invalid", "plate_invalid"},

@@ -182,8 +182,10 @@ def test_every_owned_route_is_not_found_for_another_resident(
             assert response.status_code == 404, f"{method} {url}: {response.status_code}"
             tried.append(f"{method} {rule}")
     # applications, documents, permits and booklets all covered (withdrawing and giving up: their
-    # confirmation pages too)
-    assert len(tried) == 19, tried
+    # confirmation pages too; the pagoPA notices of an application and of a booklet)
+    assert len(tried) == 21, tried
+    assert "GET /area-personale/domande/<int:application_id>/avviso.pdf" in tried
+    assert "GET /area-personale/albergo/blocchetti/<int:booklet_id>/avviso.pdf" in tried
 
     db.session.expire_all()
     application = db.session.get(Application, int(values["application_id"]))

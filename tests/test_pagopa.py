@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from tests.conftest import csrf_token, login
+from tests.conftest import login
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
 from tests.payment_intermediary.contract import ContractRecorder
 from tests.payment_intermediary.server import Intermediary, run_intermediary
@@ -412,3 +412,61 @@ def test_a_hotel_booklet_is_paid_through_the_intermediary(pagopa: PagoPA, city: 
     db.session.expire_all()
     assert db.session.get(type(booklet), booklet.id).paid_at is not None  # type: ignore[union-attr]
 
+
+def test_opening_a_position_twice_finds_the_same_one(pagopa: PagoPA) -> None:
+    from ztl.payments.active import payment_provider
+    from ztl.payments.positions import Debt, create_position, position_request
+
+    user = _resident()
+    application = _submitted(user)
+    position = _position(application)
+    # The same application asks again (a retry after a lost answer): the same position here...
+    with db.session.begin_nested():
+        again = create_position(
+            db.session,
+            Debt("application", "1", 1500, 3200, DEMO_RESIDENT, "x", "y", application.id),
+            dt.datetime.now(dt.UTC),
+        )
+    assert again.id == position.id
+    # ...and at the intermediary, where the same call answers the same notice.
+    payment_provider().open_position(position_request(position))
+    remote = pagopa.intermediary.positions[position.remote_id]
+    assert remote.puts == 2 and len(pagopa.intermediary.positions) == 1
+    assert remote.body["numeroAvviso"] == position.notice_number
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"ZTL_PAGOPA_URL": None}, "ZTL_PAGOPA_URL must be set"),
+        ({"ZTL_PAGOPA_URL": "http://govpay.example/api"}, "must be an https:// address"),
+        ({"ZTL_PAGOPA_SEGREGATION_CODE": "7"}, "ZTL_PAGOPA_SEGREGATION_CODE must be the two"),
+        ({"ZTL_PAGOPA_STATION": "01234567890"}, "ZTL_PAGOPA_STATION must be the station's id"),
+        ({"ZTL_PAGOPA_CHECKOUT_URL": "https://pay.example/"}, "must contain {notice_number}"),
+        ({"ZTL_PAGOPA_NOTIFICATION_PASSWORD": "short"}, "at least 32 characters in production"),
+        ({"ZTL_PAYMENT_PROVIDER": "demo"}, "refused in production"),
+    ],
+)
+def test_production_refuses_an_incomplete_or_insecure_pagopa_setting(
+    change: dict[str, Any], problem: str
+) -> None:
+    from ztl.payments.providers import check_payment_settings
+
+    settings: dict[str, Any] = {
+        "ZTL_ENV": "production",
+        "ZTL_PAYMENT_PROVIDER": "pagopa",
+        "ZTL_PAGOPA_URL": "https://govpay.partner.example/govpay/backend/api/pendenze/rs/v1",
+        "ZTL_PAGOPA_USER": "ztl",
+        "ZTL_PAGOPA_PASSWORD": "secret",
+        "ZTL_PAGOPA_A2A": "ZTL_PRATO",
+        "ZTL_PAGOPA_SEGREGATION_CODE": "47",
+        "ZTL_PAGOPA_STATION": "01234567890_01",
+        "ZTL_PAGOPA_FEE_ENTRY": "ZTL",
+        "ZTL_PAGOPA_CHECKOUT_URL": "https://pay.example/?n={notice_number}",
+        "ZTL_PAGOPA_NOTIFICATION_USER": "govpay",
+        "ZTL_PAGOPA_NOTIFICATION_PASSWORD": "n" * 40,
+    }
+    assert check_payment_settings(settings) == []
+    settings.update(change)
+    problems = check_payment_settings(settings)
+    assert len(problems) == 1 and problem in problems[0], problems

@@ -56,6 +56,7 @@ EXPECTED.update(
             "/area-personale/albergo",
             "/area-personale/albergo/blocchetti",
             "/area-personale/albergo/blocchetti/<int:booklet_id>/paga",
+            "/area-personale/albergo/blocchetti/<int:booklet_id>/avviso.pdf",
             "/area-personale/albergo/ospiti",
             "/area-personale/albergo/ospiti/file",
             "/area-personale/albergo/ospiti/esito/<key>",
@@ -70,6 +71,7 @@ EXPECTED.update(
             "/area-personale/domande/<int:application_id>/invia",
             "/area-personale/domande/<int:application_id>/modifica",
             "/area-personale/domande/<int:application_id>/paga",
+            "/area-personale/domande/<int:application_id>/avviso.pdf",
             "/area-personale/domande/<int:application_id>/ritira",
             "/area-personale/domande/nuova",
             "/area-personale/domande/nuova/<path:code>",
@@ -274,8 +276,9 @@ def test_deactivated_user_loses_access_at_once(app: Flask, client: FlaskClient) 
 # --- The API and the published lists: who may call each rule -------------------------------------
 # "public": anyone; "token": a bearer token of role police or gate (the only token roles);
 # "session": a signed-in resident or clerk (the eligibility check the portal's pages call);
-# "signed": the payment system's notifications, authenticated by an HMAC signature only (closed,
-# 404, with the development payment provider; its own tests are in test_integrity).
+# "signed": the payment system's notifications, authenticated by an HMAC signature or the pagoPA
+# intermediary's credentials only (closed, 404, with the development payment provider; their own
+# tests are in test_integrity and test_pagopa).
 API_EXPECTED: dict[str, str] = {
     "/api/v1/openapi.json": "public",
     "/.well-known/ztl/trust-list": "public",
@@ -287,6 +290,7 @@ API_EXPECTED: dict[str, str] = {
     "/api/v1/seals/verify": "token",
     "/api/v1/eligibility": "session",
     "/api/v1/payments/notifications": "signed",
+    "/api/v1/pagopa/pagamenti/<creditor>/<iuv>": "signed",
 }
 TOKEN_ROLES = ("police", "gate")
 

@@ -223,6 +223,41 @@ STATUS_VALUES: dict[str, Any] = {
     **RESIDENT_STATUS_LABELS,
 }
 
+# The accounting office's page (ztl.records.accounting): payments, receipts, refunds.
+# What a refused receipt's reason means, in words (the codes of ztl.applications.payment_receipts).
+RECEIPT_REASON_LABELS: dict[str, Any] = {
+    "unknown_notice": _l("Nessun avviso con questo numero"),
+    "amount_mismatch": _l("Importo diverso da quello dell'avviso"),
+    "payer_mismatch": _l("Pagatore diverso dal debitore dell'avviso"),
+    "already_paid": _l("Avviso già pagato con un'altra ricevuta: doppio pagamento da rimborsare"),
+    "notice_cancelled": _l(
+        "Avviso annullato (domanda ritirata o respinta): pagamento da rimborsare"
+    ),
+    "receipt_reused": _l("Codice della ricevuta già usato per un altro pagamento"),
+    "already_recorded": _l("Ricevuta già registrata"),
+    "other": _l("Motivo non riconosciuto"),
+}
+POSITION_STATE_LABELS: dict[str, Any] = {
+    "opening": _l("In preparazione: l'intermediario non l'ha ancora confermato"),
+    "open": _l("Da pagare"),
+    "paid": _l("Pagato"),
+    "cancelling": _l("In annullamento: l'intermediario non l'ha ancora confermato"),
+    "cancelled": _l("Annullato"),
+    "expired": _l("Scaduto"),
+}
+REFUND_REASON_LABELS: dict[str, Any] = {
+    "rejected": _l("Domanda respinta"),
+    "withdrawn": _l("Domanda ritirata"),
+    "double_payment": _l("Doppio pagamento"),
+    "cancelled_notice": _l("Pagamento di un avviso annullato"),
+}
+PAYMENT_CHANNEL_LABELS: dict[str, Any] = {
+    "notification": _l("Notifica dell'intermediario pagoPA"),
+    "reconciliation": _l("Riconciliazione giornaliera"),
+    "signed": _l("Notifica firmata del sistema di pagamento"),
+    "counter": _l("Sportello"),
+}
+
 # Every kind of code a person may meet, by what it is (tests/test_no_internal_codes.py).
 CATALOGUE: dict[str, dict[str, Any]] = {
     "application status": STATUS_LABELS,
@@ -245,6 +280,10 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     "gate direction": GATE_DIRECTION_LABELS,
     "capacity": CAPACITY_LABELS,
     "evidence": EVIDENCE_KEYS,
+    "receipt reason": RECEIPT_REASON_LABELS,
+    "payment notice state": POSITION_STATE_LABELS,
+    "refund reason": REFUND_REASON_LABELS,
+    "payment channel": PAYMENT_CHANNEL_LABELS,
 }
 
 

@@ -109,6 +109,7 @@ def upgrade():
     with op.batch_alter_table('payment_notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel', sa.String(length=20), nullable=False, server_default='signed'))
         batch_op.add_column(sa.Column('payer_tax_code', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('code', sa.String(length=30), nullable=True))
         batch_op.add_column(sa.Column('position_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_payment_notification_position_id'), ['position_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_payment_notification_position_id_payment_position'), 'payment_position', ['position_id'], ['id'], ondelete='SET NULL')
@@ -170,6 +171,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_payment_notification_position_id_payment_position'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_payment_notification_position_id'))
         batch_op.drop_column('position_id')
+        batch_op.drop_column('code')
         batch_op.drop_column('payer_tax_code')
         batch_op.drop_column('channel')
     with op.batch_alter_table('refund_request', schema=None) as batch_op:

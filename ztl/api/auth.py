@@ -42,7 +42,6 @@ from ztl.payments.providers import (
     NOTIFICATION_PASSWORD,
     NOTIFICATION_USER,
     NOTIFIED,
-    PAGOPA,
     SECRET_SETTING,
     SETTING,
 )
@@ -185,7 +184,7 @@ class PaymentSignature:
 class IntermediaryBasic:
     """The pagoPA intermediary calling us, as GovPay's connectors do: HTTP Basic with the
     credentials set in ZTL_PAGOPA_NOTIFICATION_USER / _PASSWORD, over TLS in production (the
-    password crosses the line). 404 while the provider is not `pagopa`, 400 for a body over
+    password crosses the line). 404 while those are not set (no intermediary), 400 for a body over
     `max_body` bytes, 403 (code tls_required) over plain HTTP in production, 401 (code
     unauthorized) without the right credentials."""
 
@@ -195,20 +194,18 @@ class IntermediaryBasic:
     headers: tuple[str, ...] = ()
 
     def refuse(self) -> Refusal | None:
-        if current_app.config.get(SETTING) != PAGOPA:
+        user = str(current_app.config.get(NOTIFICATION_USER) or "")
+        password = str(current_app.config.get(NOTIFICATION_PASSWORD) or "")
+        if not user or not password:  # no intermediary set up: nobody can be let in
             return api_error("not_found")
         if current_app.config.get("ZTL_ENV") == "production" and not request.is_secure:
             return api_error("tls_required")
         if len(request.get_data()) > self.max_body:
             return api_error("bad_request", detail=f"the body has more than {self.max_body} bytes")
         given = request.authorization
-        user = str(current_app.config.get(NOTIFICATION_USER) or "")
-        password = str(current_app.config.get(NOTIFICATION_PASSWORD) or "")
         if (
             given is None
             or given.type != "basic"
-            or not user
-            or not password
             or not hmac.compare_digest((given.username or "").encode(), user.encode())
             or not hmac.compare_digest((given.password or "").encode(), password.encode())
         ):

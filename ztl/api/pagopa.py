@@ -78,7 +78,7 @@ class NotificationAnswer(TypedDict):
     "ZTL_PAGOPA_NOTIFICATION_USER and _PASSWORD, over HTTPS in production. The receipt is applied "
     "once; the same receipt again, or found by the daily reconciliation, is a replay. Refused "
     "receipts (another amount or debtor, a cancelled or already paid notice) are recorded for the "
-    "accounting office and answered 201 too. Closed (404) unless ZTL_PAYMENT_PROVIDER=pagopa.",
+    "accounting office and answered 201 too. Closed (404) while ZTL_PAGOPA_NOTIFICATION_USER and _PASSWORD are not set.",
     access=IntermediaryBasic(max_body=MAX_BODY),
     path=NotificationPath,
     body=JsonBody(

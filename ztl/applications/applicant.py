@@ -61,6 +61,7 @@ from ztl.payments.positions import (
     Debt,
     create_position,
     end_application_payment,
+    mark_paid_on_payer_word,
     open_position,
     refund_ends,
     refundable_cents,
@@ -531,6 +532,7 @@ def confirm_payment(
             raise ServiceError("no such payment notice for this application", code="not_found")
         if application.paid_at is not None:
             return SubmitOutcome(application.status, 0, _permit_number(session, application))
+        mark_paid_on_payer_word(session, application.payment_reference, now)
         permit = record_payment(session, application, actor, now)
         outcome = SubmitOutcome(application.status, 0, permit.number if permit else None)
     _notify_after_routing(application_id, permit)

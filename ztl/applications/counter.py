@@ -197,6 +197,7 @@ def _record_counter_payment(
             paid_at=now,
             received_at=now,
             outcome="accepted",
+            code="paid",
             body_sha256=hashlib.sha256(receipt_id.encode()).hexdigest(),
             channel="counter",
             payer_tax_code=application.applicant_id,

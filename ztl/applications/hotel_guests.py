@@ -62,7 +62,12 @@ from ztl.models import (
 )
 from ztl.models.enums import ApplicationStatus, BusinessStatus
 from ztl.payments.active import payment_provider
-from ztl.payments.positions import Debt, create_position, open_position
+from ztl.payments.positions import (
+    Debt,
+    create_position,
+    mark_paid_on_payer_word,
+    open_position,
+)
 from ztl.permissions import authority_for, firm_ids_of, owned_permits
 from ztl.permits.from_applications import approve_locked_application
 from ztl.registries.sql import SqlRegistryAdapter
@@ -222,13 +227,9 @@ def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> N
             raise ServiceError(
                 "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
             )
-        record_booklet_payment(
-            session,
-            booklet,
-            Actor.of_user(user),
-            at or dt.datetime.now(dt.UTC),
-            authority.event_data(),
-        )
+        now = at or dt.datetime.now(dt.UTC)
+        mark_paid_on_payer_word(session, booklet.payment_reference, now)
+        record_booklet_payment(session, booklet, Actor.of_user(user), now, authority.event_data())
 
 
 def record_booklet_payment(

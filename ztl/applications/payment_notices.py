@@ -12,6 +12,7 @@ from ztl.applications.dashboard import own_application
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.models import HotelBooklet, PaymentPosition, User
+from ztl.models.enums import PositionState
 from ztl.payments.notices import NoticeFacts, notice_facts, notice_pdf
 from ztl.permissions import authority_for
 
@@ -59,6 +60,8 @@ def _pdf(position: PaymentPosition | None) -> bytes:
     facts = notice_facts(position)
     if facts.preparing:
         raise ServiceError("the notice is being prepared", code="notice_not_ready")
-    if not facts.payable:
+    if not facts.payable and facts.state != PositionState.PAID.value:
+        # Cancelled or expired: a notice that would be refused at the bank is not handed out.
+        # A paid one stays downloadable, as the record of what was paid.
         raise ServiceError("the notice can no longer be paid", code="not_found")
     return notice_pdf(position)

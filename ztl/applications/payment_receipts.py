@@ -119,6 +119,7 @@ def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
                 paid_at=receipt.paid_at,
                 received_at=now,
                 outcome=outcome.outcome,
+                code=outcome.code,
                 reason=None if outcome.outcome == ACCEPTED else outcome.message,
                 body_sha256=digest,
                 channel=receipt.channel,

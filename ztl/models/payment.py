@@ -105,6 +105,9 @@ class PaymentNotification(Base):
     paid_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     outcome: Mapped[str] = mapped_column(String(20))  # accepted, replay, refused
+    # The outcome's code (paid, already_recorded, amount_mismatch, ...: payment_receipts); the
+    # reason is its message, for people.
+    code: Mapped[str | None] = mapped_column(String(30))
     reason: Mapped[str | None] = mapped_column(Text)
     body_sha256: Mapped[str] = mapped_column(String(64))
     # How it came: notification (the intermediary's call), reconciliation (the daily job found

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from ztl.city.rules_config import current_rules
 from ztl.infrastructure.events import record_event
-from ztl.infrastructure.unit_of_work import Actor, AnySession, ServiceError, unit_of_work
+from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.models import PaymentPosition, RefundRequest
 from ztl.models.enums import PositionState, RefundReason
 from ztl.payments.active import payment_provider, provider_name, segregation_code
@@ -129,7 +129,7 @@ def _unused_iuv(session: AnySession) -> str:
         iuv = new_iuv(code)
         if session.scalar(select(PaymentPosition.id).where(PaymentPosition.iuv == iuv)) is None:
             return iuv
-    raise ServiceError("no free notice number", code="unavailable")  # pragma: no cover
+    raise RuntimeError("ten random IUVs all taken: the random source is broken")  # pragma: no cover
 
 
 def open_position(position_id: int) -> bool:
@@ -183,7 +183,6 @@ def position_request(position: PaymentPosition) -> PositionRequest:
         stamp_hashes=hashes,
         stamp_province=rules.stamp_duty_province if rules else "",
         amount_cents=position.amount_cents,
-        created_on=position.created_at.date(),
         expires_on=position.expires_on,
     )
 
@@ -319,6 +318,20 @@ def end_application_payment(
     if mark_cancelling(session, position, actor, end, now):
         return position.id
     return None
+
+
+def mark_paid_on_payer_word(session: AnySession, iuv: str | None, now: dt.datetime) -> None:
+    """The development stand-in only: the payer's "I have paid" marks the position paid, so the
+    accounting pages of a `make run` city add up. No real provider ever calls this."""
+    if iuv is None:
+        return
+    position = session.scalars(
+        select(PaymentPosition).where(PaymentPosition.iuv == iuv).with_for_update()
+    ).first()
+    if position is not None and position.state in LIVE:
+        position.state = PositionState.PAID.value
+        position.paid_at = now
+        position.receipt_id = f"DEMO-{iuv}"
 
 
 def live_position_of_application(

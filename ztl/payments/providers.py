@@ -94,7 +94,6 @@ class PositionRequest:
     stamp_hashes: tuple[str, ...]  # base64 SHA-256 of each stamped document
     stamp_province: str
     amount_cents: int
-    created_on: dt.date
     expires_on: dt.date
 
 

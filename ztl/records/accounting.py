@@ -61,10 +61,8 @@ import datetime as dt
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from ztl.city.rules_config import current_rules
@@ -81,53 +79,6 @@ REFUSED = "refused"
 ALL = "ALL"  # the grand total's category
 DONE = "done"
 PENDING = "pending"
-
-# What a refused receipt's reason means, in words (the codes of ztl.applications.payment_receipts).
-RECEIPT_REASON_LABELS: dict[str, Any] = {
-    "unknown_notice": _l("Nessun avviso con questo numero"),
-    "amount_mismatch": _l("Importo diverso da quello dell'avviso"),
-    "payer_mismatch": _l("Pagatore diverso dal debitore dell'avviso"),
-    "already_paid": _l("Avviso già pagato con un'altra ricevuta: doppio pagamento da rimborsare"),
-    "notice_cancelled": _l(
-        "Avviso annullato (domanda ritirata o respinta): pagamento da rimborsare"
-    ),
-    "receipt_reused": _l("Codice della ricevuta già usato per un altro pagamento"),
-    "already_recorded": _l("Ricevuta già registrata"),
-    "other": _l("Motivo non riconosciuto"),
-}
-# The payment system's receipts store the refusal's message, not its code: these are the messages
-# ztl.applications.payment_receipts writes (the amount's message names the two amounts).
-_REASON_MESSAGES = {
-    "no notice with this IUV": "unknown_notice",
-    "the receipt names another payer than the notice's debtor": "payer_mismatch",
-    "the notice was already paid by another receipt: a double payment to refund": "already_paid",
-    "the notice was cancelled (application withdrawn or rejected): the payment is to refund": (
-        "notice_cancelled"
-    ),
-    "this receipt id was already used for another payment": "receipt_reused",
-    "this receipt was already recorded": "already_recorded",
-}
-_AMOUNT_MESSAGE = "the notice is for "
-
-POSITION_STATE_LABELS: dict[str, Any] = {
-    "opening": _l("In preparazione: l'intermediario non l'ha ancora confermato"),
-    "open": _l("Da pagare"),
-    "paid": _l("Pagato"),
-    "cancelling": _l("In annullamento: l'intermediario non l'ha ancora confermato"),
-    "cancelled": _l("Annullato"),
-    "expired": _l("Scaduto"),
-}
-REFUND_REASON_LABELS: dict[str, Any] = {
-    "rejected": _l("Domanda respinta"),
-    "withdrawn": _l("Domanda ritirata"),
-    "double_payment": _l("Doppio pagamento"),
-    "cancelled_notice": _l("Pagamento di un avviso annullato"),
-}
-CHANNEL_LABELS: dict[str, Any] = {
-    "notification": _l("Notifica dell'intermediario pagoPA"),
-    "reconciliation": _l("Riconciliazione giornaliera"),
-    "signed": _l("Notifica firmata del sistema di pagamento"),
-}
 
 CSV_COLUMNS = (
     "record",
@@ -176,7 +127,7 @@ class ReceiptRow:
     category_code: str | None  # None: the receipt named no notice of ours
     channel: str
     outcome: str  # accepted, replay, refused
-    reason: str | None  # a code of RECEIPT_REASON_LABELS; None when accepted
+    reason: str | None  # a code of ztl.labels.RECEIPT_REASON_LABELS; None when accepted
     amount_cents: int
     paid_at: dt.datetime
     received_at: dt.datetime
@@ -258,14 +209,11 @@ def local_day(at: dt.datetime, timezone: str | None = None) -> dt.date:
     return local(at, timezone or current_rules().timezone).date()
 
 
-def receipt_reason(outcome: str, message: str | None) -> str | None:
+def receipt_reason(notification: PaymentNotification) -> str | None:
     """The code of a recorded receipt's reason (None for an accepted one)."""
-    if outcome == ACCEPTED:
+    if notification.outcome == ACCEPTED:
         return None
-    text = (message or "").strip()
-    if text.startswith(_AMOUNT_MESSAGE):
-        return "amount_mismatch"
-    return _REASON_MESSAGES.get(text, "other")
+    return notification.code or "other"
 
 
 def _notice_of(iuv: str) -> str:
@@ -296,7 +244,7 @@ def _receipt_row(notification: PaymentNotification, position: PaymentPosition | 
         category_code=position.category_code if position else None,
         channel=notification.channel,
         outcome=notification.outcome,
-        reason=receipt_reason(notification.outcome, notification.reason),
+        reason=receipt_reason(notification),
         amount_cents=notification.amount_cents,
         paid_at=notification.paid_at,
         received_at=notification.received_at,
@@ -329,7 +277,7 @@ def _receipts_between(start: dt.datetime, end: dt.datetime, *only: str) -> list[
     )
     if only:
         query = query.where(PaymentNotification.outcome.in_(only))
-    return [_receipt_row(n, p) for n, p in db.session.execute(query).tuples()]
+    return [_receipt_row(n, p) for n, p in db.session.execute(query)]
 
 
 def refused_receipts(day: dt.date) -> list[ReceiptRow]:
@@ -358,7 +306,7 @@ def day_ledger(day: dt.date) -> Ledger:
             .join(PaymentPosition, PaymentPosition.id == RefundRequest.position_id)
             .where(RefundRequest.requested_at >= start, RefundRequest.requested_at < end)
             .order_by(RefundRequest.requested_at, RefundRequest.id)
-        ).tuples()
+        )
     ]
     categories = _category_names()
     totals = _totals(positions, receipts, refunds, list(categories))
@@ -379,7 +327,7 @@ def day_ledger(day: dt.date) -> Ledger:
 def _category_names() -> dict[str, CategoryName]:
     rows = db.session.execute(
         select(Category.code, Category.name_it, Category.name_en).order_by(Category.id)
-    ).tuples()
+    )
     return {code: CategoryName(code, name_it, name_en) for code, name_it, name_en in rows}
 
 
@@ -435,21 +383,17 @@ def open_refunds() -> list[RefundRow]:
         .join(PaymentPosition, PaymentPosition.id == RefundRequest.position_id)
         .where(RefundRequest.done_at.is_(None))
         .order_by(RefundRequest.requested_at, RefundRequest.id)
-    ).tuples()
+    )
     return [_refund_row(r, p) for r, p in rows]
 
 
 def refund_row(refund_id: int) -> RefundRow | None:
     """One refund request, done or not (its confirmation page and its button's message)."""
-    row = (
-        db.session.execute(
-            select(RefundRequest, PaymentPosition)
-            .join(PaymentPosition, PaymentPosition.id == RefundRequest.position_id)
-            .where(RefundRequest.id == refund_id)
-        )
-        .tuples()
-        .first()
-    )
+    row = db.session.execute(
+        select(RefundRequest, PaymentPosition)
+        .join(PaymentPosition, PaymentPosition.id == RefundRequest.position_id)
+        .where(RefundRequest.id == refund_id)
+    ).first()
     return _refund_row(*row) if row is not None else None
 
 

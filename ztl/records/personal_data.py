@@ -31,7 +31,9 @@ from ztl.models import (
     FirmDelegation,
     HotelBooklet,
     Notification,
+    PaymentPosition,
     Permit,
+    RefundRequest,
     User,
 )
 from ztl.permissions import owned_applications, owned_permits
@@ -70,6 +72,38 @@ def _events(subject_type: str, ids: list[int]) -> dict[str, list[dict[str, Any]]
     return found
 
 
+def _notices(application_id: int) -> list[dict[str, Any]]:
+    """The application's pagoPA notices as the payer knows them, and any refund owed."""
+    positions = db.session.scalars(
+        select(PaymentPosition)
+        .where(PaymentPosition.application_id == application_id)
+        .order_by(PaymentPosition.id)
+    )
+    notices = []
+    for p in positions:
+        refunds = db.session.scalars(select(RefundRequest).where(RefundRequest.position_id == p.id))
+        notices.append(
+            {
+                "notice_number": p.notice_number,
+                "payer": p.payer_tax_code,
+                "reason": p.reason,
+                "amount_cents": p.amount_cents,
+                "expires_on": _when(p.expires_on),
+                "state": p.state,
+                "paid_at": _when(p.paid_at),
+                "refunds": [
+                    {
+                        "amount_cents": r.amount_cents,
+                        "reason": r.reason,
+                        "done_at": _when(r.done_at),
+                    }
+                    for r in refunds
+                ],
+            }
+        )
+    return notices
+
+
 def _applications(user: User) -> list[dict[str, Any]]:
     found = list(
         db.session.scalars(
@@ -94,6 +128,7 @@ def _applications(user: User) -> list[dict[str, Any]]:
             "stamp_duty_cents": a.stamp_duty_cents,
             "payment_reference": a.payment_reference,
             "paid_at": _when(a.paid_at),
+            "payment_notices": _notices(a.id),
             "created_at": _when(a.created_at),
             "submitted_at": _when(a.submitted_at),
             "decided_at": _when(a.decided_at),

@@ -18,12 +18,14 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ztl.infrastructure.unit_of_work import ServiceError
-from ztl.payments.notice_numbers import grouped
-from ztl.records.accounting import (
-    CHANNEL_LABELS,
+from ztl.labels import (
+    PAYMENT_CHANNEL_LABELS,
     POSITION_STATE_LABELS,
     RECEIPT_REASON_LABELS,
     REFUND_REASON_LABELS,
+)
+from ztl.payments.notice_numbers import grouped
+from ztl.records.accounting import (
     RefundRow,
     day_ledger,
     ledger_csv,
@@ -83,7 +85,7 @@ def _page(day: dt.date, confirming: RefundRow | None = None) -> Response:
         timezone=ledger.timezone,
         reasons=RECEIPT_REASON_LABELS,
         refund_reasons=REFUND_REASON_LABELS,
-        channels=CHANNEL_LABELS,
+        channels=PAYMENT_CHANNEL_LABELS,
         states=POSITION_STATE_LABELS,
     )
     return _no_store(make_response(html, 200))
