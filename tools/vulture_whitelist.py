@@ -103,3 +103,11 @@ _.hours_en  # templates/public/_office.html
 _.kept_cents
 _.notice_cancelled
 _.replaces  # a permit issued in place of another without a fee: templates/resident/permit.html
+# GovPay's notification: the fields the OpenAPI document declares besides the receipt we read
+_.idA2A  # ztl/api/pagopa.py Notification
+_.idPendenza
+_.rpt
+_.riscossioni
+# when a position was confirmed open and cancelled: kept for the accounting office's history
+_.opened_at
+_.cancelled_at
