@@ -9,7 +9,9 @@ is checked by the intermediary itself; a test fails if any exchange broke the co
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 import threading
 from collections.abc import Iterator
@@ -42,6 +44,7 @@ from ztl.models import (
     RefundRequest,
 )
 from ztl.payments.notice_numbers import QrText, iuv_of
+from ztl.records import accounting
 
 CREDITOR = "84006890481"  # Prato's rules file
 SEGREGATION = "47"
@@ -215,7 +218,10 @@ def test_a_resident_pays_a_residents_permit_online_and_it_is_issued_on_the_recei
     assert "Paga online" not in page
 
 
-def test_a_daily_permit_is_paid_and_issued_through_the_intermediary(pagopa: PagoPA) -> None:
+def test_a_daily_permit_is_paid_and_issued_and_the_accounting_day_reconciles(
+    pagopa: PagoPA,
+) -> None:
+    resident = _submitted(_resident())
     user = _resident("giornaliero@esempio.it")
     application = _submitted(user, "G/A", requested_from=dt.date.today() + dt.timedelta(days=1))
     position = _position(application)
@@ -225,6 +231,22 @@ def test_a_daily_permit_is_paid_and_issued_through_the_intermediary(pagopa: Pago
     delivery = pagopa.intermediary.pay(position.notice_number)
     assert delivery["rt"]["datiPagamento"]["identificativoUnivocoVersamento"] == position.iuv
     assert _permits(application.id) == 1
+    pagopa.intermediary.pay(_position(resident).notice_number)
+    assert _permits(resident.id) == 1
+    # The accounting office's day: both notices issued and paid, by category, to the cent.
+    ledger = accounting.day_ledger(accounting.local_day(dt.datetime.now(dt.UTC)))
+    by_category = {t.category_code: t for t in ledger.totals}
+    assert (by_category["G/A"].issued_cents, by_category["G/A"].paid_cents) == (1000, 1000)
+    assert (by_category["1"].issued_cents, by_category["1"].paid_cents) == (4700, 4700)
+    assert ledger.grand_total.paid_cents == 5700 == sum(r.amount_cents for r in ledger.receipts)
+    rows = list(csv.DictReader(io.StringIO(accounting.ledger_csv(ledger))))
+    receipts = [r for r in rows if r["record"] == "receipt"]
+    paid_total = next(
+        r
+        for r in rows
+        if r["record"] == "total" and r["category"] == "ALL" and r["outcome_or_state"] == "paid"
+    )
+    assert sum(int(r["amount_cents"]) for r in receipts) == int(paid_total["amount_cents"]) == 5700
 
 
 def test_the_same_notification_twice_is_a_replay_and_issues_one_permit(pagopa: PagoPA) -> None:
@@ -339,8 +361,15 @@ def test_the_intermediary_down_at_submission_leaves_the_notice_to_prepare(
     pagopa.intermediary.fail_next(1)
     failed = runner.invoke(args=["payments", "reconcile"])
     assert failed.exit_code == 1 and position.notice_number in failed.output
-    # The next look at the page opens it (the intermediary is back).
+    # Within a minute of the failure the page does not ask again: it says the notice is coming.
     login(client, user.email, PASSWORD)
+    page = client.get(f"/area-personale/domande/{application.id}").get_data(as_text=True)
+    assert "in preparazione" in page and "Paga online" not in page
+    assert position.remote_id not in pagopa.intermediary.positions
+    # A minute later, the next look at the page opens it (the intermediary is back).
+    stored = _position(application)
+    stored.failed_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)
+    db.session.commit()
     page = client.get(f"/area-personale/domande/{application.id}").get_data(as_text=True)
     assert "Paga online" in page
     assert _position(application).state == "open"

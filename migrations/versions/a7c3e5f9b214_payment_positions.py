@@ -51,6 +51,7 @@ def upgrade():
         sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('receipt_id', sa.String(length=64), nullable=True),
         sa.Column('last_error', sa.Text(), nullable=True),
+        sa.Column('failed_at', sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "state IN ('opening', 'open', 'paid', 'cancelling', 'cancelled', 'expired')",
             name=op.f('ck_payment_position_state'),

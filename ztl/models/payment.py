@@ -73,8 +73,10 @@ class PaymentPosition(Base):
     paid_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     receipt_id: Mapped[str | None] = mapped_column(String(64))
-    # The last failure talking to the intermediary, for the accounting office and the daily job.
+    # The last failure talking to the intermediary, and when: for the accounting office, and so
+    # that a page asking again waits a minute between tries.
     last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[dt.datetime | None]
 
 
 class PaymentNotification(Base):

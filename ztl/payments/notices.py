@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from ztl.city.rules_config import current_rules
 from ztl.models import PaymentPosition
 from ztl.models.enums import PositionState
-from ztl.payments.positions import checkout_url, creditor_fiscal_code, open_position, qr_text
+from ztl.payments.positions import (
+    checkout_url,
+    creditor_fiscal_code,
+    open_position,
+    qr_text,
+    worth_retrying,
+)
 from ztl.pdf.payment_notice import NoticeLine, PaymentNoticeDocument, render_payment_notice
 
 
@@ -43,6 +49,7 @@ def notice_facts(position: PaymentPosition, retry_opening: bool = True) -> Notic
     if (
         retry_opening
         and position.state == PositionState.OPENING.value
+        and worth_retrying(position, dt.datetime.now(dt.UTC))
         and open_position(position.id)
     ):
         position.state = PositionState.OPEN.value

@@ -45,6 +45,7 @@ ACTOR = Actor(label="payments")
 LIVE = (PositionState.OPENING.value, PositionState.OPEN.value)
 REMOTE_ID_PREFIX = "ZTL-"
 DEFAULT_NOTICE_DAYS = 30
+RETRY_AFTER = dt.timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,7 @@ def create_position(session: AnySession, debt: Debt, now: dt.datetime) -> Paymen
     """In the caller's transaction: the live position of the application, or a new one with its
     notice number fixed. Submitting twice, or a retry, finds the same position."""
     if debt.application_id is not None:
-        existing = session.scalars(
-            select(PaymentPosition).where(
-                PaymentPosition.application_id == debt.application_id,
-                PaymentPosition.state.not_in(
-                    (PositionState.CANCELLING.value, PositionState.CANCELLED.value)
-                ),
-            )
-        ).first()
+        existing = live_position_of_application(session, debt.application_id)
         if existing is not None:
             return existing
     rules = payment_rules()
@@ -360,3 +354,10 @@ def _note_error(position_id: int, error: str) -> None:
     with unit_of_work() as session:
         position = _locked(session, position_id)
         position.last_error = error[:2000]
+        position.failed_at = dt.datetime.now(dt.UTC)
+
+
+def worth_retrying(position: PaymentPosition, now: dt.datetime) -> bool:
+    """Whether a page may try to open a position again now: not within a minute of a failure,
+    so an intermediary that is down does not make every page view wait for its timeout."""
+    return position.failed_at is None or now - position.failed_at >= RETRY_AFTER

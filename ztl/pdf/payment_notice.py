@@ -19,7 +19,6 @@ import datetime as dt
 from dataclasses import dataclass
 from io import BytesIO
 
-import segno
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -27,7 +26,7 @@ from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from ztl.pdf.qr import QUIET_ZONE, QrMatrix
+from ztl.pdf.qr import any_qr_matrix, draw_qr
 from ztl.values import display
 
 BLUE = Color(0, 0.4, 0.8)  # Bootstrap Italia primary, #0066CC, as on the permit
@@ -305,7 +304,7 @@ def _bank_box(canvas: Canvas, doc: PaymentNoticeDocument, top: float) -> None:
     canvas.setFont("Helvetica-Bold", 11)
     canvas.drawString(LEFT + 5 * mm, top - 6.2 * mm, "BANCHE E ALTRI CANALI")
     qr_y = top - 14 * mm - QR_WIDTH
-    _qr(canvas, doc.qr_text, LEFT + 4 * mm, qr_y)
+    draw_qr(canvas, any_qr_matrix(doc.qr_text), LEFT + 4 * mm, qr_y, QR_WIDTH)
     x = LEFT + 8 * mm + QR_WIDTH
     width = RIGHT - 5 * mm - x
     canvas.setFillColor(black)
@@ -413,33 +412,3 @@ def _wrap(text: str, font: str, size: float, width: float, most: int) -> list[st
     if len(lines) > most:
         lines = [*lines[: most - 1], _fit(lines[most - 1] + "…", font, size, width)]
     return lines
-
-
-def _matrix(text: str) -> QrMatrix:
-    """Error correction M, as pagoPA asks; byte mode (the text has "|"), so not the seal's
-    qr_matrix, which insists on alphanumeric mode and the seal's version limit."""
-    code = segno.make(text, error="m", boost_error=False, micro=False)
-    rows = tuple(tuple(bool(cell & 1) for cell in row) for row in code.matrix)
-    return QrMatrix(int(code.version), len(rows), rows)
-
-
-def _qr(canvas: Canvas, text: str, x: float, y: float) -> None:
-    """Vector modules on a white square that includes the quiet zone, as on the permit."""
-    matrix = _matrix(text)
-    unit = QR_WIDTH / (matrix.size + 2 * QUIET_ZONE)
-    canvas.setFillColor(white)
-    canvas.rect(x, y, QR_WIDTH, QR_WIDTH, stroke=0, fill=1)
-    canvas.setFillColor(black)
-    path = canvas.beginPath()
-    for r, row in enumerate(matrix.rows):
-        c = 0
-        top = y + QR_WIDTH - (QUIET_ZONE + r + 1) * unit
-        while c < matrix.size:
-            if row[c]:
-                start = c
-                while c < matrix.size and row[c]:
-                    c += 1
-                path.rect(x + (QUIET_ZONE + start) * unit, top, (c - start) * unit, unit)
-            else:
-                c += 1
-    canvas.drawPath(path, stroke=0, fill=1)

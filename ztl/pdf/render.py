@@ -22,7 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfgen.canvas import Canvas
 
-from ztl.pdf.qr import QUIET_ZONE, qr_matrix
+from ztl.pdf.qr import draw_qr, qr_matrix
 from ztl.values import display
 
 BLUE = Color(0, 0.4, 0.8)  # Bootstrap Italia primary, #0066CC
@@ -139,36 +139,13 @@ def _card(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, x: float, y: floa
         canvas.setFont(font, size)
         canvas.drawString(left, line, value)
         line -= size * 0.35 * mm + 7.5 * mm
-    _qr(canvas, doc.seal, x + CARD_WIDTH - QR_WIDTH - 4 * mm, y + 8 * mm)
+    draw_qr(canvas, qr_matrix(doc.seal), x + CARD_WIDTH - QR_WIDTH - 4 * mm, y + 8 * mm, QR_WIDTH)
     canvas.setFont("Helvetica", 6.5)
     canvas.setFillColor(GREY)
     canvas.drawCentredString(
         x + CARD_WIDTH - QR_WIDTH / 2 - 4 * mm, y + 5 * mm, "Ora locale · Local time"
     )
     canvas.setFillColor(black)
-
-
-def _qr(canvas: Canvas, text: str, x: float, y: float) -> None:
-    """Vector modules, one rectangle per run of dark modules in a row: crisp at any printer."""
-    matrix = qr_matrix(text)
-    modules = matrix.size + 2 * QUIET_ZONE
-    unit = QR_WIDTH / modules
-    canvas.setFillColor(white)
-    canvas.rect(x, y, QR_WIDTH, QR_WIDTH, stroke=0, fill=1)
-    canvas.setFillColor(black)
-    path = canvas.beginPath()
-    for r, row in enumerate(matrix.rows):
-        c = 0
-        top = y + QR_WIDTH - (QUIET_ZONE + r + 1) * unit
-        while c < matrix.size:
-            if row[c]:
-                start = c
-                while c < matrix.size and row[c]:
-                    c += 1
-                path.rect(x + (QUIET_ZONE + start) * unit, top, (c - start) * unit, unit)
-            else:
-                c += 1
-    canvas.drawPath(path, stroke=0, fill=1)
 
 
 def _holder_part(canvas: Canvas, doc: PermitDocument, zone: ZoneInfo, top: float) -> None:
