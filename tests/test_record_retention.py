@@ -35,6 +35,8 @@ from ztl.models import (
     EnforcementChange,
     Event,
     Notification,
+    PaymentNotification,
+    PaymentPosition,
     Permit,
     PermitPlate,
     User,
@@ -253,6 +255,19 @@ def test_an_application_rejected_long_ago_loses_the_person_and_the_documents(
     )
     stored = json.dumps([rejected.verdict, rejected.details, rejected.decision_reason])
     assert DEMO_RESIDENT not in stored and DEMO_OWN_CAR not in stored and "Rossi" not in stored
+    # Its pagoPA notice stays in the accounts (amount, number, state), without who paid it.
+    position = db.session.scalars(
+        select(PaymentPosition).where(PaymentPosition.application_id == rejected.id)
+    ).one()
+    assert (position.payer_tax_code, position.payer_name) == (ANONYMISED_ID, "")
+    assert (
+        position.state == "paid"
+        and position.amount_cents == before.fee_cents + before.stamp_duty_cents
+    )
+    receipts = db.session.scalars(
+        select(PaymentNotification).where(PaymentNotification.position_id == position.id)
+    ).all()
+    assert all(r.payer_tax_code is None for r in receipts)
 
 
 def test_an_issued_application_goes_with_its_last_permit_and_open_ones_stay(

@@ -80,6 +80,8 @@ from ztl.models import (
     ApplicationPlate,
     Document,
     Notification,
+    PaymentNotification,
+    PaymentPosition,
     Permit,
     PermitPlate,
     utcnow,
@@ -225,6 +227,23 @@ def _anonymise_applications(
     ids = sorted(session.scalars(statement).all())
     for chunk in _chunks(ids):
         session.execute(delete(ApplicationPlate).where(ApplicationPlate.application_id.in_(chunk)))
+        # The payment's accounting stays (amounts, notice numbers, dates, outcomes); who paid goes.
+        session.execute(
+            update(PaymentPosition)
+            .where(PaymentPosition.application_id.in_(chunk))
+            .values(payer_tax_code=ANONYMISED_ID, payer_name="")
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(PaymentNotification)
+            .where(
+                PaymentNotification.position_id.in_(
+                    select(PaymentPosition.id).where(PaymentPosition.application_id.in_(chunk))
+                )
+            )
+            .values(payer_tax_code=None)
+            .execution_options(synchronize_session=False)
+        )
         verdicts = session.execute(
             select(Application.id, Application.verdict).where(
                 Application.id.in_(chunk), Application.verdict.is_not(None)
