@@ -127,8 +127,9 @@ def test_resident_registers_applies_uploads_pays_and_downloads_the_signed_pdf(
 
     page.get_by_role("button", name="Invia la domanda").click()
     page.get_by_text("Avviso di pagamento pagoPA").wait_for()
-    iuv = page.locator("dd code").nth(1).inner_text()
-    assert len(iuv) == 17 and iuv.isdigit()
+    number = page.locator("dd code").first.inner_text().replace(" ", "")
+    assert len(number) == 18 and number.isdigit() and number.startswith("3")
+    assert page.get_by_role("link", name="Scarica l'avviso (PDF)").is_visible()
     page.get_by_role("button", name="Ho pagato: conferma il pagamento").click()
     page.get_by_role("link", name="Vai ai tuoi permessi").click()
 
