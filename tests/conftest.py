@@ -428,3 +428,110 @@ def quiet_mail(monkeypatch: pytest.MonkeyPatch) -> None:
         "notify_permit_issued",
     ):
         monkeypatch.setattr(notifications, name, lambda *a, **k: None)
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+PAYMENT_SECRET = "s" * 40  # the secret the `notified` provider's notifications are signed with
+
+
+@pytest.fixture
+def notified(city: Flask) -> Iterator[Flask]:
+    """The demo city with the `notified` provider: only a signed receipt pays (test_integrity)."""
+    city.config["ZTL_PAYMENT_PROVIDER"] = "notified"
+    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = PAYMENT_SECRET
+    yield city
+    city.config["ZTL_PAYMENT_PROVIDER"] = "demo"
+    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = None
+
+
+# The pagoPA intermediary of the tests (tests/payment_intermediary), for Prato's creditor.
+PAGOPA_CREDITOR = "84006890481"  # Prato's rules file
+PAGOPA_SEGREGATION = "47"
+PAGOPA_USER, PAGOPA_PASSWORD = "ztl-app", "intermediary-password-for-the-test"
+PAGOPA_NOTIFY_USER = "govpay"
+PAGOPA_NOTIFY_PASSWORD = "notification-password-for-the-test-0123456789"
+PAGOPA_A2A = "ZTL_PRATO"
+
+
+@dataclass
+class PagoPA:
+    """The app served on loopback, the test intermediary that notifies it, and the recorder that
+    checks every exchange of the app's client against the contract."""
+
+    intermediary: Any  # tests.payment_intermediary.server.Intermediary
+    recorder: Any  # tests.payment_intermediary.contract.ContractRecorder
+    base: str  # where the app is served
+
+
+@pytest.fixture
+def payment_intermediary() -> Iterator[Any]:
+    """The test intermediary alone (no app), for Prato's creditor."""
+    from tests.payment_intermediary.server import run_intermediary
+
+    with run_intermediary(
+        creditor=PAGOPA_CREDITOR,
+        segregation_code=PAGOPA_SEGREGATION,
+        user=PAGOPA_USER,
+        password=PAGOPA_PASSWORD,
+        id_a2a=PAGOPA_A2A,
+    ) as running:
+        yield running
+
+
+@pytest.fixture
+def pagopa(city: Flask) -> Iterator[PagoPA]:
+    """The demo city with the `pagopa` provider against the test intermediary, served on loopback
+    (a threaded server) so that the intermediary's notifications reach it over HTTP. Fails the test
+    when an exchange broke the contract, or when the app's client made no call at all."""
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from tests.payment_intermediary.contract import ContractRecorder
+    from tests.payment_intermediary.server import run_intermediary
+
+    server = make_server("127.0.0.1", 0, city, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    saved = dict(city.config)
+    try:
+        with run_intermediary(
+            creditor=PAGOPA_CREDITOR,
+            segregation_code=PAGOPA_SEGREGATION,
+            user=PAGOPA_USER,
+            password=PAGOPA_PASSWORD,
+            notify_base=f"{base}/api/v1/pagopa",
+            notify_user=PAGOPA_NOTIFY_USER,
+            notify_password=PAGOPA_NOTIFY_PASSWORD,
+            id_a2a=PAGOPA_A2A,
+        ) as intermediary:
+            session = requests.Session()
+            recorder = ContractRecorder()
+            recorder.attach(session, intermediary.base_url)
+            city.config.update(
+                {
+                    "ZTL_PAYMENT_PROVIDER": "pagopa",
+                    "ZTL_PAGOPA_URL": intermediary.base_url,
+                    "ZTL_PAGOPA_USER": PAGOPA_USER,
+                    "ZTL_PAGOPA_PASSWORD": PAGOPA_PASSWORD,
+                    "ZTL_PAGOPA_A2A": PAGOPA_A2A,
+                    "ZTL_PAGOPA_SEGREGATION_CODE": PAGOPA_SEGREGATION,
+                    "ZTL_PAGOPA_STATION": "12345678901_01",
+                    "ZTL_PAGOPA_FEE_ENTRY": "ZTL",
+                    "ZTL_PAGOPA_CHECKOUT_URL": intermediary.checkout_url_template,
+                    "ZTL_PAGOPA_NOTIFICATION_USER": PAGOPA_NOTIFY_USER,
+                    "ZTL_PAGOPA_NOTIFICATION_PASSWORD": PAGOPA_NOTIFY_PASSWORD,
+                    "ZTL_PAGOPA_SESSION": session,
+                }
+            )
+            yield PagoPA(intermediary, recorder, base)
+            recorder.assert_clean()
+            assert recorder.exchanges, "the client made no call to check"
+    finally:
+        city.config.clear()
+        city.config.update(saved)
+        server.shutdown()
+        thread.join(5)

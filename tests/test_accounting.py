@@ -14,7 +14,6 @@ import datetime as dt
 import html
 import io
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from tests.conftest import audit, csrf_token, problems_of, sign_in
+from tests.conftest import PAYMENT_SECRET, audit, csrf_token, problems_of, sign_in
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, make_user
 from tests.test_no_internal_codes import leaks, visible_text
 from ztl.applications import applicant as applications
@@ -41,17 +40,7 @@ from ztl.values.display import money_text
 ROME = ZoneInfo("Europe/Rome")
 PAGE = "/supervisione/pagamenti"
 CSV_PAGE = "/supervisione/pagamenti.csv"
-SECRET = "s" * 40
-
-
-@pytest.fixture
-def notified(city: Flask) -> Iterator[Flask]:
-    """The demo city with a real payment provider: only receipts pay (as in test_integrity)."""
-    city.config["ZTL_PAYMENT_PROVIDER"] = "notified"
-    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = SECRET
-    yield city
-    city.config["ZTL_PAYMENT_PROVIDER"] = "demo"
-    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = None
+SECRET = PAYMENT_SECRET
 
 
 def _resident() -> User:

@@ -115,7 +115,7 @@ def test_a_view_nobody_declared_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def notified(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def payment_endpoints_open(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """The payment notifications open (the notified provider, and the pagoPA intermediary's
     credentials), so their signature and credentials are asked for."""
     monkeypatch.setitem(app.config, "ZTL_PAYMENT_PROVIDER", "notified")
@@ -132,7 +132,7 @@ def _call(client: FlaskClient, app: Flask, rule: Rule, headers: dict[str, str]) 
 
 
 def test_without_credentials_every_operation_but_the_public_ones_answers_401(
-    app: Flask, client: FlaskClient, notified: None
+    app: Flask, client: FlaskClient, payment_endpoints_open: None
 ) -> None:
     got: dict[str, list[int]] = {}
     want: dict[str, list[int]] = {}
@@ -148,7 +148,7 @@ def test_without_credentials_every_operation_but_the_public_ones_answers_401(
 
 
 def test_a_wrong_role_is_refused_with_403_by_every_operation_but_the_public_ones(
-    app: Flask, client: FlaskClient, notified: None, monkeypatch: pytest.MonkeyPatch
+    app: Flask, client: FlaskClient, payment_endpoints_open: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every token role may call the token operations, so each is narrowed to police here and a
     gate asks: that the guard reads each operation's own declaration is what is tested. A police

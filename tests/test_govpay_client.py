@@ -9,14 +9,20 @@ outage, wrong credentials, a refused body and a position paid before it could be
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 
+from tests.conftest import (
+    PAGOPA_A2A,
+    PAGOPA_CREDITOR,
+    PAGOPA_PASSWORD,
+    PAGOPA_SEGREGATION,
+    PAGOPA_USER,
+)
 from tests.payment_intermediary.contract import ContractRecorder
-from tests.payment_intermediary.server import Intermediary, run_intermediary
+from tests.payment_intermediary.server import Intermediary
 from ztl.payments.govpay import GovPayProvider, euros, receipt_from_rt
 from ztl.payments.notice_numbers import new_iuv, notice_number
 from ztl.payments.providers import (
@@ -28,23 +34,9 @@ from ztl.payments.providers import (
 from ztl.payments.receipts import RECONCILIATION
 from ztl.values import InvalidValue
 
-CREDITOR = "84006890481"
-SEGREGATION = "47"
-USER, PASSWORD = "ztl-app", "client-test-password"
+CREDITOR, SEGREGATION = PAGOPA_CREDITOR, PAGOPA_SEGREGATION
+USER, PASSWORD = PAGOPA_USER, PAGOPA_PASSWORD
 ROME = ZoneInfo("Europe/Rome")
-
-
-@pytest.fixture
-def intermediary() -> Iterator[Intermediary]:
-    with run_intermediary(
-        creditor=CREDITOR, segregation_code=SEGREGATION, user=USER, password=PASSWORD, id_a2a="ZTL"
-    ) as running:
-        yield running
-
-
-@pytest.fixture
-def recorder() -> ContractRecorder:
-    return ContractRecorder()
 
 
 def _client(
@@ -56,7 +48,7 @@ def _client(
         intermediary.base_url,
         USER,
         password,
-        "ZTL",
+        PAGOPA_A2A,
         "ZTL",
         intermediary.checkout_url_template,
         ROME,
@@ -85,9 +77,8 @@ def _request(stamps: bool = True) -> PositionRequest:
     )
 
 
-def test_open_read_and_cancel_follow_the_contract(
-    intermediary: Intermediary, recorder: ContractRecorder
-) -> None:
+def test_open_read_and_cancel_follow_the_contract(payment_intermediary: Intermediary) -> None:
+    intermediary, recorder = payment_intermediary, ContractRecorder()
     client = _client(intermediary, recorder)
     request = _request()
     client.open_position(request)
@@ -111,8 +102,9 @@ def test_open_read_and_cancel_follow_the_contract(
 
 
 def test_a_paid_position_is_read_with_its_receipt_and_cannot_be_cancelled(
-    intermediary: Intermediary, recorder: ContractRecorder
+    payment_intermediary: Intermediary,
 ) -> None:
+    intermediary, recorder = payment_intermediary, ContractRecorder()
     client = _client(intermediary, recorder)
     request = _request(stamps=False)
     client.open_position(request)
@@ -129,8 +121,9 @@ def test_a_paid_position_is_read_with_its_receipt_and_cannot_be_cancelled(
 
 
 def test_an_outage_is_unavailable_and_wrong_credentials_are_refused(
-    intermediary: Intermediary, recorder: ContractRecorder
+    payment_intermediary: Intermediary,
 ) -> None:
+    intermediary, recorder = payment_intermediary, ContractRecorder()
     request = _request()
     intermediary.fail_next(1)
     with pytest.raises(IntermediaryUnavailable, match="503"):
@@ -142,8 +135,9 @@ def test_an_outage_is_unavailable_and_wrong_credentials_are_refused(
 
 
 def test_a_notice_number_the_intermediary_refuses_is_not_retried(
-    intermediary: Intermediary, recorder: ContractRecorder
+    payment_intermediary: Intermediary,
 ) -> None:
+    intermediary, recorder = payment_intermediary, ContractRecorder()
     request = _request()
     broken = PositionRequest(
         **{**request.__dict__, "notice_number": request.notice_number[:-2] + "00"}
@@ -153,7 +147,7 @@ def test_a_notice_number_the_intermediary_refuses_is_not_retried(
     recorder.assert_clean()
 
 
-def test_nothing_answers_is_unavailable(recorder: ContractRecorder) -> None:
+def test_nothing_answers_is_unavailable() -> None:
     client = GovPayProvider(
         "http://127.0.0.1:9/pendenze-api", USER, PASSWORD, "ZTL", "ZTL", "x{notice_number}", ROME, 1
     )

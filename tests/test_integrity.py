@@ -13,7 +13,6 @@ import io
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import login, make_app
+from tests.conftest import PAYMENT_SECRET, login, make_app
 from tests.factories import (
     CF_MARIO,
     DEMO_OWN_CAR,
@@ -51,7 +50,7 @@ from ztl.models import (
 )
 from ztl.permits.changes import change_plate
 
-SECRET = "s" * 40
+SECRET = PAYMENT_SECRET
 NOTIFY = "/api/v1/payments/notifications"
 
 
@@ -257,15 +256,6 @@ def test_an_unknown_provider_name_is_refused(tmp_path: Path) -> None:
 
 
 # --- payments: only the payment system's signed notification pays ---------------------------
-
-
-@pytest.fixture
-def notified(city: Flask) -> Iterator[Flask]:
-    city.config["ZTL_PAYMENT_PROVIDER"] = "notified"
-    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = SECRET
-    yield city
-    city.config["ZTL_PAYMENT_PROVIDER"] = "demo"
-    city.config["ZTL_PAYMENT_NOTIFICATION_SECRET"] = None
 
 
 def _submitted(email: str = "paga@esempio.it") -> tuple[Any, int, str, int]:

@@ -14,8 +14,6 @@ import datetime as dt
 import io
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -25,12 +23,19 @@ import zxingcpp
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from tests.conftest import login
+from tests.conftest import (
+    PAGOPA_A2A,
+    PAGOPA_CREDITOR,
+    PAGOPA_NOTIFY_PASSWORD,
+    PAGOPA_NOTIFY_USER,
+    PAGOPA_PASSWORD,
+    PAGOPA_SEGREGATION,
+    PAGOPA_USER,
+    PagoPA,
+    login,
+)
 from tests.factories import DEMO_OWN_CAR, DEMO_RESIDENT, PASSWORD, make_user
-from tests.payment_intermediary.contract import ContractRecorder
-from tests.payment_intermediary.server import Intermediary, run_intermediary
 from ztl.applications import applicant as applications
 from ztl.applications import decisions
 from ztl.applications.reconciliation import reconcile
@@ -46,65 +51,9 @@ from ztl.models import (
 from ztl.payments.notice_numbers import QrText, iuv_of
 from ztl.records import accounting
 
-CREDITOR = "84006890481"  # Prato's rules file
-SEGREGATION = "47"
-USER, SECRET = "ztl-app", "intermediary-password-for-the-test"
-NOTIFY_USER, NOTIFY_SECRET = "govpay", "notification-password-for-the-test-0123456789"
-A2A = "ZTL_PRATO"
-
-
-@dataclass
-class PagoPA:
-    intermediary: Intermediary
-    recorder: ContractRecorder
-    base: str  # where the app is served
-
-
-@pytest.fixture
-def pagopa(city: Flask) -> Iterator[PagoPA]:
-    server = make_server("127.0.0.1", 0, city, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    saved = dict(city.config)
-    try:
-        with run_intermediary(
-            creditor=CREDITOR,
-            segregation_code=SEGREGATION,
-            user=USER,
-            password=SECRET,
-            notify_base=f"{base}/api/v1/pagopa",
-            notify_user=NOTIFY_USER,
-            notify_password=NOTIFY_SECRET,
-            id_a2a=A2A,
-        ) as intermediary:
-            session = requests.Session()
-            recorder = ContractRecorder()
-            recorder.attach(session, intermediary.base_url)
-            city.config.update(
-                {
-                    "ZTL_PAYMENT_PROVIDER": "pagopa",
-                    "ZTL_PAGOPA_URL": intermediary.base_url,
-                    "ZTL_PAGOPA_USER": USER,
-                    "ZTL_PAGOPA_PASSWORD": SECRET,
-                    "ZTL_PAGOPA_A2A": A2A,
-                    "ZTL_PAGOPA_SEGREGATION_CODE": SEGREGATION,
-                    "ZTL_PAGOPA_STATION": "12345678901_01",
-                    "ZTL_PAGOPA_FEE_ENTRY": "ZTL",
-                    "ZTL_PAGOPA_CHECKOUT_URL": intermediary.checkout_url_template,
-                    "ZTL_PAGOPA_NOTIFICATION_USER": NOTIFY_USER,
-                    "ZTL_PAGOPA_NOTIFICATION_PASSWORD": NOTIFY_SECRET,
-                    "ZTL_PAGOPA_SESSION": session,
-                }
-            )
-            yield PagoPA(intermediary, recorder, base)
-            recorder.assert_clean()
-            assert recorder.exchanges, "the client made no call to check"
-    finally:
-        city.config.clear()
-        city.config.update(saved)
-        server.shutdown()
-        thread.join(5)
+CREDITOR, SEGREGATION, A2A = PAGOPA_CREDITOR, PAGOPA_SEGREGATION, PAGOPA_A2A
+USER, SECRET = PAGOPA_USER, PAGOPA_PASSWORD
+NOTIFY_USER, NOTIFY_SECRET = PAGOPA_NOTIFY_USER, PAGOPA_NOTIFY_PASSWORD
 
 
 def _resident(email: str = "paga@esempio.it") -> Any:
