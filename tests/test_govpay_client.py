@@ -169,6 +169,10 @@ def test_amounts_cross_the_wire_exactly(cents: int, json_number: float) -> None:
         ({"dataOraMessaggioRicevuta": "ieri"}, "dataOraMessaggioRicevuta"),
         ({"importoTotalePagato": 12.345}, "at most 2 decimals"),
         ({"importoTotalePagato": -1}, "positive"),
+        ({"importoTotalePagato": "1e400"}, "more than any fee"),
+        ({"importoTotalePagato": "0.001e-400"}, "at most 2 decimals"),
+        ({"importoTotalePagato": "NaN"}, "positive"),
+        ({"importoTotalePagato": True}, "amount in euros"),
         ({"soggettoPagatore": {}}, "soggettoPagatore"),
     ],
 )

@@ -75,10 +75,12 @@ def cents(value: Any, name: str) -> int:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise InvalidValue(f"'{name}' must be an amount in euros") from None
-    if not amount.is_finite() or amount != amount.quantize(CENT) or amount <= 0:
+    if not amount.is_finite() or amount <= 0:
         raise InvalidValue(f"'{name}' must be a positive amount in euros with at most 2 decimals")
-    if amount > 1_000_000:
+    if amount > 1_000_000:  # before quantize, which cannot take an exponent like 1e400
         raise InvalidValue(f"'{name}' is more than any fee")
+    if amount != amount.quantize(CENT):
+        raise InvalidValue(f"'{name}' must be a positive amount in euros with at most 2 decimals")
     return int(amount * 100)
 
 
