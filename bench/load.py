@@ -438,11 +438,11 @@ def main() -> None:
                 "payer@load.example.org",
                 PASSWORD,
                 "Payer",
-                codice_fiscale=codice_fiscale(2),
+                codice_fiscale=codice_fiscale(7_777),  # none of the generated applications
             )
         plates = build_city(app, args.permits)
         add_applications(app, args.applications)
-        registered = registered_plates(app, payments * 2 + 1)
+        registered = registered_plates(app, payments * 6 + 1)  # some fail the daily checks
         notifications = (
             paid_notifications(app, intermediary, registered[1:], payments) if payments else []
         )
