@@ -56,7 +56,7 @@ from ztl.mail import notifications
 from ztl.models import Application, ApplicationPlate, Category, User, Zone
 from ztl.models.enums import ApplicationStatus, Decider, PermitStatus
 from ztl.models.permit import Permit
-from ztl.payments.active import payment_provider
+from ztl.payments.active import payer_word_confirms
 from ztl.payments.positions import (
     Debt,
     create_position,
@@ -572,7 +572,7 @@ def pay_own_application(
         application = owned_application(session, application_id, user)
         iuv = application.payment_reference or ""
         paid = application.paid_at is not None
-    if not paid and not payment_provider().confirms_on_payer_word:
+    if not paid and not payer_word_confirms():
         raise ServiceError(
             "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
         )

@@ -61,7 +61,7 @@ from ztl.models import (
     User,
 )
 from ztl.models.enums import ApplicationStatus, BusinessStatus
-from ztl.payments.active import payment_provider
+from ztl.payments.active import payer_word_confirms
 from ztl.payments.positions import (
     Debt,
     create_position,
@@ -223,7 +223,7 @@ def pay_booklet(booklet_id: int, user: User, at: dt.datetime | None = None) -> N
             raise ServiceError(f"no booklet {booklet_id}", code="not_found")
         if booklet.paid_at is not None:
             return
-        if not payment_provider().confirms_on_payer_word:
+        if not payer_word_confirms():
             raise ServiceError(
                 "the payment is confirmed by the payment system's receipt", code="awaiting_receipt"
             )

@@ -35,7 +35,7 @@ from ztl.labels import (
     TOKEN_ROLE_LABELS,
     label,
 )
-from ztl.payments.active import payment_provider
+from ztl.payments.active import payer_word_confirms
 from ztl.payments.notice_numbers import grouped
 from ztl.permissions import ADMINS, CLERKS, HOME_ENDPOINT, POLICE, RESIDENTS, SUPERVISORS, has_role
 from ztl.values import display
@@ -205,7 +205,7 @@ def register_context(app: Flask) -> None:
             "municipality_name": current_rules(app).name,
             # Only the development stand-in takes the payer's word; otherwise the page says the
             # payment system's receipt is awaited, and offers no button that would pretend.
-            "payer_confirms": payment_provider().confirms_on_payer_word,
+            "payer_confirms": payer_word_confirms(),
             # Sign-in: the SPID/CIE buttons, and whether residents may also use a password here.
             "citizen_providers": citizen_providers(),
             "staff_providers": staff_providers(),
