@@ -448,3 +448,34 @@ def test_production_refuses_an_incomplete_or_insecure_pagopa_setting(
     settings.update(change)
     problems = check_payment_settings(settings)
     assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_the_pagopa_provider_needs_the_rules_file_s_payments_table(tmp_path: Any) -> None:
+    from ztl.config import ConfigurationError
+    from ztl.rules.loader import DEFAULT_RULES
+
+    rules = DEFAULT_RULES.read_text(encoding="utf-8")
+    start = rules.index("[payments]")
+    end = rules.index("\n[", start + 1)
+    without = tmp_path / "senza-pagamenti.toml"
+    without.write_text(rules[:start] + rules[end + 1 :], encoding="utf-8")
+    settings = {
+        "ZTL_PAYMENT_PROVIDER": "pagopa",
+        "ZTL_PAGOPA_URL": "https://govpay.example/api",
+        "ZTL_PAGOPA_USER": "u",
+        "ZTL_PAGOPA_PASSWORD": "p",
+        "ZTL_PAGOPA_A2A": "ZTL",
+        "ZTL_PAGOPA_SEGREGATION_CODE": "47",
+        "ZTL_PAGOPA_STATION": "01234567890_01",
+        "ZTL_PAGOPA_CHECKOUT_URL": "https://pay.example/?n={notice_number}",
+        "ZTL_PAGOPA_NOTIFICATION_USER": "govpay",
+        "ZTL_PAGOPA_NOTIFICATION_PASSWORD": "n" * 40,
+        "ZTL_RULES_FILE": str(without),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite3",
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test",
+    }
+    from ztl import create_app
+
+    with pytest.raises(ConfigurationError, match=r"needs the rules file's \[payments\] table"):
+        create_app(settings)

@@ -53,6 +53,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if problems:
         raise ConfigurationError("; ".join(problems))
     init_rules(app)
+    from ztl.city.rules_config import current_rules
+    from ztl.payments.providers import check_payment_rules
+
+    problems = check_payment_rules(app.config, current_rules(app).payments)
+    if problems:
+        raise ConfigurationError("; ".join(problems))
     from ztl.database import (
         configure_busy_timeout,
         create_sqlite_file_owner_only,

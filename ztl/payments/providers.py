@@ -169,6 +169,17 @@ def check_payment_settings(settings: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def check_payment_rules(settings: Mapping[str, Any], payments: object | None) -> list[str]:
+    """With the pagoPA provider the rules file must say who the creditor is (`[payments]`): a
+    notice without the municipality's fiscal code is one no bank would take."""
+    if settings.get(SETTING) == PAGOPA and payments is None:
+        return [
+            f"{SETTING}={PAGOPA} needs the rules file's [payments] table (creditor_fiscal_code, "
+            "notice_days, refund_on, stamp_duty_province): see docs/rules-file.md"
+        ]
+    return []
+
+
 def _pagopa_problems(settings: Mapping[str, Any], production: bool) -> list[str]:
     problems = [
         f"{name} must be set when {SETTING}={PAGOPA}"
