@@ -17,6 +17,7 @@ error and leave permits and applications untouched.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import json
@@ -40,6 +41,7 @@ import requests
 from flask import Flask
 from sqlalchemy import func, select
 
+from tests.conftest import PAGOPA_CREDITOR, PAGOPA_NOTIFY_PASSWORD, PAGOPA_NOTIFY_USER
 from tests.factories import (
     DEMO_OWN_CAR,
     DEMO_RESIDENT,
@@ -721,6 +723,102 @@ def _notification(w: World) -> Effect:
     return Effect(Browser(w.base), post, lambda: _count(Permit, Permit.application_id == app_id))
 
 
+def _refund_done(w: World) -> Effect:
+    """A refund the accounting office marks done: one event, whatever the double clicks."""
+    from ztl.infrastructure.unit_of_work import unit_of_work
+    from ztl.models import PaymentPosition
+    from ztl.models.enums import RefundReason
+    from ztl.payments.positions import request_refund
+
+    user, _browser = w.person("resident", codice_fiscale(907))
+    app_id = w.submitted_daily(user)
+    with unit_of_work() as session:
+        position = session.scalars(
+            select(PaymentPosition).where(PaymentPosition.application_id == app_id)
+        ).one()
+        refund = request_refund(
+            session, position, f"R-{app_id}", position.amount_cents, RefundReason.DOUBLE_PAYMENT
+        )
+        assert refund is not None
+        refund_id, iuv = refund.id, position.iuv
+    _supervisor, browser = w.person("supervisor")
+    post = Post(f"/supervisione/pagamenti/rimborsi/{refund_id}/eseguito", CONFIRMED)
+    return Effect(
+        browser,
+        post,
+        lambda: _count(
+            Event,
+            Event.subject_type == "payment",
+            Event.subject_id == iuv,
+            Event.action == "refund_done",
+        ),
+    )
+
+
+def _pagopa_notification(w: World) -> Effect:
+    """The pagoPA intermediary's notification (GovPay's `notifica`, checked against the
+    contract before it is sent), delivered many times at once: one permit."""
+    from tests.payment_intermediary.contract import validate_notification
+
+    user, _browser = w.person("resident", codice_fiscale(908))
+    app_id = w.submitted_daily(user)
+    application = db.session.get(Application, app_id)
+    assert application is not None and application.payment_reference
+    iuv = application.payment_reference
+    amount = applications.total_due(application)
+    euros = amount / 100
+    today = dt.datetime.now(ZoneInfo("Europe/Rome"))
+    notice = {
+        "idA2A": "ZTL_PRATO",
+        "idPendenza": f"ZTL-{iuv}",
+        "rpt": {"versioneOggetto": "6.2"},
+        "rt": {
+            "identificativoMessaggioRicevuta": f"RT-{app_id}",
+            "dataOraMessaggioRicevuta": today.strftime("%Y-%m-%dT%H:%M:%S"),
+            "soggettoPagatore": {
+                "identificativoUnivocoPagatore": {
+                    "tipoIdentificativoUnivoco": "F",
+                    "codiceIdentificativoUnivoco": application.applicant_id,
+                },
+                "anagraficaPagatore": "Pagatore di prova",
+            },
+            "datiPagamento": {
+                "codiceEsitoPagamento": "0",
+                "importoTotalePagato": euros,
+                "identificativoUnivocoVersamento": iuv,
+                "CodiceContestoPagamento": f"CCP{app_id}",
+                "datiSingoloPagamento": [
+                    {
+                        "singoloImportoPagato": euros,
+                        "esitoSingoloPagamento": "ESEGUITO",
+                        "dataEsitoSingoloPagamento": today.date().isoformat(),
+                        "identificativoUnivocoRiscossione": f"IUR{app_id}",
+                    }
+                ],
+            },
+        },
+        "riscossioni": [
+            {
+                "idDominio": PAGOPA_CREDITOR,
+                "iuv": iuv,
+                "iur": f"IUR{app_id}",
+                "indice": 1,
+                "idVocePendenza": f"ZTL-{iuv}-T",
+                "stato": "RISCOSSA",
+                "tipo": "ENTRATA",
+                "importo": euros,
+                "data": today.date().isoformat(),
+            }
+        ],
+    }
+    path = f"/pagamenti/{PAGOPA_CREDITOR}/{iuv}"
+    validate_notification(path, notice)
+    basic = base64.b64encode(f"{PAGOPA_NOTIFY_USER}:{PAGOPA_NOTIFY_PASSWORD}".encode()).decode()
+    headers = {"Authorization": f"Basic {basic}", "Content-Type": "application/json"}
+    post = Post(f"/api/v1/pagopa{path}", body=json.dumps(notice).encode(), headers=headers)
+    return Effect(Browser(w.base), post, lambda: _count(Permit, Permit.application_id == app_id))
+
+
 def _end_session(w: World) -> Effect:
     """Another browser's session ended from this one: one row ended (a session has no event)."""
     user, browser = w.person("resident", codice_fiscale(960 + w.serial))
@@ -921,10 +1019,14 @@ STATE_CHANGES: dict[str, Prepare] = {
     "auth.enrol_second_factor": _enrol_signed_in,
     "auth.renew_recovery_codes": _renew_recovery_codes,
     "supervisor.reset_second_factor": _reset_second_factor,
+    "supervisor.refund_done": _refund_done,
 }
 TWO_TABS = ("resident.pay_application", "clerk.approve", "resident.change_permit_plate")
 # Served by the production payment provider only: its own server run.
-NOTIFIED_ONLY = {"api_payments.notification": _notification}
+NOTIFIED_ONLY = {
+    "api_payments.notification": _notification,
+    "api_pagopa.notification": _pagopa_notification,
+}
 # Reached only when staff must have a second factor (production): the same second run has it on.
 SECOND_FACTOR_REQUIRED = {"auth.second_factor_enrol": _enrol_at_sign_in}
 # POST routes that change no permit or application: sign-in and out, language, queries.
@@ -1064,6 +1166,8 @@ def test_simultaneous_identical_requests_have_one_effect_on_every_post_route(
         tmp_path,
         ZTL_PAYMENT_PROVIDER="notified",
         ZTL_PAYMENT_NOTIFICATION_SECRET=SECRET,
+        ZTL_PAGOPA_NOTIFICATION_USER=PAGOPA_NOTIFY_USER,
+        ZTL_PAGOPA_NOTIFICATION_PASSWORD=PAGOPA_NOTIFY_PASSWORD,
         ZTL_STAFF_SECOND_FACTOR=True,
     ) as base:
         world.base = base

@@ -180,6 +180,8 @@ def _urls(app: Flask, city: City) -> list[str]:
         "delegation_id": (1,),  # none is asked for in this city: a 404 page (for the office)
         "name": ("spid",),  # no identity provider is configured here: a 404 page
         "user_id": (999_999,),  # no such account: a deactivation's confirmation is a 404 page
+        "booklet_id": (999_999,),  # no booklet in this city: its notice is a 404 page
+        "refund_id": (999_999,),  # no refund owed: its confirmation is a 404 page
     }
     urls = [MISSING_PAGE, "/polizia/targa?plate=AB123CD&zone="]
     with app.test_request_context():
