@@ -131,7 +131,9 @@ def test_normal_use_builds_a_chain_that_verifies(city: Flask, runner: FlaskCliRu
     issue_resident()
     _record(3)
     chain = _chain()
-    assert len(chain) == 19, chain  # the demo load's, the issuance's (its fee paid at the counter too), the three
+    assert len(chain) == 19, (
+        chain
+    )  # the demo load's, the issuance's (its fee paid at the counter too), the three
     assert [seq for _id, seq, _p, _h in chain] == list(range(1, len(chain) + 1))
     assert chain[0][2] == GENESIS_HASH
     assert all(chain[i][2] == chain[i - 1][3] for i in range(1, len(chain)))
