@@ -18,6 +18,7 @@ _.test_client_class  # Flask's app.test_client() builds this class (tests/confte
 _.quiet_mail
 _.service_log
 _.dead_smtp
+_.payment_endpoints_open  # tests/test_api_operations.py: the payment notifications opened
 _.household_size  # tests/test_rules_registry.py: registers a check for the test
 
 # --- callbacks of the standard library and test servers ---------------------------------------

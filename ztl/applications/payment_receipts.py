@@ -146,22 +146,28 @@ def _record(receipt: Receipt, digest: str, now: dt.datetime) -> ReceiptOutcome:
 def _decide(
     session: AnySession, receipt: Receipt, digest: str, now: dt.datetime
 ) -> tuple[ReceiptOutcome, PaymentPosition | None, int | None, Permit | None]:
-    """The notice's position, then its application or booklet, are locked first: a twin delivery
+    """The notice's application or booklet, then its position, are locked first: a twin delivery
     waits for the first to commit and then finds its receipt (a replay), not a notice "already
-    paid by another"."""
-    position = session.execute(
-        select(PaymentPosition).where(PaymentPosition.iuv == receipt.iuv).with_for_update()
-    ).scalar_one_or_none()
-    if position is None:
+    paid by another". The order is the one withdrawals and decisions take (the application, then
+    its position), so a receipt arriving during a withdrawal waits instead of deadlocking."""
+    found = session.execute(
+        select(
+            PaymentPosition.id, PaymentPosition.application_id, PaymentPosition.booklet_id
+        ).where(PaymentPosition.iuv == receipt.iuv)
+    ).first()
+    if found is None:
         return _refused("unknown_notice", "no notice with this IUV", None)
     application = (
-        locked_application(session, position.application_id) if position.application_id else None
+        locked_application(session, found.application_id) if found.application_id else None
     )
     booklet = None
-    if position.booklet_id is not None:
+    if found.booklet_id is not None:
         booklet = session.execute(
-            select(HotelBooklet).where(HotelBooklet.id == position.booklet_id).with_for_update()
+            select(HotelBooklet).where(HotelBooklet.id == found.booklet_id).with_for_update()
         ).scalar_one()
+    position = session.execute(
+        select(PaymentPosition).where(PaymentPosition.id == found.id).with_for_update()
+    ).scalar_one()
     earlier = _earlier(session, receipt, digest)
     if earlier is not None:
         return earlier, position, None, None
