@@ -341,7 +341,8 @@ def main() -> None:
         "--payments",
         type=int,
         default=200,
-        help="daily permits paid through the test intermediary, whose notifications are sent",
+        help="daily permits paid through the test intermediary, whose notifications are sent; at "
+        "most the register's cars the daily permit admits (85 in the demo, one more drafts)",
     )
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--permits", type=int, default=100_000)

@@ -6,7 +6,7 @@ two questions (which position, may this person see it), answered once here.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from ztl.applications.dashboard import own_application
 from ztl.extensions import db
@@ -48,9 +48,9 @@ def booklet_notice_pdf(booklet_id: int, user: User) -> bytes:
     return _pdf(_latest(PaymentPosition.booklet_id == booklet_id))
 
 
-def _latest(condition: object) -> PaymentPosition | None:
+def _latest(condition: ColumnElement[bool]) -> PaymentPosition | None:
     return db.session.scalars(
-        select(PaymentPosition).where(condition).order_by(PaymentPosition.id.desc())  # type: ignore[arg-type]
+        select(PaymentPosition).where(condition).order_by(PaymentPosition.id.desc())
     ).first()
 
 

@@ -43,16 +43,14 @@ class NoticeFacts:
         return self.state == PositionState.OPENING.value
 
 
-def notice_facts(position: PaymentPosition, retry_opening: bool = True) -> NoticeFacts:
+def notice_facts(position: PaymentPosition) -> NoticeFacts:
     """The facts of a position; one still being prepared is opened again first (the intermediary
-    may have been down at submission), so the payer rarely waits for the daily job."""
-    if (
-        retry_opening
-        and position.state == PositionState.OPENING.value
-        and worth_retrying(position, dt.datetime.now(dt.UTC))
-        and open_position(position.id)
+    may have been down at submission), so the payer rarely waits for the daily job. Opening
+    commits, which expires the row: what follows reads its new state from the database."""
+    if position.state == PositionState.OPENING.value and worth_retrying(
+        position, dt.datetime.now(dt.UTC)
     ):
-        position.state = PositionState.OPEN.value
+        open_position(position.id)
     return NoticeFacts(
         notice_number=position.notice_number,
         creditor_fiscal_code=creditor_fiscal_code(),
