@@ -24,6 +24,7 @@ from ztl.models.enums import TokenRole
 
 TOKEN_PREFIX = "ztl_"  # noqa: S105 (a public prefix, not a secret)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_GATE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,19}")
 
 
 class TokenError(ServiceError):
@@ -34,8 +35,11 @@ def hash_token(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def create_token(name: str, role: str, actor: Actor | None = None) -> tuple[ApiToken, str]:
-    """A new token; the plaintext is returned once and never stored."""
+def create_token(
+    name: str, role: str, actor: Actor | None = None, gate: str | None = None
+) -> tuple[ApiToken, str]:
+    """A new token; the plaintext is returned once and never stored. `gate` binds a gate token to
+    one gate (its transits are that gate's); only gate tokens take one."""
     if not _NAME.fullmatch(name or ""):
         raise TokenError(
             "token name: 1-100 letters, digits, dot, dash or underscore", code="name_invalid"
@@ -47,6 +51,11 @@ def create_token(name: str, role: str, actor: Actor | None = None) -> tuple[ApiT
         raise TokenError(
             f"unknown token role {role!r}; roles: {roles}", code="role_unknown"
         ) from exc
+    gate_code = (gate or "").strip().upper() or None
+    if gate_code is not None and role_value != TokenRole.GATE.value:
+        raise TokenError("only a gate token speaks for a gate", code="gate_not_gate_role")
+    if gate_code is not None and not _GATE.fullmatch(gate_code):
+        raise TokenError("gate code: 1-20 letters, digits, dot, dash or underscore", code="gate")
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     actor = actor or Actor.cli()
     with unit_of_work() as session:
@@ -58,11 +67,17 @@ def create_token(name: str, role: str, actor: Actor | None = None) -> tuple[ApiT
             token_hash=hash_token(plaintext),
             prefix=plaintext[: len(TOKEN_PREFIX) + 4],
             created_by_id=actor.user_id,
+            gate=gate_code,
         )
         session.add(token)
         session.flush()
         record_event(
-            session, actor, "token", token.id, "created", data={"name": name, "role": role}
+            session,
+            actor,
+            "token",
+            token.id,
+            "created",
+            data={"name": name, "role": role, **({"gate": gate_code} if gate_code else {})},
         )
     return token, plaintext
 
@@ -92,6 +107,7 @@ class TokenIdentity:
     name: str
     role: str
     token_hash: str
+    gate: str | None = None  # a gate token's gate (ztl.models.ApiToken.gate)
 
 
 class _TokenCache:
@@ -141,7 +157,7 @@ def authenticate_token(plaintext: str) -> TokenIdentity | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
     identity = None
     if token is not None and token.revoked_at is None:
-        identity = TokenIdentity(token.id, token.name, token.role, token.token_hash)
+        identity = TokenIdentity(token.id, token.name, token.role, token.token_hash, token.gate)
     if seconds > 0:
         _CACHE.put(token_hash, identity, seconds)
     return identity

@@ -12,7 +12,27 @@ from flask import Flask
 
 def register_api(app: Flask) -> None:
     # ztl.api.openapi imports every module that declares operations, so all of them are here.
-    from ztl.api import eligibility, enforcement, openapi, pagopa, payments, seals, v1, wellknown
+    from ztl.api import (
+        eligibility,
+        enforcement,
+        openapi,
+        pagopa,
+        payments,
+        seals,
+        transits,
+        v1,
+        wellknown,
+    )
 
-    for module in (seals, enforcement, eligibility, v1, openapi, payments, pagopa, wellknown):
+    for module in (
+        seals,
+        enforcement,
+        transits,
+        eligibility,
+        v1,
+        openapi,
+        payments,
+        pagopa,
+        wellknown,
+    ):
         app.register_blueprint(module.bp)

@@ -22,7 +22,16 @@ from pydantic.json_schema import GenerateJsonSchema
 from werkzeug.wrappers import Response
 
 # Each module declares its operations on import; all of them are in the document.
-from ztl.api import eligibility, enforcement, pagopa, payments, seals, v1, wellknown  # noqa: F401
+from ztl.api import (  # noqa: F401
+    eligibility,
+    enforcement,
+    pagopa,
+    payments,
+    seals,
+    transits,
+    v1,
+    wellknown,
+)
 from ztl.api.auth import PUBLIC, Error
 from ztl.api.operations import (
     JSON,

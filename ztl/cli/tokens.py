@@ -15,11 +15,17 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.option("--role", required=True, type=click.Choice(["police", "gate"]))
+@click.option(
+    "--gate",
+    default=None,
+    metavar="CODE",
+    help="A gate token for this gate only: its transits are that gate's, whatever they say.",
+)
 @click.argument("name")
-def create(role: str, name: str) -> None:
+def create(role: str, name: str, gate: str | None) -> None:
     """Create a token and print it once: it cannot be shown again."""
     try:
-        _, plaintext = create_token(name, role)
+        _, plaintext = create_token(name, role, gate=gate)
     except TokenError as exc:
         raise click.UsageError(refusal_text(exc)) from exc
     click.echo(plaintext)
@@ -40,4 +46,5 @@ def revoke(name: str) -> None:
 def list_() -> None:
     for token in list_tokens():
         state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
-        click.echo(f"{token.name}\t{token.role}\t{token.prefix}…\t{state}")
+        gate = f"\tgate {token.gate}" if token.gate else ""
+        click.echo(f"{token.name}\t{token.role}\t{token.prefix}…\t{state}{gate}")

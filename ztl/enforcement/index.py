@@ -206,6 +206,20 @@ class EnforcementIndex:
                 pending = until
         return Answer(False, why, nearest, grants, pending)
 
+    def check_grant(self, grant: Grant, zone: str, ts: float) -> Why:
+        """Why one permit covers, or does not cover, `zone` at `ts` (the review's explanation of
+        each permit a plate held; `check` answers for all of them at once)."""
+        if zone not in grant.zones:
+            return Why.OTHER_ZONE
+        if not (grant.start <= ts < grant.end):
+            return Why.NOT_VALID_THEN
+        if not grant.windows:
+            return Why.PERMIT
+        minute, weekday = self.clock.local(ts)
+        if any(covers(w, minute, weekday) for w in grant.windows):
+            return Why.PERMIT
+        return Why.OUTSIDE_HOURS
+
     def touching(self, zone: str, start: float, end: float) -> Iterable[tuple[str, Grant]]:
         """Every (plate, grant) for `zone` whose validity overlaps [start, end)."""
         for plate, grants in self._by_plate.items():

@@ -39,6 +39,7 @@ from ztl.models.registers import (
     Vehicle,
 )
 from ztl.models.submission import FormSubmission
+from ztl.models.transit import Transit, TransitHourCount, TransitRefusal
 
 __all__ = [
     "ApiToken",
@@ -82,6 +83,9 @@ __all__ = [
     "RevocationListState",
     "SecondFactor",
     "StreetSegment",
+    "Transit",
+    "TransitHourCount",
+    "TransitRefusal",
     "UTCDateTime",
     "User",
     "Vehicle",

@@ -98,6 +98,9 @@ class ApiToken(Base):
     )
     revoked_at: Mapped[dt.datetime | None]
     last_used_at: Mapped[dt.datetime | None]
+    # A gate token's gate: its transits are that gate's whatever they say. None for a police
+    # device, or for a gate system's concentrator that speaks for every gate it names.
+    gate: Mapped[str | None] = mapped_column(String(20))
 
 
 class BrowserSession(Base):

@@ -89,6 +89,27 @@ class PositionState(StrEnum):
     EXPIRED = "expired"
 
 
+class TransitStatus(StrEnum):
+    """Where a gate's reading stands in the transit ledger (ztl.transits says how it moves)."""
+
+    AUTHORIZED = "authorized"  # covered when read: no plate kept
+    PENDING = "pending"  # not covered yet; a retroactive registration may still cover it
+    CLEARED = "cleared"  # covered by a registration that came later: plate dropped
+    VIOLATION = "violation"  # the window closed uncovered: waiting for an officer
+    CONFIRMED = "confirmed"  # the officer confirmed it: ready for the fines system
+    DISMISSED = "dismissed"  # the officer dismissed it, with a reason
+    HELD = "held"  # read at a gate the city does not know: judged once the gate is configured
+
+
+class Dismissal(StrEnum):
+    """Why an officer dismissed a violation."""
+
+    EMERGENCY = "emergency"  # an emergency or police vehicle on duty
+    MISREAD = "misread"  # the camera misread the plate
+    LATE_PERMIT = "late_permit"  # a permit covering it was entered late
+    OTHER = "other"  # said in the note
+
+
 class RefundReason(StrEnum):
     """Why money that arrived goes back to the payer."""
 

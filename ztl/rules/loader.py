@@ -45,6 +45,7 @@ from ztl.rules.municipality import (
     Payments,
     PlateChangeLimit,
     Privacy,
+    TransitRules,
     UnregisteredVehicles,
     ZoneRules,
 )
@@ -238,6 +239,7 @@ def parse_rules(text: str, source: str = "<rules>") -> Municipality:
         patron_saint=patron,
         office=_office(reader, data),
         payments=_payments(reader, data),
+        transits=_transits(reader, data),
     )
 
 
@@ -309,6 +311,36 @@ def fiscal_number_is_valid(code: str) -> bool:
             digit -= 9 if digit > 9 else 0
         total += digit
     return (10 - total % 10) % 10 == int(code[10])
+
+
+# [transits]: each setting with the range it may take (ztl.rules.municipality.TransitRules).
+TRANSIT_LIMITS = {
+    "future_seconds": (0, 3600),
+    "late_hours": (1, 24 * 30),
+    "notify_days": (1, 3650),
+    "silent_minutes": (1, 24 * 60),
+    "clock_alarm_seconds": (1, 24 * 3600),
+    "retention_days": (0, 36_500),
+}
+
+
+def _transits(reader: _Reader, data: Mapping[str, Any]) -> TransitRules:
+    """The `[transits]` table; every setting has a default, a misspelt one is refused."""
+    raw = data.get("transits", {})
+    if not isinstance(raw, dict):
+        raise reader.fail("transits", None, (), "must be a table: [transits]")
+    _known_table_keys(reader, raw, "transits", tuple(TRANSIT_LIMITS))
+    values: dict[str, int] = {}
+    for key, (lowest, highest) in TRANSIT_LIMITS.items():
+        if key not in raw:
+            continue
+        value: int = reader.take(raw, key, int, "transits")
+        if not lowest <= value <= highest:
+            raise reader.fail(
+                "transits", None, (key,), f"must be from {lowest} to {highest}, got {value}"
+            )
+        values[key] = value
+    return TransitRules(**values)
 
 
 RETENTION_KEYS = ("lookups_days", "records_years")

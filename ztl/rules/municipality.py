@@ -212,6 +212,29 @@ class Payments:
 
 
 @dataclass(frozen=True)
+class TransitRules:
+    """`[transits]`: how the gates' readings are taken and followed up (ztl.transits).
+
+    `future_seconds` and `late_hours`: how far ahead of the server's clock, and how long after the
+    fact, a reading is still accepted (a gate's clock drifts; a gate that lost its network sends
+    its backlog later); beyond them it is refused with that reason. `notify_days`: days after the
+    transit within which a fine must be notified (art. 201 of the Codice della strada: 90 days
+    for a driver resident in Italy). `silent_minutes`: a gate without readings for this long is an
+    alarm in the situation room; `clock_alarm_seconds`: so is a gate whose readings arrive this
+    far out of step with the server's clock. `retention_days`: days a dismissed violation, or a
+    reading at an unknown gate, keeps its plate, and an authorized reading's row stays before it
+    is folded into the hourly counts.
+    """
+
+    future_seconds: int = 300
+    late_hours: int = 72
+    notify_days: int = 90
+    silent_minutes: int = 15
+    clock_alarm_seconds: int = 120
+    retention_days: int = DEFAULT_LOOKUP_RETENTION_DAYS
+
+
+@dataclass(frozen=True)
 class Municipality:
     code: str
     name: str
@@ -231,6 +254,7 @@ class Municipality:
     patron_saint: tuple[int, int] | None = None  # (month, day) of the city's own holiday
     office: Office | None = None  # [office]: None until the municipality publishes it
     payments: Payments | None = None  # [payments]: needed by the pagoPA provider
+    transits: TransitRules = TransitRules()  # [transits]: the gates' readings (ztl.transits)
 
     def category(self, code: str) -> CategoryRules:
         for category in self.categories:

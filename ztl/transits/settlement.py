@@ -1,0 +1,143 @@
+"""Following readings up: a later registration clears a pending one, a closed window makes it a
+violation, a gate configured later lets a held one be judged.
+
+Why a sweep and not a trigger on each registration: a registration is a permit (a hotel guest's
+daily permit, a CUDE plate) that reaches every process's enforcement index anyway; asking the
+index again for each open reading is one dictionary look-up, so a sweep every minute costs little
+and needs nothing of the code that registers. `ztl transits settle` runs it (cron, or the MQTT
+subscriber's loop); it may run on several machines at once, since each reading is changed by an
+UPDATE that requires it to be still in the state it was read in.
+
+A reading that a registration covers forgets its plate, instant and picture at once, as if it had
+been authorized when read; one whose window closed uncovered becomes a violation with the permits
+considered at that moment and the last day a fine may be notified.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+
+from ztl.city.rules_config import current_rules
+from ztl.enforcement.holder import current_index
+from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import unit_of_work
+from ztl.infrastructure.uploads import discard_upload, upload_folder
+from ztl.models import Transit
+from ztl.models.enums import TransitStatus
+from ztl.transits.ledger import gate_places, judge, notify_by
+
+CHUNK = 1_000
+FORGOTTEN = {
+    "plate": None,
+    "read_at": None,
+    "confidence": None,
+    "image_ref": None,
+    "image_file": None,
+    "image_type": None,
+    "considered": None,
+}
+
+
+@dataclass(frozen=True)
+class Settled:
+    cleared: int = 0  # pending or held readings a registration (or a new gate) covered
+    violations: int = 0  # windows that closed uncovered
+    judged: int = 0  # held readings whose gate is now known
+
+
+def settle(now: dt.datetime | None = None) -> Settled:
+    """Move every open reading on as of `now` (see the module's docstring)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    rules = current_rules()
+    timezone = ZoneInfo(rules.timezone)
+    cleared = violations = judged = 0
+    last_id = 0
+    while True:
+        index = current_index(db.session)
+        places = gate_places(db.session, index)
+        rows = db.session.execute(
+            select(
+                Transit.id,
+                Transit.status,
+                Transit.plate,
+                Transit.read_at,
+                Transit.gate,
+                Transit.direction,
+                Transit.image_file,
+            )
+            .where(
+                Transit.id > last_id,
+                or_(
+                    Transit.status == TransitStatus.PENDING.value,
+                    Transit.status == TransitStatus.HELD.value,
+                ),
+                Transit.plate.is_not(None),
+            )
+            .order_by(Transit.id)
+            .limit(CHUNK)
+        ).all()
+        db.session.rollback()  # end the read; each change below is its own transaction
+        if not rows:
+            break
+        last_id = rows[-1].id
+        pictures: list[str] = []
+        with unit_of_work() as session:
+            for row in rows:
+                assert row.read_at is not None and row.plate is not None
+                place = places.get(row.gate)
+                if row.status == TransitStatus.HELD.value and place is None:
+                    continue
+                judgement = judge(row.plate, row.read_at, place, row.direction, index, moment)
+                was = Transit.status == row.status
+                if judgement.status is TransitStatus.AUTHORIZED:
+                    values = {"status": TransitStatus.CLEARED.value, "zone": judgement.zone}
+                    done = session.execute(
+                        update(Transit)
+                        .where(Transit.id == row.id, was)
+                        .values(**values, **FORGOTTEN)
+                    )
+                    if done.rowcount and row.image_file:  # type: ignore[attr-defined]
+                        pictures.append(row.image_file)
+                    cleared += done.rowcount  # type: ignore[attr-defined]
+                    judged += done.rowcount if row.status == "held" else 0  # type: ignore[attr-defined]
+                    continue
+                if judgement.status is TransitStatus.PENDING:
+                    if row.status == TransitStatus.HELD.value:
+                        done = session.execute(
+                            update(Transit)
+                            .where(Transit.id == row.id, was)
+                            .values(
+                                status=TransitStatus.PENDING.value,
+                                zone=judgement.zone,
+                                pending_until=judgement.pending_until,
+                                considered=judgement.considered,
+                            )
+                        )
+                        judged += done.rowcount  # type: ignore[attr-defined]
+                    continue
+                done = session.execute(
+                    update(Transit)
+                    .where(Transit.id == row.id, was)
+                    .values(
+                        status=TransitStatus.VIOLATION.value,
+                        zone=judgement.zone,
+                        considered=judgement.considered,
+                        notify_by=notify_by(row.read_at, rules.transits.notify_days, timezone),
+                    )
+                )
+                violations += done.rowcount  # type: ignore[attr-defined]
+                judged += done.rowcount if row.status == "held" else 0  # type: ignore[attr-defined]
+        forget_pictures(pictures)
+    return Settled(cleared, violations, judged)
+
+
+def forget_pictures(names: list[str]) -> None:
+    """Remove pictures whose rows no longer point at them (after the change committed)."""
+    folder = upload_folder()
+    for name in names:
+        discard_upload(Path(folder) / name)
