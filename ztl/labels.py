@@ -85,6 +85,8 @@ REGISTRY_LABELS: dict[str, Any] = {
 
 
 EVENT_LABELS: dict[str, Any] = {
+    "violation_confirmed": _l("Violazione confermata"),
+    "violation_dismissed": _l("Violazione archiviata"),
     "drafted": _l("Bozza creata"),
     "edited": _l("Bozza modificata"),
     "checked": _l("Controlli eseguiti"),
@@ -257,6 +259,27 @@ PAYMENT_CHANNEL_LABELS: dict[str, Any] = {
     "signed": _l("Notifica firmata del sistema di pagamento"),
     "counter": _l("Sportello"),
 }
+TRANSIT_STATUS_LABELS: dict[str, Any] = {
+    "authorized": _l("Autorizzato"),
+    "pending": _l("In attesa: una registrazione successiva può ancora coprirlo"),
+    "cleared": _l("Coperto da una registrazione successiva"),
+    "violation": _l("Violazione da esaminare"),
+    "confirmed": _l("Violazione confermata"),
+    "dismissed": _l("Archiviato"),
+    "held": _l("Varco sconosciuto: in attesa della configurazione"),
+}
+DISMISSAL_LABELS: dict[str, Any] = {
+    "emergency": _l("Veicolo di emergenza o di polizia in servizio"),
+    "misread": _l("Targa letta male dalla telecamera"),
+    "late_permit": _l("Coperto da un permesso inserito in ritardo"),
+    "other": _l("Altro motivo (indicato nella nota)"),
+}
+PERMIT_MISS_LABELS: dict[str, Any] = {
+    "other_zone": _l("Non vale in questa zona"),
+    "not_valid_then": _l("Non valido in quella data"),
+    "outside_hours": _l("Non vale a quell'ora"),
+    "permit": _l("Copre il transito"),
+}
 
 # Every kind of code a person may meet, by what it is (tests/test_no_internal_codes.py).
 CATALOGUE: dict[str, dict[str, Any]] = {
@@ -284,6 +307,9 @@ CATALOGUE: dict[str, dict[str, Any]] = {
     "payment notice state": POSITION_STATE_LABELS,
     "refund reason": REFUND_REASON_LABELS,
     "payment channel": PAYMENT_CHANNEL_LABELS,
+    "transit status": TRANSIT_STATUS_LABELS,
+    "dismissal": DISMISSAL_LABELS,
+    "permit miss": PERMIT_MISS_LABELS,
 }
 
 
