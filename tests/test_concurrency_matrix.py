@@ -59,7 +59,7 @@ from ztl.applications import hotel_guests
 from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.applications.documents import attach_document
 from ztl.applications.payment_receipts import SIGNATURE_HEADER, sign
-from ztl.demo.generator import codice_fiscale
+from ztl.demo.generator import car_plate, codice_fiscale
 from ztl.eligibility.service import EligibilityRequest, PlateInput, check_eligibility
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
@@ -959,6 +959,24 @@ def _any_events_of(subject: str, action: str) -> int:
     return _count(Event, Event.subject_type == subject, Event.action == action)
 
 
+def _transit_push(w: World) -> Effect:
+    """A gate resends a reading it got no answer for, six times at once: one row in the ledger."""
+    from ztl.models import Transit
+
+    _token, plaintext = tokens.create_token(f"varco-{w.serial}", "gate")
+    w.serial += 1
+    source_id = f"A1-{w.serial}-{secrets.token_hex(4)}"
+    reading = {
+        "id": source_id,
+        "gate": "A1",
+        "plate": car_plate(5_000_777),
+        "at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    headers = {"Authorization": f"Bearer {plaintext}", "Content-Type": "application/json"}
+    post = Post("/api/v1/transits", body=json.dumps(reading).encode(), headers=headers)
+    return Effect(Browser(w.base), post, lambda: _count(Transit, Transit.source_id == source_id))
+
+
 def _permits_of_application(app_id: int) -> int:
     return _count(Permit, Permit.application_id == app_id)
 
@@ -1020,6 +1038,7 @@ STATE_CHANGES: dict[str, Prepare] = {
     "auth.renew_recovery_codes": _renew_recovery_codes,
     "supervisor.reset_second_factor": _reset_second_factor,
     "supervisor.refund_done": _refund_done,
+    "api_transits.push_transit": _transit_push,
 }
 TWO_TABS = ("resident.pay_application", "clerk.approve", "resident.change_permit_plate")
 # Served by the production payment provider only: its own server run.

@@ -77,7 +77,6 @@ def upgrade():
         sa.Column('gate', sa.String(length=20), nullable=False),
         sa.Column('hour', sa.DateTime(timezone=True), nullable=False),
         sa.Column('authorized', sa.Integer(), nullable=False),
-        sa.Column('not_authorized', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('gate', 'hour', name=op.f('pk_transit_hour_count')),
     )
     op.create_table(

@@ -9,7 +9,10 @@ from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
-    from ztl.cli import jobs  # noqa: F401 (adds expire and remind to permits)
+    from ztl.cli import (
+        jobs,  # noqa: F401 (adds expire and remind to permits)
+        transit_ledger,  # noqa: F401 (adds ingest and settle to transits)
+    )
     from ztl.cli.audit import audit
     from ztl.cli.city import city, database_group
     from ztl.cli.demo import demo

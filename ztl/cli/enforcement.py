@@ -27,7 +27,7 @@ def gates() -> None:
     pass
 
 
-@click.group(help="Camera transits: check a file of plate,gate,at rows.")
+@click.group(help="Camera transits: check a file, take readings into the ledger, settle them.")
 def transits() -> None:
     pass
 

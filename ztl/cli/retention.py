@@ -1,7 +1,8 @@
 """`ztl retention purge`: anonymise what is past the municipality's retention.
 
-Three purges, each its own transaction: plate lookups lose their plate (ztl.lookups.retention,
-`[retention] lookups_days`), the memory of form submissions older than a day goes
+Four purges, each its own transaction: plate lookups lose their plate (ztl.lookups.retention,
+`[retention] lookups_days`), the transit ledger forgets what it no longer needs
+(ztl.transits.retention, `[transits] retention_days`), the memory of form submissions older than a day goes
 (ztl.infrastructure.submissions), then ended permits and closed applications lose the person's data
 (ztl.records.retention, `[retention] records_years`). They are independent: the lookups
 done stay done if the records fail, and the next run finishes the rest.
@@ -18,6 +19,7 @@ from ztl.infrastructure.submissions import forget_old as forget_old_submissions
 from ztl.lookups.retention import purge_lookups
 from ztl.models import utcnow
 from ztl.records.retention import anonymise_ended_records
+from ztl.transits.retention import purge_transits
 from ztl.values import InvalidValue
 from ztl.values.times import parse_instant
 
@@ -45,6 +47,12 @@ def purge(now_text: str | None) -> None:
     click.echo(
         f"{result.anonymised} plate lookups anonymised "
         f"(retention {result.days} days: answers before {result.cutoff.isoformat()})"
+    )
+    ledger = purge_transits(now)
+    click.echo(
+        f"{ledger.folded} covered transits counted and deleted, {ledger.anonymised} transits "
+        f"anonymised, {ledger.refusals} refused gate messages deleted "
+        f"(retention {ledger.days} days: before {ledger.cutoff.isoformat()})"
     )
     forgotten = forget_old_submissions(now)
     click.echo(f"{forgotten} form submissions older than a day forgotten")

@@ -76,14 +76,14 @@ class Transit(Base):
 
 
 class TransitHourCount(Base):
-    """Readings per gate and UTC hour, kept after the rows they were counted from are purged."""
+    """Authorized readings per gate and UTC hour, kept after their rows are purged (readings that
+    were not authorized are anonymised, not deleted, so they count from their rows)."""
 
     __tablename__ = "transit_hour_count"
 
     gate: Mapped[str] = mapped_column(String(20), primary_key=True)
     hour: Mapped[dt.datetime] = mapped_column(primary_key=True)
     authorized: Mapped[int] = mapped_column(default=0)
-    not_authorized: Mapped[int] = mapped_column(default=0)
 
 
 class TransitRefusal(Base):

@@ -93,7 +93,10 @@ def _source_id(raw: Mapping[str, Any]) -> str:
 def _instant(raw: Mapping[str, Any], now: dt.datetime, rules: TransitRules) -> dt.datetime:
     value = _text(raw, "at", 40)
     assert value is not None
-    at = parse_instant(value)  # refuses a time without an offset
+    try:
+        at = parse_instant(value)  # refuses a time without an offset
+    except InvalidValue as exc:
+        raise InvalidValue(f"'at': {exc}") from exc
     if at > now + dt.timedelta(seconds=rules.future_seconds):
         raise InvalidValue(
             f"'at' is more than {rules.future_seconds} seconds ahead of the server's clock"
@@ -159,9 +162,10 @@ def reading_from(
     gate = _gate(raw, bound_gate)
     plate_text = _text(raw, "plate", 20)
     assert plate_text is not None
-    plate = normalise_plate(plate_text)
-    if not plate:
-        raise InvalidValue("'plate' has no letters or digits")
+    try:
+        plate = normalise_plate(plate_text)
+    except InvalidValue as exc:
+        raise InvalidValue(f"'plate': {exc}") from exc
     image, kind = (None, None)
     if raw.get("image") is not None:
         image, kind = image_from_base64(raw["image"])
