@@ -17,7 +17,6 @@ quiet moments: it writes what is queued when no request has done so within the i
 from __future__ import annotations
 
 import atexit
-import datetime as dt
 import logging
 import os
 import threading
@@ -31,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ztl.infrastructure.unit_of_work import unit_of_work
 from ztl.models import PlateLookup
+from ztl.models.base import driver_instant
 
 EXTENSION_KEY = "ztl_lookup_recorder"
 FLUSH_NOW_ABOVE = 5_000
@@ -157,7 +157,9 @@ def _write(rows: list[dict[str, Any]]) -> None:
             return
         naive = dialect == "sqlite"
         params = [
-            tuple(_instant(row.get(c), naive) if c in INSTANTS else row.get(c) for c in COLUMNS)
+            tuple(
+                driver_instant(row.get(c), naive) if c in INSTANTS else row.get(c) for c in COLUMNS
+            )
             for row in rows
         ]
         if naive:
@@ -167,17 +169,6 @@ def _write(rows: list[dict[str, Any]]) -> None:
         with driver.cursor() as cursor, cursor.copy(POSTGRES_COPY) as copy:  # type: ignore[union-attr]
             for values in params:
                 copy.write_row(values)
-
-
-def _instant(value: dt.datetime | None, naive: bool) -> Any:
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("naive datetime: times are stored in UTC and must carry an offset")
-    utc = value.astimezone(dt.UTC)
-    if naive:  # SQLAlchemy's SQLite DATETIME text, which UTCDateTime reads back as UTC
-        return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    return utc
 
 
 def recorder() -> LookupRecorder:

@@ -46,6 +46,20 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
+def driver_instant(value: dt.datetime | None, sqlite: bool) -> Any:
+    """An instant as UTCDateTime would hand it to the database driver, for the hot paths that
+    write through the driver itself (plate lookups, gate readings): aware and in UTC, or on
+    SQLite SQLAlchemy's DATETIME text, which UTCDateTime reads back as UTC. Naive is refused."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetime: times are stored in UTC and must carry an offset")
+    utc = value.astimezone(dt.UTC)
+    if sqlite:
+        return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return utc
+
+
 def utcnow() -> dt.datetime:
     """The current time in UTC, aware: the only clock models use for defaults."""
     return dt.datetime.now(dt.UTC)
