@@ -8,6 +8,7 @@ import pytest
 
 from ztl.rules.fees import fee_for
 from ztl.rules.loader import DEFAULT_RULES, RulesFileError, load_rules, parse_rules
+from ztl.rules.municipality import TransitRules
 
 PRATO = DEFAULT_RULES.read_text(encoding="utf-8")
 ESEMPIO = DEFAULT_RULES.parent / "esempio.toml"
@@ -182,3 +183,32 @@ def test_a_broken_rules_file_stops_start_up(tmp_path: Path) -> None:
     from ztl.city.rules_config import current_rules
 
     assert current_rules(app).code == "IT-XX"
+
+
+def test_the_transit_settings_are_read_with_their_defaults() -> None:
+    prato = load_rules().transits
+    assert (prato.future_seconds, prato.late_hours, prato.notify_days) == (300, 72, 90)
+    bare = parse_rules(PRATO.replace("[transits]", "[transits_old]"), "x").transits
+    assert bare == TransitRules()
+    faster = parse_rules(PRATO.replace("silent_minutes = 15", "silent_minutes = 5"), "x")
+    assert faster.transits.silent_minutes == 5 and faster.transits.notify_days == 90
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "field", "problem"),
+    [
+        ("notify_days = 90", "notify_days = 0", "transits.notify_days", "from 1 to 3650, got 0"),
+        ("late_hours = 72", "late_hours = 72.5", "transits.late_hours", "must be a whole number, got 72.5"),
+        ("future_seconds = 300", "future_seconds = 7200", "transits.future_seconds", "from 0 to 3600"),
+        ("retention_days = 7", "retention_day = 7", "transits.retention_day", "unknown setting 'retention_day'"),
+    ],
+)  # fmt: skip
+def test_a_bad_transit_setting_is_refused_with_line_and_field(
+    setting: str, value: str, field: str, problem: str
+) -> None:
+    broken = PRATO.replace(setting, value, 1)
+    with pytest.raises(RulesFileError) as info:
+        parse_rules(broken, "prato.toml")
+    error = info.value
+    assert error.field == field and problem in error.problem, str(error)
+    assert error.line is not None and value in broken.splitlines()[error.line - 1]
