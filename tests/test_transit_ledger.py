@@ -305,3 +305,23 @@ def test_the_command_line_ingests_a_file_once(city: Flask, tmp_path: Path) -> No
     )
     assert settled.exit_code == 0
     assert "2 new violations" in settled.output
+
+
+def test_a_picture_that_cannot_be_stored_keeps_nothing_and_asks_the_gate_to_retry(
+    city: Flask, client: FlaskClient, gate: dict[str, str], tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    folder = city.config["ZTL_UPLOAD_DIR"]
+    city.config["ZTL_UPLOAD_DIR"] = str(blocked / "uploads")
+    try:
+        picture = base64.b64encode(JPEG).decode()
+        status, answer = _push(
+            client, gate, id="disk-1", gate="A1", plate=STRANGER, at=_z(_now()), image=picture
+        )
+    finally:
+        city.config["ZTL_UPLOAD_DIR"] = folder
+    assert status == 503 and answer["error"] == "transit_storage"
+    assert db.session.scalar(select(func.count()).select_from(Transit)) == 0
+    status, answer = _push(client, gate, id="disk-1", gate="A1", plate=STRANGER, at=_z(_now()))
+    assert (status, answer["repeat"]) == (201, False)  # the retry is the first one kept

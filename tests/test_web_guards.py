@@ -286,6 +286,7 @@ API_EXPECTED: dict[str, str] = {
     "/api/v1/whoami": "token",
     "/api/v1/authorizations/<plate>": "token",
     "/api/v1/transits/check": "token",
+    "/api/v1/transits": "gate token",
     "/api/v1/whitelist": "token",
     "/api/v1/seals/verify": "token",
     "/api/v1/eligibility": "session",
@@ -338,6 +339,9 @@ def test_api_matrix(app: Flask, client: FlaskClient, caller: str) -> None:
             ok = all(s not in (401, 403) for s in statuses)  # 503 here: no keys, so no lists yet
         elif kind == "token":
             ok = all((s == 401) == (caller not in TOKEN_ROLES) and s != 403 for s in statuses)
+        elif kind == "gate token":  # gates only: a police device is refused
+            wanted = {"gate": None, "police": 403}.get(caller, 401)
+            ok = all(s == wanted if wanted else s not in (401, 403) for s in statuses)
         elif kind == "signed":  # no token or session opens it
             ok = all(s in (401, 404) for s in statuses)
         else:  # session

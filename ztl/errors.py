@@ -154,6 +154,10 @@ CATALOGUE: Mapping[str, ErrorText] = {
     "kind": _e(_l("Tipo di documento non previsto.")),
     "closed": _e(_l("Non si possono più aggiungere o togliere documenti a questa domanda.")),
     "storage_unavailable": _e(_l("Non è stato possibile salvare il documento: riprova più tardi.")),
+    "transit_storage": _e(
+        _l("Non è stato possibile salvare l'immagine del transito: invialo di nuovo più tardi."),
+        503,
+    ),
     "file_missing": _e(
         _l("Il file di questo documento non è più disponibile: rivolgiti all'ufficio permessi.")
     ),
@@ -273,6 +277,8 @@ CATALOGUE: Mapping[str, ErrorText] = {
     ),
     "password_blank_padded": _e(_l("La password non può iniziare o finire con uno spazio.")),
     "name_taken": _e(_l("Esiste già un token con questo nome: scegline un altro.")),
+    "gate_not_gate_role": _e(_l("Solo un token di ruolo varco può essere legato a un varco.")),
+    "gate": _e(_l("Codice del varco non valido: da 1 a 20 lettere, cifre, punto, trattino.")),
     "name_invalid": _e(_l("Usa lettere, cifre, punto, trattino o trattino basso, senza spazi.")),
     "own_account": _e(_l("Non puoi disattivare il tuo stesso account.")),
     "admin_only": _e(

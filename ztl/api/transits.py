@@ -25,6 +25,7 @@ from ztl.api.auth import Tokens, api_error
 from ztl.api.fields import EXAMPLE_AT, closed, documented, json_object
 from ztl.api.operations import JsonAnswer, JsonBody, api_blueprint, operation
 from ztl.city.rules_config import current_rules
+from ztl.infrastructure.uploads import DocumentError
 from ztl.models.enums import TokenRole
 from ztl.transits.ledger import HTTP, record_readings
 from ztl.transits.readings import MAX_IMAGE_BYTES, reading_from
@@ -134,6 +135,7 @@ class TransitAnswer(TypedDict):
         201: JsonAnswer(TransitAnswer, "Recorded."),
         200: JsonAnswer(TransitAnswer, "Already recorded: the first answer."),
     },
+    refusals=(503,),  # the picture could not be stored: send the reading again later
 )
 def push_transit(body: Reading) -> tuple[Response, int]:
     now = dt.datetime.now(dt.UTC)
@@ -141,5 +143,8 @@ def push_transit(body: Reading) -> tuple[Response, int]:
         reading = reading_from(body, now, current_rules().transits, g.api_token.gate)
     except InvalidValue as exc:
         return api_error("bad_request", detail=str(exc))
-    (outcome,) = record_readings([reading], HTTP, now)
+    try:
+        (outcome,) = record_readings([reading], HTTP, now)
+    except DocumentError:  # the picture could not be written (a full disk): nothing was kept
+        return api_error("transit_storage")
     return jsonify(outcome.json()), 200 if outcome.repeat else 201

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,21 +73,24 @@ class GatePlace:
 
 class _Gates:
     """Gate code -> zone and direction, read again only when the index was rebuilt or moved on
-    (a change of gates is a configuration change, which rebuilds every process's index)."""
+    (a change of gates is a configuration change, which rebuilds every process's index). Kept
+    per index object, so two apps in one process (tests, a shell) never share gates."""
 
     def __init__(self) -> None:
-        self._key: tuple[int, int] | None = None
-        self._places: dict[str, GatePlace] = {}
+        self._by_index: weakref.WeakKeyDictionary[
+            EnforcementIndex, tuple[int, dict[str, GatePlace]]
+        ] = weakref.WeakKeyDictionary()
 
     def places(self, session: AnySession, index: EnforcementIndex) -> dict[str, GatePlace]:
-        key = (id(index), index.version)
-        if key != self._key:
-            rows = session.execute(
-                select(Gate.code, Zone.code, Gate.direction).join(Zone, Zone.id == Gate.zone_id)
-            )
-            self._places = {code: GatePlace(zone, direction) for code, zone, direction in rows}
-            self._key = key
-        return self._places
+        found = self._by_index.get(index)
+        if found is not None and found[0] == index.version:
+            return found[1]
+        rows = session.execute(
+            select(Gate.code, Zone.code, Gate.direction).join(Zone, Zone.id == Gate.zone_id)
+        )
+        places = {code: GatePlace(zone, direction) for code, zone, direction in rows}
+        self._by_index[index] = (index.version, places)
+        return places
 
 
 _GATES = _Gates()
