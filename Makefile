@@ -24,7 +24,7 @@ run: install translations
 	$(BIN)/ztl keys init
 	$(BIN)/ztl demo load
 	$(BIN)/ztl static build
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - "ztl:create_app()"
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --threads 4 --access-logfile - "ztl:create_app()"
 
 lint: install
 	$(BIN)/ruff check .

@@ -977,6 +977,33 @@ def _transit_push(w: World) -> Effect:
     return Effect(Browser(w.base), post, lambda: _count(Transit, Transit.source_id == source_id))
 
 
+def _violation(w: World) -> int:
+    """A reading no permit covers, read four days ago: a violation waiting for an officer."""
+    from ztl.models import Transit
+    from ztl.transits.ledger import FILE, record_readings
+    from ztl.transits.readings import Reading
+    from ztl.transits.settlement import settle
+
+    w.serial += 1
+    at = dt.datetime.now(dt.UTC) - dt.timedelta(days=4)
+    reading = Reading("A1", f"review-{w.serial}", car_plate(5_000_800 + w.serial), at)
+    record_readings([reading], FILE)
+    settle()
+    found = db.session.scalar(select(Transit.id).where(Transit.source_id == reading.source_id))
+    assert found is not None
+    return int(found)
+
+
+def _review(action: str, form: dict[str, str], event: str) -> Prepare:
+    def prepare(w: World) -> Effect:
+        transit_id = _violation(w)
+        _officer, browser = w.person("police")
+        post = Post(f"/polizia/violazioni/{transit_id}/{action}", form)
+        return Effect(browser, post, lambda: _events_of("transit", transit_id, event))
+
+    return prepare
+
+
 def _permits_of_application(app_id: int) -> int:
     return _count(Permit, Permit.application_id == app_id)
 
@@ -1039,6 +1066,10 @@ STATE_CHANGES: dict[str, Prepare] = {
     "supervisor.reset_second_factor": _reset_second_factor,
     "supervisor.refund_done": _refund_done,
     "api_transits.push_transit": _transit_push,
+    "police.confirm_violation": _review("conferma", {}, "violation_confirmed"),
+    "police.dismiss_violation": _review(
+        "archiviazione", {"dismissal": "misread", "note": ""}, "violation_dismissed"
+    ),
 }
 TWO_TABS = ("resident.pay_application", "clerk.approve", "resident.change_permit_plate")
 # Served by the production payment provider only: its own server run.

@@ -182,6 +182,7 @@ def _urls(app: Flask, city: City) -> list[str]:
         "user_id": (999_999,),  # no such account: a deactivation's confirmation is a 404 page
         "booklet_id": (999_999,),  # no booklet in this city: its notice is a 404 page
         "refund_id": (999_999,),  # no refund owed: its confirmation is a 404 page
+        "transit_id": (999_999,),  # no violation in this city: its page is a 404 page
     }
     urls = [MISSING_PAGE, "/polizia/targa?plate=AB123CD&zone="]
     with app.test_request_context():

@@ -174,7 +174,8 @@ def test_readings_that_cannot_be_taken_are_refused_and_nothing_is_kept(
         ({k: v for k, v in good.items() if k != "id"}, "id"),
         ({**good, "id": "-starts-with-a-dash"}, "id"),
         ({**good, "id": "x" * 65}, "id"),
-        ({**good, "plate": "AB*123"}, "targa"),
+        ({**good, "plate": "AB*123"}, "'plate' must be 1-12 letters and digits"),
+        ({**good, "image_ref": "https://x.example/\x00"}, "control characters"),
         ({**good, "at": "2026-12-06T10:00:00"}, "fuso"),
         ({**good, "at": "not a time"}, "at"),
         ({**good, "at": _z(now + dt.timedelta(minutes=6))}, "ahead"),
@@ -255,8 +256,8 @@ def test_a_stream_ends_with_exactly_the_expected_violations(
     # The permit holder's plate is where its permit put it, and nowhere else; the guest's plate is
     # in the registration that covered it (its permit), never in the ledger or the lookups.
     assert _database_text().count(DEMO_OWN_CAR) == before.count(DEMO_OWN_CAR)
-    ledger = db.session.execute(text("SELECT * FROM transit")).all()
-    ledger += db.session.execute(text("SELECT * FROM plate_lookup")).all()
+    ledger = [*db.session.execute(text("SELECT * FROM transit"))]
+    ledger += [*db.session.execute(text("SELECT * FROM plate_lookup"))]
     assert GUEST not in " ".join(str(value) for row in ledger for value in row)
 
 

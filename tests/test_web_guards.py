@@ -28,6 +28,7 @@ ROLE_PREFIXES = (
     "/ufficio/",
     "/supervisione/",
     "/polizia/",
+    "/sala-operativa/",
     "/amministrazione/",
 )
 
@@ -47,7 +48,16 @@ EXPECTED: dict[str, frozenset[str]] = {
     "/polizia/risposte/svuota": POLICE,
     "/polizia/sigillo/sw.js": POLICE,
     "/polizia/targa": POLICE,
+    "/polizia/violazioni/": POLICE,
+    "/polizia/violazioni/<int:transit_id>": POLICE,
+    "/polizia/violazioni/<int:transit_id>/conferma": POLICE,
+    "/polizia/violazioni/<int:transit_id>/archiviazione": POLICE,
+    "/polizia/violazioni/<int:transit_id>/immagine": POLICE,
+    "/polizia/violazioni/esportazione": POLICE,
     "/amministrazione/": ADMIN,
+    # The situation room: supervisors and the police watch the gates together.
+    "/sala-operativa/": SUPERVISION | POLICE,
+    "/sala-operativa/eventi": SUPERVISION | POLICE,
 }
 # The applicant's pages (their objects are checked for ownership by test_resident_pages).
 EXPECTED.update(

@@ -112,3 +112,15 @@ _.riscossioni
 # when a position was confirmed open and cancelled: kept for the accounting office's history
 _.opened_at
 _.cancelled_at
+# why an officer dismissed a violation: chosen from the form's list, by value (Dismissal)
+_.EMERGENCY
+_.MISREAD
+_.LATE_PERMIT
+# paho-mqtt calls these callbacks, and reads these MQTT 5 properties, by name
+_.on_connect  # ztl/transits/mqtt.py, tests/mqtt_broker.py
+_.on_disconnect
+_.on_subscribe
+_.on_message
+_.on_connect_fail
+_.SessionExpiryInterval
+_.ReceiveMaximum

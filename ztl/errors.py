@@ -154,6 +154,17 @@ CATALOGUE: Mapping[str, ErrorText] = {
     "kind": _e(_l("Tipo di documento non previsto.")),
     "closed": _e(_l("Non si possono più aggiungere o togliere documenti a questa domanda.")),
     "storage_unavailable": _e(_l("Non è stato possibile salvare il documento: riprova più tardi.")),
+    "transit_decided": _e(
+        _l(
+            "Questa violazione è già stata decisa (confermata o archiviata): la decisione non è "
+            "stata registrata."
+        ),
+        409,
+    ),
+    "dismissal_note": _e(
+        _l("Per archiviare per un altro motivo scrivi il motivo nella nota."), 422
+    ),
+    "dismissal_reason": _e(_l("Scegli uno dei motivi di archiviazione dell'elenco."), 422),
     "transit_storage": _e(
         _l("Non è stato possibile salvare l'immagine del transito: invialo di nuovo più tardi."),
         503,

@@ -51,7 +51,6 @@ def upgrade():
         sa.Column('dismissal', sa.String(length=20), nullable=True),
         sa.Column('review_note', sa.Text(), nullable=True),
         sa.Column('notify_by', sa.Date(), nullable=True),
-        sa.Column('exported_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(f'status IN ({STATUSES})', name=op.f('ck_transit_status')),
         sa.CheckConstraint(f'answer IN ({STATUSES})', name=op.f('ck_transit_answer')),

@@ -12,6 +12,7 @@ def register_commands(app: Flask) -> None:
     from ztl.cli import (
         jobs,  # noqa: F401 (adds expire and remind to permits)
         transit_ledger,  # noqa: F401 (adds ingest and settle to transits)
+        transit_mqtt,  # noqa: F401 (adds subscribe and mqtt-acl to transits)
     )
     from ztl.cli.audit import audit
     from ztl.cli.city import city, database_group

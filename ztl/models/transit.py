@@ -71,7 +71,6 @@ class Transit(Base):
     review_note: Mapped[str | None] = mapped_column(Text)
     # The last day a fine may be notified (art. 201 of the Codice della strada), for a violation.
     notify_by: Mapped[dt.date | None] = mapped_column(Date)
-    exported_at: Mapped[dt.datetime | None]
     anonymised_at: Mapped[dt.datetime | None]
 
 

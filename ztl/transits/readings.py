@@ -62,6 +62,8 @@ def _text(raw: Mapping[str, Any], key: str, limit: int, required: bool = True) -
         raise InvalidValue(f"'{key}' must be a string")
     if len(value) > limit:
         raise InvalidValue(f"'{key}' is longer than {limit} characters")
+    if not value.isprintable():  # a NUL or a line break has no place in any field
+        raise InvalidValue(f"'{key}' contains control characters")
     return value
 
 
@@ -164,8 +166,10 @@ def reading_from(
     assert plate_text is not None
     try:
         plate = normalise_plate(plate_text)
-    except InvalidValue as exc:
-        raise InvalidValue(f"'plate': {exc}") from exc
+    except InvalidValue as exc:  # the message does not repeat the plate: refusals are kept
+        raise InvalidValue(
+            "'plate' must be 1-12 letters and digits (spaces and dashes are ignored)"
+        ) from exc
     image, kind = (None, None)
     if raw.get("image") is not None:
         image, kind = image_from_base64(raw["image"])

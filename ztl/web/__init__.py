@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
     from ztl.web.public.views import bp as public_bp
     from ztl.web.resident.views import bp as resident_bp
     from ztl.web.security import register_security_headers
+    from ztl.web.situation.views import bp as situation_bp
     from ztl.web.supervisor.views import bp as supervisor_bp
 
     for blueprint in (
@@ -31,6 +32,7 @@ def register_web(app: Flask) -> None:
         clerk_bp,
         supervisor_bp,
         police_bp,
+        situation_bp,
         admin_bp,
     ):
         app.register_blueprint(blueprint)

@@ -10,6 +10,6 @@ bp = Blueprint("police", __name__, url_prefix="/polizia")
 guard_blueprint(bp, POLICE)
 
 
-# The home (the plate check first), the plate lookup's and the seal verifier's routes live in their
-# own modules, on this blueprint (and so behind its guard).
-from ztl.web.police import plate_views, seal_views  # noqa: E402, F401
+# The home (the plate check first), the plate lookup's, the seal verifier's and the review of
+# violations' routes live in their own modules, on this blueprint (and so behind its guard).
+from ztl.web.police import plate_views, seal_views, violation_views  # noqa: E402, F401
