@@ -13,7 +13,7 @@ from ztl.extensions import csrf
 app = create_app()
 
 
-@app.post("/bench/bare")
+@app.post("/api/bench/bare")  # under /api/: no form machinery, like the API
 def bare() -> tuple[dict[str, object], int]:
     body = request.get_json(silent=True) or {}
     return {"id": body.get("id"), "outcome": "authorized", "repeat": False}, 201

@@ -158,6 +158,34 @@ def writing(session: Any) -> Iterator[None]:
         _writing.reset(token)
 
 
+@contextmanager
+def driver_transaction(engine: Engine) -> Iterator[Any]:
+    """A write transaction on a pooled driver connection, committed on success, rolled back on
+    any error: for the hot paths that write every statement by hand (gate readings), where the
+    ORM session's own bookkeeping cost more than the statements (bench/transits.py).
+
+    On SQLite it starts with BEGIN IMMEDIATE, like every other write here. Driver errors come out
+    as SQLAlchemy's (OperationalError, IntegrityError, DataError...), so the same handlers answer
+    them (a locked database is a 503, not a 500).
+    """
+    pooled = engine.raw_connection()
+    driver = pooled.driver_connection
+    errors = engine.dialect.loaded_dbapi.Error
+    try:
+        if _is_sqlite(driver):
+            _begin_immediate(driver)
+        yield driver
+        pooled.commit()
+    except errors as exc:
+        pooled.rollback()
+        raise DBAPIError.instance(None, None, exc, errors) from exc
+    except BaseException:
+        pooled.rollback()
+        raise
+    finally:
+        pooled.close()
+
+
 def is_busy(exc: BaseException) -> bool:
     """The database stayed locked beyond the timeout (SQLite) or a lock wait gave up (PostgreSQL)."""
     if not isinstance(exc, DBAPIError):

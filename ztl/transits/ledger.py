@@ -27,13 +27,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 
 from ztl.city.rules_config import current_rules
+from ztl.database import driver_transaction
 from ztl.enforcement.holder import current_index
 from ztl.enforcement.index import Answer, EnforcementIndex, Grant
 from ztl.extensions import db
-from ztl.infrastructure.unit_of_work import AnySession, unit_of_work
+from ztl.infrastructure.unit_of_work import AnySession
 from ztl.infrastructure.uploads import discard_upload, store_upload
 from ztl.models import Gate, Transit, Zone
 from ztl.models.base import driver_instant
@@ -233,30 +234,61 @@ INSERTS = {
 }
 
 
-def _write(session: AnySession, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+def _driver_value(column: str, value: Any, sqlite: bool) -> Any:
+    if column in INSTANTS:
+        return driver_instant(value, sqlite)
+    if column == "notify_by" and value is not None and sqlite:
+        return value.isoformat()
+    return value
+
+
+def _write(cursor: Any, sqlite: bool, rows: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
     """Insert the rows not already in the ledger; the (gate, id) of those inserted.
 
-    Through the driver, one statement per row in the caller's transaction: a reading's write is
-    part of the cost of every reading, and SQLAlchemy's per-value processing cost a third of it
-    (bench/transits.py). Values are converted exactly as UTCDateTime and Date would.
+    Through the driver, one statement per row, in the caller's transaction: a reading's write is
+    part of the cost of every reading, and SQLAlchemy's per-value processing and the ORM session's
+    bookkeeping cost more than the statements (bench/transits.py). Values are converted exactly
+    as UTCDateTime and Date would.
     """
-    connection = session.connection()
-    dialect = connection.dialect.name
-    sqlite = dialect == "sqlite"
-    statement = INSERTS[dialect]
+    statement = INSERTS["sqlite" if sqlite else "postgresql"]
     inserted: set[tuple[str, str]] = set()
     for row in rows:
-        values = []
-        for column in COLUMNS:
-            value = row.get(column)
-            if column in INSTANTS:
-                value = driver_instant(value, sqlite)
-            elif column == "notify_by" and value is not None and sqlite:
-                value = value.isoformat()
-            values.append(value)
-        if connection.exec_driver_sql(statement, tuple(values)).rowcount:
+        cursor.execute(statement, tuple(_driver_value(c, row.get(c), sqlite) for c in COLUMNS))
+        if cursor.rowcount:
             inserted.add((row["gate"], row["source_id"]))
     return inserted
+
+
+ANSWER = {
+    "sqlite": f"SELECT answer, pending_until FROM {Transit.__tablename__} "  # noqa: S608
+    "WHERE gate = ? AND source_id = ?",
+    "postgresql": f"SELECT answer, pending_until FROM {Transit.__tablename__} "  # noqa: S608
+    "WHERE gate = %s AND source_id = %s",
+}
+
+
+def _answers(
+    cursor: Any, sqlite: bool, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Outcome]:
+    """The first answers given to readings already in the ledger (repeats are few: one query
+    each)."""
+    found: dict[tuple[str, str], Outcome] = {}
+    statement = ANSWER["sqlite" if sqlite else "postgresql"]
+    for gate, source_id in keys:
+        cursor.execute(statement, (gate, source_id))
+        row = cursor.fetchone()
+        if row is None:
+            continue
+        answer, pending_until = row
+        until = None
+        if answer == TransitStatus.PENDING.value and pending_until is not None:
+            until = (
+                pending_until
+                if isinstance(pending_until, dt.datetime)
+                else dt.datetime.fromisoformat(pending_until)
+            ).replace(tzinfo=dt.UTC)
+        found[(gate, source_id)] = Outcome(gate, source_id, answer, until, True)
+    return found
 
 
 def record_readings(
@@ -309,11 +341,12 @@ def record_readings(
                 timezone,
             )
         )
+    sqlite = db.engine.dialect.name == "sqlite"
     try:
-        with unit_of_work() as session:
-            inserted = _write(session, rows)
-            repeats = [key for key in first if key not in inserted]
-            earlier = _answers(session, repeats)
+        with driver_transaction(db.engine) as connection:
+            cursor = connection.cursor()
+            inserted = _write(cursor, sqlite, rows)
+            earlier = _answers(cursor, sqlite, [key for key in first if key not in inserted])
     except BaseException:
         for path in stored.values():
             discard_upload(path)
@@ -340,21 +373,3 @@ def record_readings(
                 )
             )
     return outcomes
-
-
-def _answers(
-    session: AnySession, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], Outcome]:
-    """The first answers given to readings already in the ledger."""
-    found: dict[tuple[str, str], Outcome] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        rows = session.execute(
-            select(Transit.gate, Transit.source_id, Transit.answer, Transit.pending_until).where(
-                tuple_(Transit.gate, Transit.source_id).in_(chunk)
-            )
-        )
-        for gate, source_id, answer, pending_until in rows:
-            until = pending_until if answer == TransitStatus.PENDING.value else None
-            found[(gate, source_id)] = Outcome(gate, source_id, answer, until, True)
-    return found
