@@ -149,15 +149,26 @@ def bench_http(env: dict[str, str], plates: list[str], seconds: int, workers: in
         }
         runs = list(scripts.items())
         _wrk(base, runs[4][1], 2, 8)  # warm both workers and the index
-        bare = _wrk(base, runs[0][1], seconds, 16)
-        transit = _wrk(base, runs[1][1], seconds, 16)
+        # Three alternations of the two, each run's median kept: the machine's noise then falls
+        # on both endpoints alike, and one slow spell does not make the ratio.
+        bares, transits = [], []
+        for _round in range(3):
+            bares.append(_wrk(base, runs[0][1], seconds, 16))
+            transits.append(_wrk(base, runs[1][1], seconds, 16))
+        listed = {
+            name: ", ".join(format(r["rate"], ",.0f") for r in found)
+            for name, found in (("bare", bares), ("transits", transits))
+        }
+        bare = sorted(bares, key=lambda r: r["rate"])[1]
+        transit = sorted(transits, key=lambda r: r["rate"])[1]
         print(
-            f"gunicorn {workers} workers, wrk 2 threads 16 connections {seconds} s on loopback: "
-            f"bare Flask JSON POST {bare['rate']:,.0f} req/s, POST /api/v1/transits "
-            f"{transit['rate']:,.0f} readings/s (target >= 2,000), ratio "
+            f"gunicorn {workers} workers, wrk 2 threads 16 connections, 3 alternating runs of "
+            f"{seconds} s on loopback (medians): bare Flask JSON POST {bare['rate']:,.0f} req/s, "
+            f"POST /api/v1/transits {transit['rate']:,.0f} readings/s (target >= 2,000), ratio "
             f"{transit['rate'] / bare['rate']:.2f}; p99 {bare.get('p99', 0):.1f} ms and "
-            f"{transit.get('p99', 0):.1f} ms; non-2xx {bare['errors']:.0f} and "
-            f"{transit['errors']:.0f}"
+            f"{transit.get('p99', 0):.1f} ms; non-2xx {sum(r['errors'] for r in bares):.0f} and "
+            f"{sum(r['errors'] for r in transits):.0f}; every run: bare {listed['bare']}, "
+            f"transits {listed['transits']}"
         )
         # Paced: 8 connections, each waiting 4 ms after its answer before the next request.
         paced_bare = _wrk(base, runs[2][1], seconds, 8)
@@ -189,13 +200,15 @@ def florence_day(env: dict[str, str], plates: list[str], readings: int, workdir:
     """A day of a large city's gates, replayed from a file, then settled."""
     rng = random.Random(19)
     day_end = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=10)
-    day_start = day_end - dt.timedelta(hours=24)
+    # 23 hours: build_city's newest permits began a day before it ran, so every holder's reading
+    # falls inside its permit and the strangers are exactly the violations.
+    day_start = day_end - dt.timedelta(hours=23)
     strangers = round(readings * 700 / 80_000)
     path = workdir / "day.jsonl"
     with path.open("w", encoding="utf-8") as handle:
         for n in range(readings):
             plate = _plate(STRANGERS_FROM + n) if n < strangers else rng.choice(plates)
-            at = day_start + dt.timedelta(seconds=rng.randrange(0, 24 * 3600))
+            at = day_start + dt.timedelta(seconds=rng.randrange(0, 23 * 3600))
             reading = {
                 "id": f"day-{n}",
                 "gate": rng.choice(GATES),

@@ -127,5 +127,10 @@ def test_the_runbook_sets_up_a_city_from_an_empty_database(
         assert imported and int(imported.group(1).replace(",", "")) > 0, kind
     assert re.search(r"^issued FI-\d{4}-000001 ", output, re.M)  # Firenze's prefix, its first
     assert "PDF signature: OK" in output and "Seal: VALID" in output
-    assert f'"plate":"{env["PLATE"]}"' in output.replace(" ", "")
+    compact = output.replace(" ", "")
+    assert f'"plate":"{env["PLATE"]}"' in compact
+    # The reading pushed into the ledger is judged as the gate's question before it was answered.
+    assert '"id":"smoke-1"' in compact and '"repeat":false' in compact
+    authorized = '"authorized":true' in compact
+    assert ('"outcome":"authorized"' in compact) is authorized, compact[-2000:]
     assert "Prato" not in output
