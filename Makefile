@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-load bench-forms bench-lighthouse screenshots clean
+.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-transits bench-load bench-forms bench-lighthouse screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ bench-pages: install translations
 # Needs wrk (apt-get install wrk) for the HTTP part; BENCH_DB=postgresql://... to run on PostgreSQL.
 bench-enforcement: install translations
 	$(BIN)/python bench/enforcement.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
+
+# The transit ledger: HTTP against a bare endpoint (wrk), MQTT through Mosquitto, a Florence-sized day.
+bench-transits: install translations
+	$(BIN)/python bench/transits.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # A 2-minute mixed load (residents, clerks, police) on gunicorn + PostgreSQL; needs wrk.
 # What a form's idempotency claim costs, claimed against unclaimed in one run (BENCH_DB for PostgreSQL).
