@@ -36,6 +36,7 @@ from ztl.payments.receipts import NOTIFICATION, RECONCILIATION, SIGNED, Receipt
 from ztl.records import accounting
 from ztl.records.accounting import Ledger, day_bounds, day_ledger, ledger_csv, local_day
 from ztl.values.display import money_text
+from ztl.values.spreadsheet import safe_cell
 
 ROME = ZoneInfo("Europe/Rome")
 PAGE = "/supervisione/pagamenti"
@@ -237,8 +238,8 @@ def test_a_formula_from_outside_is_written_as_text(notified: Flask) -> None:
     text = ledger_csv(day_ledger(local_day(dt.datetime.now(dt.UTC))))
     cells = {r["receipt_id"] for r in _csv_rows(text) if r["record"] == "receipt"}
     assert cells == {"'" + value for value in hostile}
-    assert accounting.safe_cell("RSSMRA85T10A562S") == "RSSMRA85T10A562S"
-    assert accounting.safe_cell("\tx") == "'\tx"
+    assert safe_cell("RSSMRA85T10A562S") == "RSSMRA85T10A562S"
+    assert safe_cell("\tx") == "'\tx"
 
 
 # --- the local day --------------------------------------------------------------------------------

@@ -250,6 +250,22 @@ def test_the_export_holds_the_days_confirmed_violations_only(city: Flask) -> Non
     assert body["timezone"] == "Europe/Rome"
 
 
+def test_a_gates_picture_reference_is_exported_as_text_not_a_formula(city: Flask) -> None:
+    """The picture's reference is the gate's text: a spreadsheet opening the export never runs it."""
+    hostile = '=HYPERLINK("http://x.example","foto")'
+    at = NOW - dt.timedelta(days=4)
+    reading = Reading("A1", "formula-1", car_plate(5_000_050), at, image_ref=hostile)
+    record_readings([reading], "http", now=at)
+    settle(NOW)
+    transit_id = db.session.scalar(select(Transit.id).where(Transit.source_id == "formula-1"))
+    assert transit_id is not None
+    review.confirm(transit_id, officer(), NOW)
+    rows = list(csv.DictReader(io.StringIO(review.export_csv(review.local_day(NOW)))))
+    assert [r["image_ref"] for r in rows] == ["'" + hostile]
+    body = json.loads(review.export_json(review.local_day(NOW)))
+    assert [v["image_ref"] for v in body["violations"]] == [hostile]  # JSON is data, kept as is
+
+
 # --- the pages ----------------------------------------------------------------------------------
 
 

@@ -73,6 +73,7 @@ from ztl.models import Category, PaymentNotification, PaymentPosition, RefundReq
 from ztl.models.enums import PositionState
 from ztl.payments.notice_numbers import AUX_DIGIT
 from ztl.values.display import local
+from ztl.values.spreadsheet import safe_cell
 
 ACCEPTED = "accepted"  # ztl.applications.payment_receipts: the outcomes a receipt is recorded with
 REFUSED = "refused"
@@ -97,7 +98,6 @@ CSV_COLUMNS = (
     "paid_time",
     "count",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -443,11 +443,6 @@ def mark_refund_done(refund_id: int, actor: Actor, now: dt.datetime) -> None:
 
 
 # --- the CSV ---------------------------------------------------------------------------------------
-
-
-def safe_cell(value: str) -> str:
-    """Text a spreadsheet shows and never runs (see the module's docstring)."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _instant(value: dt.datetime | None, timezone: str) -> str:

@@ -36,6 +36,7 @@ from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Gate, Transit, Zone
 from ztl.models.enums import Dismissal, TransitStatus
 from ztl.values.display import local
+from ztl.values.spreadsheet import safe_cell
 from ztl.values.times import instant_text
 
 NEAR_DAYS = 10  # a deadline this close (days left, or fewer) is flagged in the queue
@@ -497,9 +498,11 @@ def export_csv(day: dt.date) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A cell of the export: text from a gate (its picture's reference) is never run as a
+    spreadsheet formula."""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return safe_cell(str(value))
 
 
 def export_json(day: dt.date) -> str:
