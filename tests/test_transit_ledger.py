@@ -31,7 +31,8 @@ from ztl.accounts.api_tokens import create_token
 from ztl.applications import hotel_guests
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
-from ztl.models import Transit, TransitHourCount
+from ztl.infrastructure.unit_of_work import unit_of_work
+from ztl.models import Gate, Transit, TransitHourCount, Zone
 from ztl.transits.retention import purge_transits
 from ztl.transits.settlement import settle
 
@@ -326,3 +327,23 @@ def test_a_picture_that_cannot_be_stored_keeps_nothing_and_asks_the_gate_to_retr
     assert db.session.scalar(select(func.count()).select_from(Transit)) == 0
     status, answer = _push(client, gate, id="disk-1", gate="A1", plate=STRANGER, at=_z(_now()))
     assert (status, answer["repeat"]) == (201, False)  # the retry is the first one kept
+
+
+def test_a_held_reading_is_judged_once_its_gate_is_configured(
+    city: Flask, client: FlaskClient, gate: dict[str, str]
+) -> None:
+    at = _now() - dt.timedelta(hours=1)
+    status, answer = _push(client, gate, id="new-1", gate="A9", plate=STRANGER, at=_z(at))
+    assert (status, answer["outcome"]) == (201, "held")
+    assert settle(_now()).judged == 0
+    with unit_of_work() as session:  # the gate reaches the database (ztl db upgrade would)
+        zone_a = session.scalar(select(Zone.id).where(Zone.code == "A"))
+        session.add(Gate(code="A9", name="Varco nuovo", zone_id=zone_a, direction="in"))
+    settled = settle(_now())
+    assert (settled.judged, settled.violations, settled.cleared) == (1, 0, 0)
+    db.session.expire_all()
+    row = _row("new-1")
+    assert (row.status, row.zone, row.answer) == ("pending", "A", "held")
+    assert row.pending_until == at + dt.timedelta(hours=48)
+    status, again = _push(client, gate, id="new-1", gate="A9", plate=STRANGER, at=_z(at))
+    assert (status, again["outcome"]) == (200, "held")  # a repeat gets the first answer
