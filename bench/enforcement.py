@@ -19,6 +19,7 @@ data lives in a schema of its own, dropped at the end. The API's rate limit is t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import http.client
@@ -33,7 +34,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -358,16 +361,36 @@ def main() -> None:
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args()
 
+    with bench_database(args.database_url, "enforcement") as (app, env, workdir, postgres):
+        started = time.perf_counter()
+        plates = build_city(app, args.permits)
+        print(
+            f"python {sys.version.split()[0]}, {'PostgreSQL' if postgres else 'SQLite'}; "
+            f"{args.permits:,} active permits inserted in {time.perf_counter() - started:.1f} s"
+        )
+        bench_index(app, plates, args.checks)
+        if not args.skip_http:
+            bench_http(env, plates, args.seconds, workdir)
+        bench_transit_file(env, plates, args.transits, workdir)
+
+
+@contextlib.contextmanager
+def bench_database(
+    database_url: str | None, name: str
+) -> Iterator[tuple[Any, dict[str, str], Path, bool]]:
+    """A migrated database for a benchmark (the app, the environment of its subprocesses, the
+    work folder, whether it is PostgreSQL): SQLite in a fresh folder, or with `database_url` a
+    PostgreSQL schema of its own, dropped at the end. The API's rate limit is off."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from ztl import create_app
 
-    workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-enforcement-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    workdir = Path(tempfile.mkdtemp(prefix=f"ztl-bench-{name}-"))
+    url = database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     schema = None
-    if args.database_url:
-        schema = f"bench_enf_{random.randrange(10**8)}"
+    if database_url:
+        schema = f"bench_{name[:8]}_{random.randrange(10**8)}"
         engine = sa.create_engine(url)
         with engine.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
@@ -389,23 +412,14 @@ def main() -> None:
     try:
         with app.app_context():
             upgrade()
-        started = time.perf_counter()
-        plates = build_city(app, args.permits)
-        print(
-            f"python {sys.version.split()[0]}, {'PostgreSQL' if schema else 'SQLite'}; "
-            f"{args.permits:,} active permits inserted in {time.perf_counter() - started:.1f} s"
-        )
-        bench_index(app, plates, args.checks)
-        if not args.skip_http:
-            bench_http(env, plates, args.seconds, workdir)
-        bench_transit_file(env, plates, args.transits, workdir)
+        yield app, env, workdir, schema is not None
     finally:
         with app.app_context():
             from ztl.extensions import db
 
             db.engine.dispose()
-        if schema:
-            engine = sa.create_engine(args.database_url)
+        if schema and database_url:
+            engine = sa.create_engine(database_url)
             with engine.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()

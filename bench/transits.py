@@ -32,14 +32,22 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from enforcement import BIN, GATES, ROOT, _free_port, _plate, build_city, wait_for_port
+from enforcement import (
+    BIN,
+    GATES,
+    ROOT,
+    _free_port,
+    _plate,
+    bench_database,
+    build_city,
+    wait_for_port,
+)
 
 STRANGERS_FROM = 30_000_000
 
@@ -253,42 +261,12 @@ def main() -> None:
     parser.add_argument("--skip-mqtt", action="store_true")
     args = parser.parse_args()
 
-    import sqlalchemy as sa
-    from flask_migrate import upgrade
-
-    from ztl import create_app
-
-    workdir = Path(tempfile.mkdtemp(prefix="ztl-bench-transits-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    schema = None
-    if args.database_url:
-        schema = f"bench_tr_{random.randrange(10**8)}"
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        separator = "&" if "?" in url else "?"
-        url = f"{url}{separator}options=-csearch_path%3D{schema}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "ZTL_INSTANCE_PATH": str(workdir),
-        "ZTL_SECRET_KEY": "bench-secret",
-        "ZTL_API_RATE_PER_MINUTE": "0",
-        "FLASK_APP": "ztl:create_app()",
-    }
-    os.environ.update({k: env[k] for k in ("ZTL_API_RATE_PER_MINUTE",)})
-    app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "INSTANCE_PATH": str(workdir)}
-    )
-    try:
-        with app.app_context():
-            upgrade()
+    with bench_database(args.database_url, "transits") as (app, env, workdir, postgres):
         started = time.perf_counter()
         build_city(app, args.permits)
         plates = any_hour_plates(args.permits)
         print(
-            f"python {sys.version.split()[0]}, {'PostgreSQL' if schema else 'SQLite'}, "
+            f"python {sys.version.split()[0]}, {'PostgreSQL' if postgres else 'SQLite'}, "
             f"{os.cpu_count()} cores; {args.permits:,} active permits inserted in "
             f"{time.perf_counter() - started:.1f} s"
         )
@@ -297,16 +275,6 @@ def main() -> None:
         if not args.skip_mqtt:
             bench_mqtt(env, plates, workdir)
         florence_day(env, plates, args.day, workdir)
-    finally:
-        with app.app_context():
-            from ztl.extensions import db
-
-            db.engine.dispose()
-        if schema:
-            engine = sa.create_engine(args.database_url)
-            with engine.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            engine.dispose()
 
 
 def _publish(port: int, users: dict[str, str], gates: list[str], plates: list[str], count: int, run: str) -> None:  # fmt: skip
