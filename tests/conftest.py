@@ -100,6 +100,9 @@ def make_app(database_url: str, instance: Path, **extra: Any) -> Flask:
         # Plate lookups written in the request, so a test reads them at once (the batched writer
         # has its own test in test_enforcement_api).
         "ZTL_LOOKUP_FLUSH_SECONDS": 0,
+        # The situation room's stream sends one event and ends (the browser would reconnect):
+        # the crawls of every GET route must not wait 25 s on it. Its own tests set longer ones.
+        "ZTL_ROOM_STREAM_SECONDS": 0,
         # Every test signs in from 127.0.0.1; the per-address limits have their own tests.
         "ZTL_LOGIN_RATE_PER_MINUTE": 0,
         "ZTL_REGISTRATION_RATE_PER_MINUTE": 0,

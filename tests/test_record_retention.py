@@ -373,8 +373,12 @@ def test_the_command_prints_every_count(records: Records, runner: FlaskCliRunner
     now = NOW.isoformat()
     result = runner.invoke(args=["retention", "purge", "--now", now])
     assert result.exit_code == 0, result.output
-    lookups, submissions, anonymised = result.output.splitlines()
+    lookups, ledger, submissions, anonymised = result.output.splitlines()
     assert lookups.startswith("0 plate lookups anonymised (retention 7 days")
+    assert ledger.startswith(
+        "0 covered transits counted and deleted, 0 transits anonymised, 0 refused gate messages "
+        "deleted (retention 7 days"
+    )
     assert submissions == "0 form submissions older than a day forgotten"
     assert re.match(
         r"1 permits and 2 applications anonymised, 1 documents deleted, the personal fields of "

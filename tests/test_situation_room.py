@@ -330,7 +330,7 @@ def test_the_stream_sends_the_figures_as_events(
     gates: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(views, "INTERVAL_SECONDS", 0.01)
-    monkeypatch.setattr(views, "STREAM_SECONDS", 0.03)
+    monkeypatch.setitem(gates.config, "ZTL_ROOM_STREAM_SECONDS", 0.03)  # three ticks
     now = dt.datetime.now(dt.UTC)
     for seconds in (2, 4, 6):
         reading("A1", now - dt.timedelta(seconds=seconds))
@@ -367,7 +367,7 @@ def test_the_stream_sends_the_figures_as_events(
 def test_the_page_and_the_stream_say_the_same(
     gates: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(views, "STREAM_SECONDS", 0.001)
+    monkeypatch.setitem(gates.config, "ZTL_ROOM_STREAM_SECONDS", 0.001)  # one event
     reading("Z9", dt.datetime.now(dt.UTC) - dt.timedelta(seconds=3), TransitStatus.HELD)
     db.session.commit()
     sign_in(client, "supervisor")

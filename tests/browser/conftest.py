@@ -100,7 +100,10 @@ def _migrated_app(folder: Path) -> Flask:
 
     instance = folder / "instance"
     app = make_app(
-        f"sqlite:///{folder / 'ztl.sqlite3'}", instance, ZTL_MAIL_OUTBOX=str(instance / "outbox")
+        f"sqlite:///{folder / 'ztl.sqlite3'}",
+        instance,
+        ZTL_MAIL_OUTBOX=str(instance / "outbox"),
+        ZTL_ROOM_STREAM_SECONDS=25,  # the situation room streams as in production
     )
     with app.app_context():
         upgrade()

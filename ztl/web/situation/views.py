@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, render_template, stream_with_context
+from flask import Blueprint, Response, current_app, render_template, stream_with_context
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -40,7 +40,7 @@ from ztl.web.situation.sparkline import BAR_WIDTH, HEIGHT, STEP, spark_bars, spa
 bp = Blueprint("situation", __name__, url_prefix="/sala-operativa")
 guard_blueprint(bp, SUPERVISORS | POLICE)
 
-STREAM_SECONDS = 25.0  # then the stream ends and EventSource reconnects by itself
+STREAM_SECONDS = 25.0  # then the stream ends and EventSource reconnects (ZTL_ROOM_STREAM_SECONDS)
 INTERVAL_SECONDS = 1.0
 RETRY_MILLISECONDS = 1000
 
@@ -196,7 +196,8 @@ def events() -> Response:
     def stream() -> Iterator[str]:
         yield f"retry: {RETRY_MILLISECONDS}\n\n"
         started = time.monotonic()
-        ticks = max(1, round(STREAM_SECONDS / INTERVAL_SECONDS))
+        seconds = float(current_app.config.get("ZTL_ROOM_STREAM_SECONDS", STREAM_SECONDS))
+        ticks = max(1, round(seconds / INTERVAL_SECONDS))
         for tick in range(1, ticks + 1):
             try:
                 data = figures(current_situation(_now()))
