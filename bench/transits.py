@@ -61,7 +61,9 @@ setup = function(thread)
   thread_id = thread_id + 1
   thread:set("id", thread_id)
 end
+local nonce = "0"
 init = function(args)
+  nonce = args[1] or "0"
   math.randomseed(os.time() + id * 7919)
 end
 delay = function()
@@ -76,8 +78,8 @@ request = function()
     plate = string.format("ZX%%03dQ%%s", math.random(0, 999), string.char(64 + math.random(1, 26)))
   end
   local body = string.format(
-    '{"id":"w%%d-%%d-%%d","gate":"%%s","plate":"%%s","at":"%%s","direction":"in","confidence":0.95}',
-    id, counter, %(run)d, gates[math.random(#gates)], plate, os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ"))
+    '{"id":"w%%s-%%d-%%d-%%d","gate":"%%s","plate":"%%s","at":"%%s","direction":"in","confidence":0.95}',
+    nonce, id, counter, %(run)d, gates[math.random(#gates)], plate, os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ"))
   return wrk.format("POST", "%(path)s", {["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer %(token)s"}, body)
 end
@@ -96,7 +98,11 @@ def _lua(workdir: Path, name: str, plates: list[str], token: str, path: str, pau
 
 def _wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    # Each run's readings carry ids of their own (the nonce): no run repeats another's.
+    nonce = f"{random.randrange(16**8):08x}"
+    output = subprocess.run(
+        [*command, url, "--", nonce], capture_output=True, text=True, check=True
+    ).stdout
     found = {
         "rate": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
         "total": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
