@@ -128,3 +128,19 @@ def hotel_in_zone_a(accommodation: bool = True) -> str:
         if "A" in registers.zone_of_address(street, number).zone_codes:
             return str(partita_iva)
     pytest.fail(f"the demo city has no such firm in zone A ({accommodation=})")
+
+
+def register_hotel_guest(plate: str, arrival: dt.datetime, nights: int = 2) -> None:
+    """A hotel of zone A registers a guest's car, as its receptionist does after the camera saw
+    it (a retroactive registration): a paid booklet, then the guest."""
+    from ztl.applications import hotel_guests
+
+    hotel = hotel_in_zone_a()
+    receptionist = make_user(
+        "resident", "reception@albergo.example.org", codice_fiscale="RSSMRA85T10A562S"
+    )
+    make_representative(hotel, receptionist)
+    booklet = hotel_guests.buy_booklet(receptionist, hotel)
+    hotel_guests.pay_booklet(booklet.id, receptionist)
+    guest = hotel_guests.GuestRegistration(plate, arrival, nights)
+    hotel_guests.register_guest(receptionist, hotel, guest)

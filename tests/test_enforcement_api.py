@@ -24,12 +24,11 @@ from tests.factories import (
     DEMO_OWN_CAR,
     add_household_car,
     issue_resident,
-    make_representative,
     make_user,
+    register_hotel_guest,
 )
 from ztl.accounts.api_tokens import create_token
 from ztl.applications import applicant as applications
-from ztl.applications import hotel_guests
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor
@@ -118,8 +117,6 @@ def test_a_plate_change_moves_the_authorization(
 def test_transits_pending_until_a_hotel_registers_the_guest(
     city: Flask, client: FlaskClient, gate: dict[str, str]
 ) -> None:
-    from tests.factories import hotel_in_zone_a
-
     transit_at = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=3)
     body = {"transits": [{"plate": STRANGER, "gate": "A1", "at": _z(transit_at)}]}
     first = client.post("/api/v1/transits/check", json=body, headers=gate)
@@ -128,15 +125,7 @@ def test_transits_pending_until_a_hotel_registers_the_guest(
     assert result["authorized"] is False and result["zone"] == "A"
     assert result["pending_until"] == _z(transit_at + dt.timedelta(hours=48))
 
-    hotel = hotel_in_zone_a()
-    receptionist = make_user(
-        "resident", "reception@albergo.example.org", codice_fiscale="RSSMRA85T10A562S"
-    )
-    make_representative(hotel, receptionist)
-    booklet = hotel_guests.buy_booklet(receptionist, hotel)
-    hotel_guests.pay_booklet(booklet.id, receptionist)
-    guest = hotel_guests.GuestRegistration(STRANGER, transit_at - dt.timedelta(minutes=10), 2)
-    hotel_guests.register_guest(receptionist, hotel, guest)
+    register_hotel_guest(STRANGER, transit_at - dt.timedelta(minutes=10))
 
     csv_body = f"plate,gate,at\n{STRANGER},A1,{_z(transit_at)}\n"
     second = client.post(

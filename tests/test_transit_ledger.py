@@ -22,13 +22,10 @@ from sqlalchemy import func, inspect, select, text
 
 from tests.factories import (
     DEMO_OWN_CAR,
-    hotel_in_zone_a,
     issue_resident,
-    make_representative,
-    make_user,
+    register_hotel_guest,
 )
 from ztl.accounts.api_tokens import create_token
-from ztl.applications import hotel_guests
 from ztl.demo.generator import car_plate
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import unit_of_work
@@ -235,15 +232,7 @@ def test_a_stream_ends_with_exactly_the_expected_violations(
         outcomes.append(answer["outcome"])
     assert outcomes == ["authorized", "pending", "pending", "pending", "authorized", "pending"]
 
-    hotel = hotel_in_zone_a()
-    receptionist = make_user(
-        "resident", "reception@albergo.example.org", codice_fiscale="RSSMRA85T10A562S"
-    )
-    make_representative(hotel, receptionist)
-    booklet = hotel_guests.buy_booklet(receptionist, hotel)
-    hotel_guests.pay_booklet(booklet.id, receptionist)
-    arrival = hotel_guests.GuestRegistration(GUEST, start - dt.timedelta(minutes=10), 2)
-    hotel_guests.register_guest(receptionist, hotel, arrival)
+    register_hotel_guest(GUEST, start - dt.timedelta(minutes=10))
 
     assert settle(_now()).cleared == 1  # the guest, at once: the window need not close first
     settled = settle(start + dt.timedelta(hours=49))
