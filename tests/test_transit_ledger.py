@@ -336,3 +336,23 @@ def test_a_held_reading_is_judged_once_its_gate_is_configured(
     assert row.pending_until == at + dt.timedelta(hours=48)
     status, again = _push(client, gate, id="new-1", gate="A9", plate=STRANGER, at=_z(at))
     assert (status, again["outcome"]) == (200, "held")  # a repeat gets the first answer
+
+
+def test_the_command_line_stops_clearly_when_a_picture_cannot_be_stored(
+    city: Flask, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    picture = base64.b64encode(JPEG).decode()
+    line = {"id": "f-disk", "gate": "A1", "plate": STRANGER, "at": _z(_now()), "image": picture}
+    path = tmp_path / "readings.jsonl"
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    folder = city.config["ZTL_UPLOAD_DIR"]
+    city.config["ZTL_UPLOAD_DIR"] = str(blocked / "uploads")
+    try:
+        result = CliRunner().invoke(city.cli, ["transits", "ingest", str(path)])
+    finally:
+        city.config["ZTL_UPLOAD_DIR"] = folder
+    assert result.exit_code == 1, result.output
+    assert "0 readings kept before" in result.output and "Traceback" not in result.output
+    assert db.session.scalar(select(func.count()).select_from(Transit)) == 0

@@ -30,8 +30,9 @@ from typing import Any
 import click
 
 from ztl.city.rules_config import current_rules
-from ztl.cli.common import BadInput
+from ztl.cli.common import BadInput, Refused, refusal_text
 from ztl.cli.enforcement import transits
+from ztl.infrastructure.unit_of_work import ServiceError
 from ztl.transits.ledger import FILE, Outcome, record_readings
 from ztl.transits.readings import Reading, reading_from
 from ztl.transits.settlement import settle
@@ -102,7 +103,15 @@ def ingest_command(file: Path, now_text: str | None) -> None:
     def flush() -> None:
         nonlocal repeats
         outcome: Outcome
-        for outcome in record_readings(batch, FILE, now):
+        try:
+            outcomes = record_readings(batch, FILE, now)
+        except ServiceError as exc:  # a picture could not be stored: this batch is not kept
+            kept = sum(counts.values())
+            raise Refused(
+                f"{refusal_text(exc)} ({kept} readings kept before; run the file again: "
+                "those are repeats)"
+            ) from exc
+        for outcome in outcomes:
             if outcome.repeat:
                 repeats += 1
             else:

@@ -27,8 +27,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import Field, SelectField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length
 
 from ztl.city.rules_config import current_rules
 from ztl.errors import error_text
@@ -43,7 +43,6 @@ from ztl.web.police.views import bp
 
 FORMATS = ("csv", "json")
 IMAGE_TYPES = ("image/jpeg", "image/png")
-NOTE_NEEDED = _l("Per archiviare per un altro motivo scrivi il motivo nella nota.")
 REASON_MISSING = _l("Scegli il motivo dell'archiviazione.")
 # A refusal's code -> the status of the page that says so.
 REFUSAL_STATUS = {"not_found": 404, "transit_decided": 409}
@@ -51,12 +50,6 @@ REFUSAL_STATUS = {"not_found": 404, "transit_decided": 409}
 
 class ConfirmForm(FlaskForm):
     """Only the CSRF token: confirming is the officer's own act on the page they read."""
-
-
-def _note_for_other(form: FlaskForm, field: Field) -> None:
-    """A dismissal for another reason says the reason in the note."""
-    if form.dismissal.data == Dismissal.OTHER.value and not (field.data or "").strip():
-        raise ValidationError(str(NOTE_NEEDED))
 
 
 class DismissForm(FlaskForm):
@@ -70,7 +63,9 @@ class DismissForm(FlaskForm):
     )
     note = TextAreaField(
         _l("Nota"),
-        validators=[_note_for_other, Length(max=review.MAX_NOTE)],
+        # Whether the reason needs a note is the service's rule (review.dismiss): its refusal is
+        # shown under this field.
+        validators=[Length(max=review.MAX_NOTE)],
         render_kw={"rows": 3, "maxlength": review.MAX_NOTE},
     )
 
@@ -220,6 +215,9 @@ def dismiss_violation(transit_id: int) -> Response:
             _now(),
         )
     except ServiceError as exc:
+        if exc.code == "dismissal_note":
+            form.note.errors = [error_text(exc)]
+            return _violation_page(transit_id, 422, dismiss_form=form)
         return _refused(transit_id, exc)
     flash(_("Violazione archiviata."), "success")
     return redirect(url_for("police.violation", transit_id=transit_id), 303)
