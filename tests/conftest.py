@@ -13,10 +13,12 @@ Without it the PostgreSQL run is skipped with a printed reason.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
 import secrets
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -26,6 +28,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import select
@@ -538,3 +541,35 @@ def pagopa(city: Flask) -> Iterator[PagoPA]:
         city.config.update(saved)
         server.shutdown()
         thread.join(5)
+
+
+# --- a real SMTP server on loopback (aiosmtpd) -------------------------------------------------
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every accepted message's recipient; optionally slow."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.received: list[str] = []
+        self.started = 0
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        self.started += 1
+        await asyncio.sleep(self.delay)
+        self.received.extend(envelope.rcpt_tos)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free loopback port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

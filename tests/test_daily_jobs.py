@@ -9,7 +9,6 @@ job while it is sending.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import signal
@@ -17,17 +16,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from sqlalchemy import select, update
 
+from tests.conftest import Inbox
 from tests.factories import make_user
-from tests.test_concurrency_matrix import _free_port, _residents_with_cars
+from tests.test_concurrency_matrix import _residents_with_cars
 from ztl.applications.counter import CounterRequest, issue_at_counter
 from ztl.eligibility.service import PlateInput
 from ztl.extensions import db
@@ -35,33 +31,6 @@ from ztl.infrastructure.unit_of_work import Actor
 from ztl.models import Event, Notification, Permit, Vehicle, utcnow
 
 ZTL = str(Path(sys.executable).parent / "ztl")
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every accepted message's recipient; optionally slow."""
-
-    def __init__(self, delay: float = 0.0) -> None:
-        self.delay = delay
-        self.received: list[str] = []
-        self.started = 0
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.started += 1
-        await asyncio.sleep(self.delay)
-        self.received.extend(envelope.rcpt_tos)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _environment(app: Flask, port: int) -> dict[str, str]:

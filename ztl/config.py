@@ -121,6 +121,19 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
         "ZTL_ENFORCEMENT_REFRESH_SECONDS": _env_seconds("ENFORCEMENT_REFRESH_SECONDS", 0.1),
         "ZTL_LOOKUP_FLUSH_SECONDS": _env_seconds("LOOKUP_FLUSH_SECONDS", 0.2),
         "ZTL_TOKEN_CACHE_SECONDS": _env_seconds("TOKEN_CACHE_SECONDS", 10),
+        # Several app nodes (ztl/cluster/, docs/deployment.md): the Redis they share for rate
+        # limits, change notices and the job queue. Unset: one machine, everything in-process.
+        "ZTL_REDIS_URL": os.environ.get(ENV_PREFIX + "REDIS_URL") or None,
+        # Keys and channels of this municipality in a Redis shared by several (a region); unset:
+        # "ztl:" and the rules file's municipality code.
+        "ZTL_REDIS_PREFIX": os.environ.get(ENV_PREFIX + "REDIS_PREFIX") or None,
+        # With change notices arriving (ZTL_REDIS_URL), how often a process still reads the
+        # enforcement version itself, in case a notice was lost.
+        "ZTL_ENFORCEMENT_NOTIFIED_REFRESH_SECONDS": _env_seconds(
+            "ENFORCEMENT_NOTIFIED_REFRESH_SECONDS", 5
+        ),
+        # The municipality's local time after which the daily jobs run (ztl jobs scheduler / run-due).
+        "ZTL_DAILY_JOBS_AT": os.environ.get(ENV_PREFIX + "DAILY_JOBS_AT") or "03:00",
         # Who keeps debt positions and confirms payments: "pagopa" (the pagoPA intermediary, the
         # production default), "notified" (a payment system's signed notification) or "demo" (the
         # payer's click; development only). See ztl/payments/providers.py and docs/payments.md.

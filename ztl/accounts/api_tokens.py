@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from ztl.cluster.notices import on, publish
 from ztl.extensions import db
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
@@ -92,6 +93,7 @@ def revoke_token(name: str, actor: Actor | None = None) -> ApiToken:
             token.revoked_at = utcnow()
             record_event(session, actor, "token", token.id, "revoked", data={"name": name})
     _CACHE.forget(token.token_hash)
+    publish(TOKEN_NOTICE, token.token_hash)  # every other process forgets it at once
     return token
 
 
@@ -113,8 +115,9 @@ class TokenIdentity:
 class _TokenCache:
     """Recent answers to "which token is this?", so a gate's every request is not a query.
 
-    A revocation is seen at once by the process that made it and by the others within
-    ZTL_TOKEN_CACHE_SECONDS (default 10). Unknown tokens are remembered too (a client retrying a
+    A revocation is seen at once by the process that made it, by the others at once when they
+    share a Redis (a notice, ztl.cluster.notices), and otherwise within ZTL_TOKEN_CACHE_SECONDS
+    (default 10). Unknown tokens are remembered too (a client retrying a
     bad token must not cost a query each time); the cache is bounded and simply emptied when full.
     """
 
@@ -140,8 +143,25 @@ class _TokenCache:
         with self._lock:
             self._entries.pop(token_hash, None)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
 
 _CACHE = _TokenCache()
+# A notice kind, not a secret: a token's hash was revoked, forget what was cached about it.
+TOKEN_NOTICE = "token"  # noqa: S105
+
+
+def _forget_noticed(token_hash: str | None) -> None:
+    """A notice from another process (None: some may have been missed, forget everything)."""
+    if token_hash:
+        _CACHE.forget(token_hash)
+    else:
+        _CACHE.clear()
+
+
+on(TOKEN_NOTICE, _forget_noticed)
 
 
 def authenticate_token(plaintext: str) -> TokenIdentity | None:

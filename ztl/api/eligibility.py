@@ -20,6 +20,7 @@ from ztl.api.auth import Session, api_error, rate_limited
 from ztl.api.fields import INSTANT, checked, closed, documented, json_object
 from ztl.api.operations import JsonAnswer, JsonBody, api_blueprint, operation
 from ztl.api.rate_limit import RateLimit
+from ztl.cluster.counters import SharedWindow
 from ztl.eligibility.applicant_view import result_for_applicant
 from ztl.eligibility.service import (
     DECLARABLE_CATEGORIES,
@@ -34,7 +35,6 @@ from ztl.eligibility.service import (
 )
 from ztl.models import utcnow
 from ztl.permissions import CLERKS, RESIDENTS, has_role
-from ztl.rate_limit import SlidingWindow
 from ztl.rules.results import Outcome, Status
 from ztl.values import InvalidValue
 from ztl.values.fiscal import parse_subject_id, subject_key
@@ -46,9 +46,10 @@ MAX_TEXT = 100
 MAX_LIST = 20
 
 
-# Plates asked about per account and minute (ZTL_ELIGIBILITY_RATE_PER_MINUTE, per worker process):
+# Plates asked about per account and minute (ZTL_ELIGIBILITY_RATE_PER_MINUTE; per worker process
+# on one machine, for all the nodes together with ZTL_REDIS_URL):
 # enough for a person and a clerk, not for resolving the city's plates one after the other.
-_PLATES_ASKED = SlidingWindow()
+_PLATES_ASKED = SharedWindow("plates-asked")
 PLATES_ASKED = RateLimit(
     "ZTL_ELIGIBILITY_RATE_PER_MINUTE",
     30,

@@ -1,7 +1,7 @@
 """Per-key request limits an API operation declares: a runaway gate must not starve the others.
 
-Each limit is a setting (requests, or units such as plates, per minute and per worker process; 0
-turns it off) and a sliding window (ztl.rate_limit). Past it the answer is 429 with Retry-After.
+Each limit is a setting (requests, or units such as plates, per minute; per worker process on one
+machine, for all the nodes together when they share a Redis: ztl.cluster.counters; 0 turns it off) and a sliding window (ztl.rate_limit). Past it the answer is 429 with Retry-After.
 ZTL_API_RATE_PER_MINUTE limits each machine token; the operations that take tokens charge it in
 the guard, before the view runs.
 """
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from ztl.cluster.counters import SharedWindow
 from ztl.rate_limit import SlidingWindow
 
 DEFAULT_PER_MINUTE = 1200
-_WINDOW = SlidingWindow()
+_WINDOW = SharedWindow("api-token")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,11 @@ EXTENSION_KEY = "ztl.rules"
 def init_rules(app: Flask) -> None:
     """Load ZTL_RULES_FILE (default: Prato's); RulesFileError propagates and stops start-up."""
     path = Path(app.config.get("ZTL_RULES_FILE") or DEFAULT_RULES)
-    app.extensions[EXTENSION_KEY] = load_rules(path)
+    rules = load_rules(path)
+    app.extensions[EXTENSION_KEY] = rules
+    # Several municipalities may share one Redis (a region): each keeps to its own keys.
+    if not app.config.get("ZTL_REDIS_PREFIX"):
+        app.config["ZTL_REDIS_PREFIX"] = f"ztl:{rules.code}"
 
 
 def current_rules(app: Any = None) -> Municipality:

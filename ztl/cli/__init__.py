@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
         transit_mqtt,  # noqa: F401 (adds subscribe and mqtt-acl to transits)
     )
     from ztl.cli.audit import audit
+    from ztl.cli.background import jobs as background_jobs
     from ztl.cli.city import city, database_group
     from ztl.cli.demo import demo
     from ztl.cli.eligibility import eligibility
@@ -31,6 +32,7 @@ def register_commands(app: Flask) -> None:
 
     groups = (
         audit,
+        background_jobs,
         city,
         demo,
         eligibility,

@@ -12,6 +12,7 @@ import click
 from ztl.applications.counter import CounterRequest, RefusedAtCounter, issue_at_counter
 from ztl.city.rules_config import current_rules
 from ztl.cli.common import BadInput, Refused, refusal_text
+from ztl.cluster.queue import job_queue
 from ztl.eligibility.recheck import recheck_active_permits
 from ztl.eligibility.service import EligibilityInputError, PlateInput
 from ztl.infrastructure.unit_of_work import Actor, ServiceError
@@ -19,7 +20,7 @@ from ztl.permits.changes import change_plate, renew_permit, revoke_permit
 from ztl.permits.from_applications import approve_application
 from ztl.permits.issuance import IssueResult
 from ztl.permits.queries import permit_pdf
-from ztl.permits.renewal_campaign import renew_due
+from ztl.permits.renewal_campaign import queue_renewals, renew_due
 from ztl.values import InvalidValue
 from ztl.values.display import validity_text
 from ztl.values.times import parse_date, parse_instant
@@ -158,7 +159,14 @@ def renew(number: str, validity: str | None, out: Path | None) -> None:
 @click.option("--batch", type=click.IntRange(1, 5000), default=200, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 def renew_due_command(batch: int, workers: int) -> None:
-    """Renewal campaign: renew every permit in its renewal window whose checks still pass."""
+    """Renewal campaign: renew every permit in its renewal window whose checks still pass.
+
+    With a shared Redis (ZTL_REDIS_URL) the batches go to the job queue, for every node's workers.
+    """
+    if job_queue() is not None:
+        batches = queue_renewals(Actor.cli(), batch=batch)
+        click.echo(f"{batches} batches of up to {batch} permits queued for the workers")
+        return
     try:
         summary = renew_due(
             Actor.cli(),

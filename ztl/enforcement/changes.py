@@ -12,6 +12,9 @@ The hook is `SESSION_HOOK`, run by ztl.infrastructure.session_hooks (which also 
 one): the ids are kept per transaction level there, so a savepoint rolled back forgets only the
 permits changed inside it, never those changed before it in the same transaction.
 
+After the commit, a notice is published on the shared Redis when there is one (ztl.cluster.notices),
+so every other process re-reads the version at once instead of at its next poll.
+
 Bulk UPDATE statements bypass the ORM and therefore this hook: code that changes permits that way
 must call `mark_changed` itself.
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from ztl.cluster.notices import on, publish
 from ztl.infrastructure.session_hooks import Participant, note
 from ztl.models import (
     Category,
@@ -46,6 +50,7 @@ HOOK_NAME = "enforcement_changes"
 CONFIGURATION = 0
 CONFIGURATION_TYPES = (City, Zone, Gate, Category, CategoryWindow, CategoryZone)
 STATE_ID = 1
+NOTICE = "enforcement"  # published after every committed bump (ztl.cluster.notices)
 
 
 class _LocalCommits:
@@ -96,6 +101,24 @@ def _bump(session: Session, ids: set[int]) -> None:
 
 def _committed() -> None:
     _LocalCommits.count += 1
+    publish(NOTICE)  # the other processes and nodes, at once when they share a Redis
+
+
+class _Notices:
+    """How many enforcement notices this process received: another process committed a change."""
+
+    count = 0
+
+
+def notices_received() -> int:
+    return _Notices.count
+
+
+def _notified(_text: str | None) -> None:
+    _Notices.count += 1
+
+
+on(NOTICE, _notified)
 
 
 SESSION_HOOK = Participant(HOOK_NAME, collect=_collect, apply=_bump, committed=_committed)

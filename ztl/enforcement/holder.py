@@ -7,7 +7,10 @@ enforcement_change since that version are reloaded, and only those; a first load
 went backwards (restored, emptied) or a long absence rebuilds everything. So a plate check never
 queries the database per plate; a change is seen at once by the process that committed it and
 within the refresh interval by every other one (the price of not reading the version per request,
-which halved the API's throughput; 0 reads it every time).
+which halved the API's throughput; 0 reads it every time). With a shared Redis (ZTL_REDIS_URL), a
+committed change is announced to every process at once (ztl.cluster.notices) and the version is
+read when a notice arrives, and only every ZTL_ENFORCEMENT_NOTIFIED_REFRESH_SECONDS (5 s) besides, in
+case one was lost; while the notices' listener is disconnected, the polling interval applies.
 
 The index keeps permits that ended recently (ZTL_ENFORCEMENT_LOOKBACK_DAYS, default 30) because
 transits are often checked after the fact: a permit revoked today still covered yesterday's transit.
@@ -28,7 +31,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from ztl.city.rules_config import current_rules
-from ztl.enforcement.changes import CONFIGURATION, local_commits
+from ztl.cluster.notices import listening
+from ztl.enforcement.changes import CONFIGURATION, local_commits, notices_received
 from ztl.enforcement.index import EnforcementIndex, Grant, ZonePolicy
 from ztl.infrastructure.unit_of_work import AnySession
 from ztl.models import (
@@ -61,15 +65,26 @@ class IndexHolder:
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._local = -1
+        self._notices = -1
 
     def current(self, session: AnySession) -> EnforcementIndex:
         index = self._index
         moment = time.monotonic()
-        interval = float(current_app.config.get("ZTL_ENFORCEMENT_REFRESH_SECONDS", 0.1))
-        fresh_enough = moment - self._checked_at < interval and self._local == local_commits()
+        setting = (
+            "ZTL_ENFORCEMENT_NOTIFIED_REFRESH_SECONDS"
+            if listening()
+            else "ZTL_ENFORCEMENT_REFRESH_SECONDS"
+        )
+        interval = float(current_app.config.get(setting, 0.1))
+        fresh_enough = (
+            moment - self._checked_at < interval
+            and self._local == local_commits()
+            and self._notices == notices_received()
+        )
         if index is not None and fresh_enough:
             return index
         self._local = local_commits()
+        self._notices = notices_received()
         self._checked_at = moment
         state = session.execute(
             select(EnforcementState.epoch, EnforcementState.version).where(EnforcementState.id == 1)

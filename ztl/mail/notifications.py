@@ -6,6 +6,9 @@ exists whether or not the e-mail leaves), so a mail server that is down must not
 approval into an error page. Every attempt is a `Notification` row: claimed before sending, then
 marked sent or given the error, so a clerk can answer "I never got the e-mail" and the reminder job
 sends each reminder once (the unique constraint on (kind, permit) makes a second claim fail).
+The messages about one application or permit are jobs (ztl.cluster.queue): sent by the queue's
+workers with retries when the nodes share a Redis, at once in the request otherwise; each carries
+an idempotency key chosen when it was decided, so a job run twice sends it once.
 
 Messages are plain-text templates in templates/email/ (first line the subject, then the body),
 rendered in the recipient's language; Italian is the source text, English comes from gettext.
@@ -21,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import current_app
@@ -32,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ztl.city import public_info
 from ztl.city.rules_config import current_rules
+from ztl.cluster.queue import dispatch
 from ztl.infrastructure.events import record_event
 from ztl.infrastructure.unit_of_work import Actor, AnySession, unit_of_work
 from ztl.mail import Attachment, MailError, OutgoingMessage, send_message
@@ -46,6 +51,7 @@ KIND_DOCUMENTS = "documents_requested"
 KIND_APPROVED = "application_approved"
 KIND_REJECTED = "application_rejected"
 KIND_ISSUED = "permit_issued"
+KIND_DECISION = "decision"  # approved or rejected: the draft says which
 # Expiry reminders, most urgent first: (days before valid_to, kind).
 REMINDERS: tuple[tuple[int, str], ...] = ((7, "expiry_7"), (30, "expiry_30"), (60, "expiry_60"))
 REMINDER_KINDS = tuple(kind for _, kind in REMINDERS)
@@ -77,6 +83,7 @@ class _Draft:
     message: OutgoingMessage
     application_id: int | None = None
     permit_id: int | None = None
+    key: str | None = None  # the message's idempotency key (Notification.idempotency_key)
 
 
 # --- public functions ------------------------------------------------------------------------
@@ -84,22 +91,39 @@ class _Draft:
 
 def notify_application_submitted(application_id: int) -> None:
     """Confirm receipt of an application to the account that submitted it."""
-    _notify(KIND_SUBMITTED, lambda s: _submitted_draft(s, application_id))
+    _notify(KIND_SUBMITTED, application_id)
 
 
 def notify_documents_requested(application_id: int, message: str) -> None:
     """Pass the clerk's request for documents on to the applicant, word for word."""
-    _notify(KIND_DOCUMENTS, lambda s: _documents_draft(s, application_id, message))
+    _notify(KIND_DOCUMENTS, application_id, message)
 
 
 def notify_decision(application_id: int) -> None:
     """Tell the applicant the outcome: approved (or already issued), or rejected with the reason."""
-    _notify("decision", lambda s: _decision_draft(s, application_id))
+    _notify(KIND_DECISION, application_id)
 
 
 def notify_permit_issued(permit_id: int) -> None:
     """Send the signed PDF to the holder; once per permit (a retried issuance sends nothing)."""
-    _notify(KIND_ISSUED, lambda s: _issued_draft(s, permit_id))
+    _notify(KIND_ISSUED, permit_id)
+
+
+def send_notification(what: str, args: list[Any], key: str) -> str:
+    """The job that sends one message: built now from the database, delivered once under `key`.
+
+    Raises MailError when the message could not be sent, so that the queue tries again later (a
+    retry finds the failed row by its key and takes it over); SENT, DUPLICATE (sent before, by an
+    earlier run of this job) or "nothing" (no recipient) otherwise.
+    """
+    with unit_of_work() as session:
+        draft = _BUILDERS[what](session, *args)
+    if draft is None:
+        return "nothing"
+    outcome = _deliver(replace(draft, key=key))
+    if outcome == FAILED:
+        raise MailError(f"{what} message {key} not sent; retried later")
+    return outcome
 
 
 def send_expiry_reminders(now: dt.datetime) -> ReminderSummary:
@@ -169,13 +193,14 @@ def expire_permits(now: dt.datetime) -> int:
 # --- one notification: build, claim, send, record ---------------------------------------------
 
 
-def _notify(what: str, build: Callable[[AnySession], _Draft | None]) -> None:
-    """Build and deliver one message; any failure is logged, never raised to the caller."""
+def _notify(what: str, *args: Any) -> None:
+    """Hand one message to the job queue (or send it now, on one machine), under a key of its own;
+    any failure is logged, never raised to the caller."""
+    key = f"{what}:{secrets.token_hex(12)}"
     try:
-        with unit_of_work() as session:
-            draft = build(session)
-        if draft is not None:
-            _deliver(draft)
+        dispatch(send_notification, what, list(args), key, key=f"mail-{key}", timeout=120)
+    except MailError as exc:
+        logger.warning("notification %s not sent: %s", what, exc)
     except Exception:
         logger.exception("notification %s not sent", what)
 
@@ -210,7 +235,7 @@ def _claim(draft: _Draft) -> int | None:
     }
     try:
         with unit_of_work() as session:
-            if draft.permit_id is not None:
+            if draft.permit_id is not None or draft.key is not None:
                 found, retried = _reclaim_failed(session, draft, fields)
                 if found:
                     return retried
@@ -218,6 +243,7 @@ def _claim(draft: _Draft) -> int | None:
                 kind=draft.kind,
                 application_id=draft.application_id,
                 permit_id=draft.permit_id,
+                idempotency_key=draft.key,
                 **fields,
             )
             session.add(row)
@@ -233,11 +259,18 @@ def _reclaim_failed(
 ) -> tuple[bool, int | None]:
     """(found, id): a failed earlier attempt, or one abandoned (claimed, never finished: the job
     was killed), is taken over atomically, so two runs cannot both."""
-    existing = session.scalar(
-        select(Notification.id).where(
-            Notification.kind == draft.kind, Notification.permit_id == draft.permit_id
-        )
+    same = (
+        Notification.idempotency_key == draft.key
+        if draft.key is not None
+        else (Notification.kind == draft.kind) & (Notification.permit_id == draft.permit_id)
     )
+    existing = session.scalar(select(Notification.id).where(same))
+    if existing is None and draft.key is not None and draft.permit_id is not None:
+        existing = session.scalar(  # the permit's one message, sent under another key
+            select(Notification.id).where(
+                Notification.kind == draft.kind, Notification.permit_id == draft.permit_id
+            )
+        )
     if existing is None:
         return False, None
     result = session.execute(
@@ -410,6 +443,15 @@ def _reminder_draft_safely(permit_id: int, kind: str) -> _Draft | None:
         logger.exception("reminder %s for permit %s not built", kind, permit_id)
         return None
     return draft
+
+
+# The messages a job can send, by the name `_notify` queues them under.
+_BUILDERS: dict[str, Callable[..., _Draft | None]] = {
+    KIND_SUBMITTED: _submitted_draft,
+    KIND_DOCUMENTS: _documents_draft,
+    KIND_DECISION: _decision_draft,
+    KIND_ISSUED: _issued_draft,
+}
 
 
 def _draft(

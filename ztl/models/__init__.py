@@ -20,6 +20,7 @@ from ztl.models.delegation import FirmDelegation, FirmDelegationDocument
 from ztl.models.enforcement import EnforcementChange, EnforcementState, PlateLookup
 from ztl.models.event import AuditChainHead, Event, RegistryImport
 from ztl.models.hotel import GuestNight, HotelBooklet
+from ztl.models.job_run import JobRun
 from ztl.models.notification import Notification
 from ztl.models.payment import PaymentNotification, PaymentPosition, RefundRequest
 from ztl.models.permit import (
@@ -67,6 +68,7 @@ __all__ = [
     "Gate",
     "GuestNight",
     "HotelBooklet",
+    "JobRun",
     "Notification",
     "PaymentNotification",
     "PaymentPosition",

@@ -37,3 +37,6 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The message's own key, chosen when it was decided (ztl.mail.notifications): a job on the
+    # queue retried after a worker died finds its row and does not send it twice.
+    idempotency_key: Mapped[str | None] = mapped_column(String(120), unique=True)

@@ -5,6 +5,8 @@ debit, a campaign after a change of rules). Each permit's checks are re-run firs
 left alone and listed for the clerks, never renewed or revoked silently. Each batch is one
 transaction: its numbers are taken in one block, its PDFs rendered and signed by a pool of processes,
 and the old seals revoked, so an interrupted campaign simply runs again from where it stopped.
+With several nodes (a shared Redis), `queue_renewals` hands each batch to the job queue instead, and
+the workers of every node render them (ztl.cluster.queue).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ztl.cluster.queue import dispatch
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import Actor, ServiceError, unit_of_work
 from ztl.models import Permit, utcnow
@@ -59,6 +62,7 @@ def renew_due(
     at: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CampaignSummary:
+    """The whole campaign in this process, its PDFs on a pool of `workers` processes."""
     now = at or utcnow()
     summary = CampaignSummary()
     last = 0
@@ -66,29 +70,62 @@ def renew_due(
         while ids := _due_ids(last, now, batch):
             db.session.rollback()
             last = ids[-1]
-            with unit_of_work() as session:
-                olds = list(
-                    session.scalars(
-                        select(Permit)
-                        .where(Permit.id.in_(ids))
-                        .order_by(Permit.id)
-                        .with_for_update()
-                    )
-                )
-                chosen, specs = [], []
-                for old in olds:
-                    try:
-                        spec = renewal_spec(old, now)  # the checks run in it
-                    except ServiceError as exc:
-                        summary.refused[old.number] = str(exc)
-                        continue
-                    chosen.append(old)
-                    specs.append(spec)
-                if specs:
-                    news = create_permits(session, specs, actor, now, pool)
-                    for old, new in zip(chosen, news, strict=True):
-                        end_permit(session, old, PermitStatus.REPLACED, actor, "renewed", now, new)
-                        summary.renewed.append((old.number, new.number))
+            _renew_batch(ids, now, actor, summary, pool)
             if progress:
                 progress(len(summary.renewed) + len(summary.refused))
     return summary
+
+
+def queue_renewals(actor: Actor, batch: int = 200, at: dt.datetime | None = None) -> int:
+    """The campaign as jobs, one per batch, for the queue's workers on every node; the number of
+    batches handed over. Each job's key names its campaign instant and permits, and a batch run
+    twice renews nothing twice (`_renew_batch` takes only permits still active)."""
+    now = at or utcnow()
+    last, batches = 0, 0
+    while ids := _due_ids(last, now, batch):
+        db.session.rollback()
+        last = ids[-1]
+        key = f"renewals-{now:%Y%m%dT%H%M%S}-{ids[0]}-{ids[-1]}"
+        dispatch(renew_batch, ids, now.isoformat(), actor.label, key=key, timeout=1800)
+        batches += 1
+    return batches
+
+
+def renew_batch(ids: list[int], at: str, actor_label: str) -> dict[str, int]:
+    """The job of one batch (ztl.cluster.queue): its PDFs rendered in the worker's process."""
+    summary = CampaignSummary()
+    _renew_batch(ids, dt.datetime.fromisoformat(at), Actor(label=actor_label), summary, None)
+    return {"renewed": len(summary.renewed), "refused": len(summary.refused)}
+
+
+def _renew_batch(
+    ids: list[int],
+    now: dt.datetime,
+    actor: Actor,
+    summary: CampaignSummary,
+    pool: SigningPool | None,
+) -> None:
+    """One transaction: the batch's permits still active are renewed or listed as refused."""
+    with unit_of_work() as session:
+        olds = list(
+            session.scalars(
+                select(Permit)
+                .where(Permit.id.in_(ids), Permit.status == PermitStatus.ACTIVE.value)
+                .order_by(Permit.id)
+                .with_for_update()
+            )
+        )
+        chosen, specs = [], []
+        for old in olds:
+            try:
+                spec = renewal_spec(old, now)  # the checks run in it
+            except ServiceError as exc:
+                summary.refused[old.number] = str(exc)
+                continue
+            chosen.append(old)
+            specs.append(spec)
+        if specs:
+            news = create_permits(session, specs, actor, now, pool)
+            for old, new in zip(chosen, news, strict=True):
+                end_permit(session, old, PermitStatus.REPLACED, actor, "renewed", now, new)
+                summary.renewed.append((old.number, new.number))

@@ -2,7 +2,8 @@
 
 The per-account lock (ZTL_LOGIN_MAX_FAILURES) protects one account; this protects all of them
 from one address trying many. ZTL_LOGIN_RATE_PER_MINUTE and ZTL_REGISTRATION_RATE_PER_MINUTE set
-the limits (0 turns a limit off). Behind a reverse proxy, set ZTL_TRUSTED_PROXIES (werkzeug's
+the limits (0 turns a limit off), per worker on one machine and for all the nodes together when they
+share a Redis (ztl.cluster.counters). Behind a reverse proxy, set ZTL_TRUSTED_PROXIES (werkzeug's
 ProxyFix, installed by create_app) so that remote_addr is the client's and not the proxy's.
 """
 
@@ -13,9 +14,9 @@ import math
 from flask import current_app, render_template, request
 from werkzeug.wrappers import Response
 
-from ztl.rate_limit import SlidingWindow
+from ztl.cluster.counters import SharedWindow
 
-_WINDOW = SlidingWindow()
+_WINDOW = SharedWindow("sign-in")
 
 
 def too_many(kind: str, setting: str, default: int) -> Response | None:

@@ -1,0 +1,214 @@
+"""`ztl jobs ...`: the background work of several nodes, and the daily jobs run once a day.
+
+The daily jobs are the commands a single machine runs from cron (`ztl permits expire`, ...): here
+they run as the same commands, in-process, so there is one place that decides what each does. Every
+node may run `ztl jobs scheduler` (RQ's cron scheduler): each minute it queues `tick`, which claims
+(job, local day) in the database for every job due today. The first claim of the day wins, from
+whichever node; the others find the row and queue nothing. So a day's job is queued once, and the
+claim survives a restart of Redis (which keeps nothing on disk).
+
+A worker killed while a job runs leaves the job to RQ's maintenance, which gives it to another
+worker (`retry`); the command then runs again, and the commands are written so that a second run
+has no second effect (each permit expired once, each reminder sent once, ...). Without a shared
+Redis, `ztl jobs run-due` from cron does the same claim and runs the due jobs in its own process.
+
+Exit status: 0 done; 1 a job failed (`run-due`: listed; the next run of the day's tick does not
+start it again, `ztl jobs run NAME` does); 2 bad input.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ztl.city.rules_config import current_rules
+from ztl.cli.common import BadInput, Refused
+from ztl.cluster.queue import dispatch, job_queue
+from ztl.cluster.redis_link import shared_redis
+from ztl.extensions import db
+from ztl.infrastructure.unit_of_work import unit_of_work
+from ztl.models import JobRun, utcnow
+from ztl.values import InvalidValue
+from ztl.values.times import parse_instant
+
+# The daily jobs in the order they run, each the command a cron line would call.
+DAILY_JOBS: dict[str, tuple[str, ...]] = {
+    "expire": ("permits", "expire"),
+    "remind": ("permits", "remind"),
+    "recheck": ("permits", "recheck"),
+    "reconcile": ("payments", "reconcile"),
+    "retention": ("retention", "purge"),
+    "audit": ("audit", "verify"),
+}
+OUTPUT_CHARS = 4000
+TICK_SECONDS = 60
+
+
+class DailyJobFailed(Exception):
+    """The command exited with an error: raised in the worker so that the queue retries it."""
+
+
+def local_day(now: dt.datetime) -> dt.date:
+    return now.astimezone(ZoneInfo(current_rules().timezone)).date()
+
+
+def due_jobs(now: dt.datetime) -> list[str]:
+    """The daily jobs due at `now`: all of them once the local time is past ZTL_DAILY_JOBS_AT."""
+    hours, _, minutes = str(current_app.config["ZTL_DAILY_JOBS_AT"]).partition(":")
+    local = now.astimezone(ZoneInfo(current_rules().timezone))
+    if (local.hour, local.minute) < (int(hours), int(minutes or 0)):
+        return []
+    return list(DAILY_JOBS)
+
+
+def claim(name: str, day: dt.date) -> bool:
+    """The day's run of `name` is ours to queue: True for the first claim only, on any node."""
+    try:
+        with unit_of_work() as session:
+            session.add(JobRun(name=name, day=day, status="queued", attempts=0))
+    except IntegrityError:
+        return False
+    return True
+
+
+def tick(at: str | None = None) -> list[str]:
+    """Claim and queue (or, alone, run now) every daily job due and not yet claimed today.
+
+    The names started; alone, a job that failed is named with " (failed)" and the others still
+    run (its day's row says failed; `ztl jobs status` shows it).
+    """
+    now = dt.datetime.fromisoformat(at) if at else utcnow()
+    day = local_day(now)
+    started = []
+    for name in due_jobs(now):
+        if claim(name, day):
+            key = f"daily-{name}-{day.isoformat()}"
+            try:
+                dispatch(run_daily, name, day.isoformat(), key=key, retries=3, timeout=3600)
+            except DailyJobFailed:
+                started.append(f"{name} (failed)")
+                continue
+            started.append(name)
+    return started
+
+
+def run_daily(name: str, day: str) -> str:
+    """The job: run the command of `name` for `day`, record it on the day's row. A run already
+    done is not repeated (a duplicate on the queue); a failed one raises, for the queue to retry."""
+    the_day = dt.date.fromisoformat(day)
+    with unit_of_work() as session:
+        row = session.scalar(
+            select(JobRun).where(JobRun.name == name, JobRun.day == the_day).with_for_update()
+        )
+        if row is None:  # queued by hand (`ztl jobs run`): the claim is made now
+            row = JobRun(name=name, day=the_day, status="queued", attempts=0)
+            session.add(row)
+        if row.status == "done":
+            return "already done"
+        row.status, row.attempts, row.started_at = "running", row.attempts + 1, utcnow()
+    code, output = run_command(DAILY_JOBS[name])
+    with unit_of_work() as session:
+        row = session.scalars(
+            select(JobRun).where(JobRun.name == name, JobRun.day == the_day)
+        ).one()
+        row.status = "done" if code == 0 else "failed"
+        row.finished_at = utcnow()
+        row.output = output[-OUTPUT_CHARS:]
+    if code != 0:
+        raise DailyJobFailed(f"{name} for {day} exited {code}: {output[-500:]}")
+    return output
+
+
+def run_command(args: tuple[str, ...]) -> tuple[int, str]:
+    """(exit status, what it printed) of a `ztl` command run in this process and app."""
+    printed = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        try:
+            current_app.cli.main(args=list(args), prog_name="ztl", standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        except click.ClickException as exc:
+            exc.show(file=printed)
+            code = exc.exit_code
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+    db.session.remove()  # the command's session ends with it
+    return code, printed.getvalue()
+
+
+@click.group(help="Background jobs: the queue's workers and scheduler, the daily jobs.")
+def jobs() -> None:
+    pass
+
+
+@jobs.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (tests, one-off runs).")
+@with_appcontext
+def worker(burst: bool) -> None:
+    """Take jobs from the shared queue and run them, one at a time, until stopped (SIGTERM: the
+    job in hand is finished first). Needs ZTL_REDIS_URL."""
+    from ztl.cluster.workers import run_worker
+
+    queue = job_queue()
+    if queue is None:
+        raise BadInput("no ZTL_REDIS_URL: without a shared Redis, jobs run where they are asked")
+    run_worker(queue, burst=burst)
+
+
+@jobs.command("scheduler")
+@with_appcontext
+def scheduler() -> None:
+    """Queue the daily jobs' tick every minute (RQ's cron scheduler), until stopped. Any number of
+    nodes may run one: the day's claim in the database lets each job start once."""
+    from ztl.cluster.workers import run_scheduler
+
+    queue = job_queue()
+    if queue is None:
+        raise BadInput("no ZTL_REDIS_URL: run `ztl jobs run-due` from cron instead")
+    run_scheduler(queue, tick, TICK_SECONDS)
+
+
+@jobs.command("run-due")
+@click.option("--at", "at", default=None, metavar="TIME", help="As of this instant (ISO 8601).")
+@with_appcontext
+def run_due(at: str | None) -> None:
+    """Start the daily jobs due now and not yet started today (cron, every few minutes)."""
+    try:
+        moment = parse_instant(at) if at else utcnow()
+    except InvalidValue as exc:
+        raise BadInput(str(exc)) from exc
+    started = tick(moment.isoformat())
+    where = "queued" if job_queue() is not None else "run"
+    click.echo(f"{len(started)} daily jobs {where}: {', '.join(started) or 'none due'}")
+    failed = [name for name in started if name.endswith("(failed)")]
+    if failed:
+        raise Refused(f"failed (see `ztl jobs status`): {', '.join(failed)}")
+
+
+@jobs.command("status")
+@click.option("--days", type=click.IntRange(1, 366), default=3, show_default=True)
+@with_appcontext
+def status(days: int) -> None:
+    """The daily jobs' runs of the last days, and the queue's length."""
+    since = local_day(utcnow()) - dt.timedelta(days=days - 1)
+    rows = db.session.scalars(
+        select(JobRun).where(JobRun.day >= since).order_by(JobRun.day.desc(), JobRun.id)
+    )
+    for row in rows:
+        ended = row.finished_at.isoformat(timespec="seconds") if row.finished_at else "-"
+        click.echo(
+            f"{row.day} {row.name:10} {row.status:8} attempts {row.attempts} "
+            f"queued {row.queued_at.isoformat(timespec='seconds')} ended {ended}"
+        )
+    queue = job_queue()
+    if queue is not None and shared_redis() is not None:
+        click.echo(f"queue {queue.name}: {queue.count} waiting")
