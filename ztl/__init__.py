@@ -105,6 +105,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ztl.city import sync_on_start
 
     sync_on_start(app)
+    if app.config.get("ZTL_REDIS_URL"):
+        from ztl.cluster.notices import start_listening
+
+        app.before_request(start_listening)  # each worker process listens from its first request
     proxies = int(app.config.get("ZTL_TRUSTED_PROXIES") or 0)
     if proxies > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -85,6 +85,15 @@ def _env_bool(name: str, default: bool) -> bool:
     raise ConfigurationError(f"{ENV_PREFIX}{name} must be true or false, got {raw!r}")
 
 
+def _env_clock(name: str, default: str) -> str:
+    """A local time of day, HH:MM (24 hours)."""
+    raw = (os.environ.get(ENV_PREFIX + name) or "").strip() or default
+    hours, _, minutes = raw.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ConfigurationError(f"{ENV_PREFIX}{name} must be a time HH:MM, got {raw!r}")
+    return raw
+
+
 def default_settings(instance_path: Path) -> dict[str, Any]:
     """The settings every deployment starts from; environment variables override them."""
     env = os.environ.get(ENV_PREFIX + "ENV") or "development"
@@ -133,7 +142,7 @@ def default_settings(instance_path: Path) -> dict[str, Any]:
             "ENFORCEMENT_NOTIFIED_REFRESH_SECONDS", 5
         ),
         # The municipality's local time after which the daily jobs run (ztl jobs scheduler / run-due).
-        "ZTL_DAILY_JOBS_AT": os.environ.get(ENV_PREFIX + "DAILY_JOBS_AT") or "03:00",
+        "ZTL_DAILY_JOBS_AT": _env_clock("DAILY_JOBS_AT", "03:00"),
         # Who keeps debt positions and confirms payments: "pagopa" (the pagoPA intermediary, the
         # production default), "notified" (a payment system's signed notification) or "demo" (the
         # payer's click; development only). See ztl/payments/providers.py and docs/payments.md.

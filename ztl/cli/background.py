@@ -12,8 +12,11 @@ worker (`retry`); the command then runs again, and the commands are written so t
 has no second effect (each permit expired once, each reminder sent once, ...). Without a shared
 Redis, `ztl jobs run-due` from cron does the same claim and runs the due jobs in its own process.
 
-Exit status: 0 done; 1 a job failed (`run-due`: listed; the next run of the day's tick does not
-start it again, `ztl jobs run NAME` does); 2 bad input.
+The day's jobs run as one job, in the order of DAILY_JOBS (permits expire before the reminders
+are chosen), whatever the number of workers.
+
+Exit status: 0 done; 1 a job failed (`run-due`: the next tick does not start it again that day,
+`ztl jobs run NAME` does); 2 bad input.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ from zoneinfo import ZoneInfo
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ztl.city.rules_config import current_rules
 from ztl.cli.common import BadInput, Refused
 from ztl.cluster.queue import dispatch, job_queue
-from ztl.cluster.redis_link import shared_redis
 from ztl.extensions import db
 from ztl.infrastructure.unit_of_work import unit_of_work
 from ztl.models import JobRun, utcnow
@@ -70,7 +73,13 @@ def due_jobs(now: dt.datetime) -> list[str]:
 
 
 def claim(name: str, day: dt.date) -> bool:
-    """The day's run of `name` is ours to queue: True for the first claim only, on any node."""
+    """The day's run of `name` is ours to queue: True for the first claim only, on any node.
+    Looked for before it is inserted, so that only two claims at the same instant meet the unique
+    key (each scheduler asks every minute of the day)."""
+    with unit_of_work() as session:
+        taken = session.scalar(select(JobRun.id).where(JobRun.name == name, JobRun.day == day))
+        if taken is not None:
+            return False
     try:
         with unit_of_work() as session:
             session.add(JobRun(name=name, day=day, status="queued", attempts=0))
@@ -79,25 +88,37 @@ def claim(name: str, day: dt.date) -> bool:
     return True
 
 
-def tick(at: str | None = None) -> list[str]:
-    """Claim and queue (or, alone, run now) every daily job due and not yet claimed today.
+def tick(at: str | None = None) -> tuple[list[str], str | None]:
+    """Claim every daily job due and not yet claimed today, and hand them over as one job that
+    runs them in order (expire before remind...): queued on the shared queue, or, alone, run now.
 
-    The names started; alone, a job that failed is named with " (failed)" and the others still
-    run (its day's row says failed; `ztl jobs status` shows it).
+    (the names claimed, what became of them: "queued", "done", "failed", or None for nothing).
     """
     now = dt.datetime.fromisoformat(at) if at else utcnow()
     day = local_day(now)
-    started = []
-    for name in due_jobs(now):
-        if claim(name, day):
-            key = f"daily-{name}-{day.isoformat()}"
-            try:
-                dispatch(run_daily, name, day.isoformat(), key=key, retries=3, timeout=3600)
-            except DailyJobFailed:
-                started.append(f"{name} (failed)")
-                continue
-            started.append(name)
-    return started
+    claimed = [name for name in due_jobs(now) if claim(name, day)]
+    if not claimed:
+        return [], None
+    key = f"daily-{day.isoformat()}-{'-'.join(claimed)}"
+    try:
+        outcome = dispatch(run_day, day.isoformat(), claimed, key=key, retries=3, timeout=4 * 3600)
+    except DailyJobFailed:
+        return claimed, "failed"
+    return claimed, "done" if outcome == "ran" else "queued"
+
+
+def run_day(day: str, names: list[str]) -> list[str]:
+    """The job of a day's claimed daily jobs, in order. A job that fails does not stop the
+    others; the job raises at the end, for the queue to retry it (done ones are skipped then)."""
+    failed = []
+    for name in names:
+        try:
+            run_daily(name, day)
+        except DailyJobFailed:
+            failed.append(name)
+    if failed:
+        raise DailyJobFailed(f"daily jobs failed for {day}: {', '.join(failed)}")
+    return names
 
 
 def run_daily(name: str, day: str) -> str:
@@ -108,7 +129,7 @@ def run_daily(name: str, day: str) -> str:
         row = session.scalar(
             select(JobRun).where(JobRun.name == name, JobRun.day == the_day).with_for_update()
         )
-        if row is None:  # queued by hand (`ztl jobs run`): the claim is made now
+        if row is None:  # run by hand (`ztl jobs run`) without a claim: the claim is made now
             row = JobRun(name=name, day=the_day, status="queued", attempts=0)
             session.add(row)
         if row.status == "done":
@@ -186,12 +207,30 @@ def run_due(at: str | None) -> None:
         moment = parse_instant(at) if at else utcnow()
     except InvalidValue as exc:
         raise BadInput(str(exc)) from exc
-    started = tick(moment.isoformat())
-    where = "queued" if job_queue() is not None else "run"
-    click.echo(f"{len(started)} daily jobs {where}: {', '.join(started) or 'none due'}")
-    failed = [name for name in started if name.endswith("(failed)")]
-    if failed:
-        raise Refused(f"failed (see `ztl jobs status`): {', '.join(failed)}")
+    claimed, outcome = tick(moment.isoformat())
+    if outcome is None:
+        click.echo("no daily job due: none left for today, or before ZTL_DAILY_JOBS_AT")
+        return
+    click.echo(f"{len(claimed)} daily jobs {outcome}: {', '.join(claimed)}")
+    if outcome == "failed":
+        raise Refused("some failed: see `ztl jobs status`, run one again with `ztl jobs run NAME`")
+
+
+@jobs.command("run")
+@click.argument("name", type=click.Choice(list(DAILY_JOBS)))
+@click.option("--day", default=None, metavar="YYYY-MM-DD", help="The local day (default today).")
+@with_appcontext
+def run_one(name: str, day: str | None) -> None:
+    """Run one daily job for a day now, in this process, unless that day's run is done: the way
+    to finish a run that failed or was left half-way."""
+    try:
+        the_day = dt.date.fromisoformat(day) if day else local_day(utcnow())
+    except ValueError as exc:
+        raise BadInput(f"--day: not a date YYYY-MM-DD: {day!r}") from exc
+    try:
+        click.echo(run_daily(name, the_day.isoformat()).rstrip())
+    except DailyJobFailed as exc:
+        raise Refused(str(exc)) from exc
 
 
 @jobs.command("status")
@@ -210,5 +249,8 @@ def status(days: int) -> None:
             f"queued {row.queued_at.isoformat(timespec='seconds')} ended {ended}"
         )
     queue = job_queue()
-    if queue is not None and shared_redis() is not None:
-        click.echo(f"queue {queue.name}: {queue.count} waiting")
+    if queue is not None:
+        try:
+            click.echo(f"queue {queue.name}: {queue.count} waiting")
+        except RedisError as exc:
+            raise Refused(f"the queue's Redis does not answer: {exc}") from exc

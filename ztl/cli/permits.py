@@ -164,8 +164,12 @@ def renew_due_command(batch: int, workers: int) -> None:
     With a shared Redis (ZTL_REDIS_URL) the batches go to the job queue, for every node's workers.
     """
     if job_queue() is not None:
-        batches = queue_renewals(Actor.cli(), batch=batch)
-        click.echo(f"{batches} batches of up to {batch} permits queued for the workers")
+        outcomes = queue_renewals(Actor.cli(), batch=batch)
+        click.echo(
+            f"{outcomes['queued']} batches of up to {batch} permits queued for the workers, "
+            f"{outcomes['ran']} renewed here (the queue did not answer); the permits left to "
+            "the clerks are in the workers' log"
+        )
         return
     try:
         summary = renew_due(

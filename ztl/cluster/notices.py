@@ -128,3 +128,10 @@ def listening() -> bool:
                 listener = _Listener(*key)
                 _listeners[key] = listener
     return listener.connected.is_set()
+
+
+def start_listening() -> None:
+    """Every request of a process with a shared Redis: the listener runs from the first one on,
+    whatever the process serves (a token's revocation must reach a process that never answered
+    a plate check). After the first call, a dictionary lookup."""
+    listening()

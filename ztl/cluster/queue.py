@@ -66,7 +66,7 @@ def dispatch(
             queue.enqueue(
                 function,
                 *args,
-                job_id=job_id(key),
+                job_id=job_id(prefix() + key),
                 retry=Retry(max=retries, interval=list(RETRY_INTERVALS[:retries]))
                 if retries
                 else None,
@@ -83,5 +83,7 @@ def dispatch(
 
 
 def job_id(key: str) -> str:
-    """RQ's job id for a key: its characters are limited (letters, digits, '-', '_')."""
+    """RQ's job id for a key: its characters are limited (letters, digits, '-', '_'). The key
+    starts with the municipality's prefix: ids are global in a Redis several municipalities share,
+    and a second job of the same id would replace the first."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in key)[:200]

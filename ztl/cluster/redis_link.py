@@ -49,12 +49,6 @@ def client_for(url: str) -> Redis:
     return found
 
 
-def shared_redis() -> Redis | None:
-    """The shared Redis of the current app, or None when the app runs alone."""
-    url = redis_url()
-    return client_for(url) if url else None
-
-
 def prefix() -> str:
     """The start of every key and channel of this municipality: several may share one Redis
     (ZTL_REDIS_PREFIX, by default "ztl:" and the rules file's code, set by ztl.city.rules_config)."""

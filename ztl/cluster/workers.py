@@ -21,7 +21,9 @@ from rq.job import Job
 from ztl.extensions import db
 
 # How often a worker looks for jobs that a dead worker left (RQ's default is 10 minutes). A job
-# is "left" only once its heartbeat expired (about a minute and a half after its worker died).
+# is "left" only once its execution's lease expired: the job's timeout plus a minute after it
+# started (an e-mail: 3 minutes; a daily run: hours), since a worker running its own jobs in its
+# own process cannot renew the lease while a job runs.
 MAINTENANCE_SECONDS = 60
 
 

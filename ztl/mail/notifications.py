@@ -123,7 +123,25 @@ def send_notification(what: str, args: list[Any], key: str) -> str:
     outcome = _deliver(replace(draft, key=key))
     if outcome == FAILED:
         raise MailError(f"{what} message {key} not sent; retried later")
+    if outcome == DUPLICATE and not _was_sent(key, draft):
+        # Claimed by an earlier run of this job that a dead worker left half-way: once the claim
+        # is abandoned (ABANDONED_AFTER), a later retry takes it over and sends it.
+        raise MailError(f"{what} message {key} claimed by an unfinished attempt; retried later")
     return outcome
+
+
+def _was_sent(key: str, draft: _Draft) -> bool:
+    same = Notification.idempotency_key == key
+    if draft.permit_id is not None:
+        same = or_(
+            same,
+            (Notification.kind == draft.kind) & (Notification.permit_id == draft.permit_id),
+        )
+    with unit_of_work() as session:
+        return (
+            session.scalar(select(Notification.id).where(same, Notification.sent_at.is_not(None)))
+            is not None
+        )
 
 
 def send_expiry_reminders(now: dt.datetime) -> ReminderSummary:

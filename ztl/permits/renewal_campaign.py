@@ -12,6 +12,7 @@ the workers of every node render them (ztl.cluster.queue).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from ztl.permits.changes import (
 )
 from ztl.permits.issuance import create_permits
 from ztl.seals.keys import key_store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,26 +79,31 @@ def renew_due(
     return summary
 
 
-def queue_renewals(actor: Actor, batch: int = 200, at: dt.datetime | None = None) -> int:
-    """The campaign as jobs, one per batch, for the queue's workers on every node; the number of
-    batches handed over. Each job's key names its campaign instant and permits, and a batch run
-    twice renews nothing twice (`_renew_batch` takes only permits still active)."""
+def queue_renewals(actor: Actor, batch: int = 200, at: dt.datetime | None = None) -> dict[str, int]:
+    """The campaign as jobs, one per batch, for the queue's workers on every node: how many
+    batches were "queued" and how many "ran" here (Redis did not answer). Each job's key names
+    its campaign instant and permits, and a batch run twice renews nothing twice (`_renew_batch`
+    takes only permits still active)."""
     now = at or utcnow()
-    last, batches = 0, 0
+    last = 0
+    outcomes = {"queued": 0, "ran": 0}
     while ids := _due_ids(last, now, batch):
         db.session.rollback()
         last = ids[-1]
         key = f"renewals-{now:%Y%m%dT%H%M%S}-{ids[0]}-{ids[-1]}"
-        dispatch(renew_batch, ids, now.isoformat(), actor.label, key=key, timeout=1800)
-        batches += 1
-    return batches
+        outcome = dispatch(renew_batch, ids, now.isoformat(), actor.label, key=key, timeout=1800)
+        outcomes[outcome] += 1
+    return outcomes
 
 
-def renew_batch(ids: list[int], at: str, actor_label: str) -> dict[str, int]:
-    """The job of one batch (ztl.cluster.queue): its PDFs rendered in the worker's process."""
+def renew_batch(ids: list[int], at: str, actor_label: str) -> dict[str, object]:
+    """The job of one batch (ztl.cluster.queue): its PDFs rendered in the worker's process. The
+    permits left to the clerks, with why, are logged and kept as the job's result."""
     summary = CampaignSummary()
     _renew_batch(ids, dt.datetime.fromisoformat(at), Actor(label=actor_label), summary, None)
-    return {"renewed": len(summary.renewed), "refused": len(summary.refused)}
+    for number, reason in summary.refused.items():
+        logger.warning("renewal campaign: %s not renewed: %s", number, reason)
+    return {"renewed": summary.renewed, "refused": summary.refused}
 
 
 def _renew_batch(
