@@ -321,13 +321,13 @@ def test_two_nodes_schedulers_start_each_daily_job_once(shared: Flask) -> None:
                 db.session.rollback()
                 return len(runs) == len(DAILY_JOBS) and all(r.status == "done" for r in runs)
 
-        _wait_for(all_done, 60, "the daily jobs did not all run")
+        _wait_for(all_done, 120, "the daily jobs did not all run")
         with shared.app_context():
             _wait_for(lambda: _queue().count == 0, 30, "the ticks were not all taken")
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
-        outputs = [p.communicate(timeout=30)[0] for p in processes]
+        outputs = [p.communicate(timeout=90)[0] for p in processes]
     with shared.app_context():
         runs = db.session.scalars(select(JobRun)).all()
         assert sorted((r.name, r.attempts) for r in runs) == sorted(
