@@ -71,7 +71,7 @@ bench-forms: install translations
 	$(BIN)/python bench/form_posts.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 bench-load: install translations
-	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test)
+	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test) $(LOAD_ARGS)
 
 # Lighthouse's mobile profile on the home, resident, clerk and police pages (npm, Chromium).
 bench-lighthouse: install translations
