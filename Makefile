@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-transits bench-load bench-forms bench-lighthouse screenshots clean
+.PHONY: run test lint typecheck pytest coverage install translations serve bench-import bench-eligibility bench-seals bench-pages bench-enforcement bench-transits bench-load bench-staleness bench-forms bench-lighthouse screenshots clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,13 +65,19 @@ bench-enforcement: install translations
 bench-transits: install translations
 	$(BIN)/python bench/transits.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
-# A 2-minute mixed load (residents, clerks, police) on gunicorn + PostgreSQL; needs wrk.
 # What a form's idempotency claim costs, claimed against unclaimed in one run (BENCH_DB for PostgreSQL).
 bench-forms: install translations
 	$(BIN)/python bench/form_posts.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
+# Mixed load (residents, clerks, police, payments) on one node, then two nodes behind nginx with
+# Redis, on PostgreSQL; needs wrk, nginx and redis-server (about 5.5 minutes).
 bench-load: install translations
 	$(BIN)/python bench/load.py --database-url $(or $(BENCH_DB),postgresql://postgres@127.0.0.1:5432/test) $(LOAD_ARGS)
+
+# How long a permit change takes to reach another process's enforcement index: polling against
+# notices over Redis (needs redis-server; BENCH_DB for PostgreSQL).
+bench-staleness: install translations
+	$(BIN)/python bench/staleness.py $(if $(BENCH_DB),--database-url $(BENCH_DB))
 
 # Lighthouse's mobile profile on the home, resident, clerk and police pages (npm, Chromium).
 bench-lighthouse: install translations

@@ -573,3 +573,19 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
         yield inbox, port
     finally:
         controller.stop()
+
+
+def command_environment(app: Flask, **extra: str) -> dict[str, str]:
+    """The environment of a `ztl` command run as its own process (a cron line, a worker, another
+    node) against the test's app: the same database, secret, folders and keys, nothing else of
+    the ZTL_ settings of this process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZTL_")}
+    env.update(
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        ZTL_SECRET_KEY=app.config["SECRET_KEY"],
+        ZTL_INSTANCE_PATH=str(Path(app.config["ZTL_UPLOAD_DIR"]).parent),
+        ZTL_KEYS_DIR=app.config["ZTL_KEYS_DIR"],
+        ZTL_UPLOAD_DIR=app.config["ZTL_UPLOAD_DIR"],
+        **extra,
+    )
+    return env

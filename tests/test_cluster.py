@@ -10,7 +10,6 @@ change seen only after a polling interval set to an hour, a job run twice.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from rq.registry import StartedJobRegistry
 from sqlalchemy import select
 
 from tests.cluster_nodes import REDIS_MISSING, RedisServer, free_port, redis_binary, start_redis
-from tests.conftest import Inbox
+from tests.conftest import Inbox, command_environment
 from tests.factories import DEMO_OWN_CAR, issue_resident, make_user
 from tests.test_daily_jobs import _events, _prepare
 from ztl.accounts.api_tokens import authenticate_token, create_token
@@ -71,15 +70,7 @@ def shared(city: Flask, redis_server: RedisServer, monkeypatch: pytest.MonkeyPat
 
 def _env(app: Flask, **extra: str) -> dict[str, str]:
     """The environment of another node's `ztl` command: the same database, keys and Redis."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZTL_")}
-    env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        ZTL_SECRET_KEY=app.config["SECRET_KEY"],
-        ZTL_INSTANCE_PATH=str(Path(app.config["ZTL_UPLOAD_DIR"]).parent),
-        ZTL_KEYS_DIR=app.config["ZTL_KEYS_DIR"],
-        ZTL_UPLOAD_DIR=app.config["ZTL_UPLOAD_DIR"],
-        ZTL_DB_BUSY_TIMEOUT="60",
-    )
+    env = command_environment(app, ZTL_DB_BUSY_TIMEOUT="60")
     names = (
         "ZTL_REDIS_URL",
         "ZTL_REDIS_PREFIX",

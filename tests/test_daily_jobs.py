@@ -10,7 +10,6 @@ job while it is sending.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select, update
 
-from tests.conftest import Inbox
+from tests.conftest import Inbox, command_environment
 from tests.factories import make_user
 from tests.test_concurrency_matrix import _residents_with_cars
 from ztl.applications.counter import CounterRequest, issue_at_counter
@@ -34,17 +33,7 @@ ZTL = str(Path(sys.executable).parent / "ztl")
 
 
 def _environment(app: Flask, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZTL_")}
-    env.update(
-        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
-        ZTL_SECRET_KEY=app.config["SECRET_KEY"],
-        ZTL_INSTANCE_PATH=str(Path(app.config["ZTL_UPLOAD_DIR"]).parent),
-        ZTL_KEYS_DIR=app.config["ZTL_KEYS_DIR"],
-        ZTL_UPLOAD_DIR=app.config["ZTL_UPLOAD_DIR"],
-        ZTL_SMTP_HOST="127.0.0.1",
-        ZTL_SMTP_PORT=str(port),
-    )
-    return env
+    return command_environment(app, ZTL_SMTP_HOST="127.0.0.1", ZTL_SMTP_PORT=str(port))
 
 
 def _start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:

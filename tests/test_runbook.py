@@ -19,9 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tests.conftest import POSTGRES_SKIP, _psycopg_url, postgres_base_url
+from tests.cluster_nodes import postgres_database
+from tests.conftest import POSTGRES_SKIP, postgres_base_url
 from ztl.demo.generator import CitySize, car_plate, codice_fiscale, generate
 from ztl.rules.loader import DEFAULT_RULES, load_rules
 
@@ -44,19 +44,10 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'city.sqlite3'}"
         return
-    base = postgres_base_url()
-    if base is None:
+    if postgres_base_url() is None:
         pytest.skip(POSTGRES_SKIP)
-    name = f"ztl_runbook_{secrets.token_hex(4)}"
-    admin = sa.create_engine(_psycopg_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield re.sub(r"/[^/?]+(\?|$)", f"/{name}\\1", base, count=1)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database("ztl_runbook") as url:
+        yield url
 
 
 def _free_port() -> int:
