@@ -32,7 +32,7 @@ from tests.test_daily_jobs import _events, _prepare
 from ztl.accounts.api_tokens import authenticate_token, create_token
 from ztl.cli.background import DAILY_JOBS, due_jobs, run_daily
 from ztl.cluster.counters import SharedWindow
-from ztl.cluster.notices import listening
+from ztl.cluster.notices import listening, publish
 from ztl.cluster.queue import dispatch, job_queue
 from ztl.cluster.queue import job_id as rq_job_id
 from ztl.cluster.redis_link import prefix
@@ -443,3 +443,26 @@ def test_the_daily_jobs_are_due_from_their_local_time_on_dst_days_too(city: Flas
         )
         back = dt.datetime(2026, 10, 25, 1, 59, tzinfo=dt.UTC)  # 02:59 CET, after the change
         assert due_jobs(back) == [] and due_jobs(back + dt.timedelta(minutes=1)) == list(DAILY_JOBS)
+
+
+def test_with_redis_down_work_is_done_in_the_process_that_asked(
+    shared: Flask, monkeypatch: pytest.MonkeyPatch, smtp: tuple[Inbox, int]
+) -> None:
+    """Redis configured but not answering: an e-mail is sent in the request, a notice is not sent
+    (and the index polls), the daily jobs run in the command; nothing raises."""
+    inbox, port = smtp
+    monkeypatch.setitem(shared.config, "ZTL_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    monkeypatch.setitem(shared.config, "ZTL_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(shared.config, "ZTL_SMTP_PORT", port)
+    with shared.app_context():
+        user = make_user("resident", "senza@esempio.it", codice_fiscale=codice_fiscale(4343))
+        issued = issue_resident()
+        db.session.get(Permit, issued.permit_id).holder_user_id = user.id  # type: ignore[union-attr]
+        db.session.commit()
+        notifications.notify_permit_issued(issued.permit_id)
+        assert inbox.received == ["senza@esempio.it"]  # sent here, at once
+        assert not publish("enforcement") and not listening()
+        outcome = dispatch(len, [1, 2], key="a-job")
+        assert outcome == "ran"
+    done = _ztl(shared, "jobs", "run-due")
+    assert done.stdout.startswith(f"{len(DAILY_JOBS)} daily jobs done:")
