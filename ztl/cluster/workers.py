@@ -55,6 +55,9 @@ def run_scheduler(queue: Queue, tick: Callable[..., Any], seconds: int) -> None:
     stopped (SIGTERM, SIGINT). Several may run: RQ's lock lets one put the retries back."""
     retries = threading.Thread(target=_put_back_retries, args=(queue,), daemon=True)
     retries.start()
+    # RQ's cron queues an interval job only once the interval has passed: a scheduler that
+    # (re)starts looks at once, not a minute later.
+    queue.enqueue(tick, job_timeout=300)
     cron = CronScheduler(connection=queue.connection)
     cron.register(tick, queue.name, interval=seconds, job_timeout=300)
     cron.start()
