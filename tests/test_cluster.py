@@ -466,3 +466,25 @@ def test_with_redis_down_work_is_done_in_the_process_that_asked(
         assert outcome == "ran"
     done = _ztl(shared, "jobs", "run-due")
     assert done.stdout.startswith(f"{len(DAILY_JOBS)} daily jobs done:")
+
+
+def test_a_daily_job_that_crashes_is_recorded_and_the_others_still_run(
+    city: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error in one command (a bug) is not a traceback out of `run-due`: the job is
+    marked failed with the error, the jobs after it run, and the exit status says so."""
+    from ztl.cli import background
+
+    def broken(_now: object) -> int:
+        raise RuntimeError("expire is broken")
+
+    monkeypatch.setattr("ztl.cli.jobs.expire_permits", broken)
+    monkeypatch.setitem(city.config, "ZTL_DAILY_JOBS_AT", "00:00")
+    with city.app_context():
+        claimed, outcome = background.tick(utcnow().isoformat())
+        assert claimed == list(DAILY_JOBS) and outcome == "failed"
+        runs = {r.name: r for r in db.session.scalars(select(JobRun))}
+        assert runs["expire"].status == "failed" and "expire is broken" in (
+            runs["expire"].output or ""
+        )
+        assert {n for n, r in runs.items() if r.status == "done"} == set(DAILY_JOBS) - {"expire"}

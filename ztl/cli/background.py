@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
+import traceback
 from zoneinfo import ZoneInfo
 
 import click
@@ -162,6 +163,9 @@ def run_command(args: tuple[str, ...]) -> tuple[int, str]:
             code = exc.exit_code
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else 1
+        except Exception:  # a bug in one job: recorded on its row, the day's other jobs still run
+            printed.write(traceback.format_exc())
+            code = 1
     db.session.remove()  # the command's session ends with it
     return code, printed.getvalue()
 
