@@ -73,20 +73,25 @@ def due_jobs(now: dt.datetime) -> list[str]:
     return list(DAILY_JOBS)
 
 
-def claim(name: str, day: dt.date) -> bool:
-    """The day's run of `name` is ours to queue: True for the first claim only, on any node.
-    Looked for before it is inserted, so that only two claims at the same instant meet the unique
-    key (each scheduler asks every minute of the day)."""
-    with unit_of_work() as session:
-        taken = session.scalar(select(JobRun.id).where(JobRun.name == name, JobRun.day == day))
-        if taken is not None:
-            return False
+def claim(names: list[str], day: dt.date) -> list[str]:
+    """Those of `names` whose run on `day` is ours to start, claimed together in one transaction:
+    two ticks at the same instant (two nodes) cannot split the day's jobs between them, so they
+    run as one job, in order. Looked for before they are inserted, so that only two claims at the
+    same instant meet the unique key (each scheduler asks every minute of the day)."""
+    if not names:
+        return []
     try:
         with unit_of_work() as session:
-            session.add(JobRun(name=name, day=day, status="queued", attempts=0))
-    except IntegrityError:
-        return False
-    return True
+            taken = set(
+                session.scalars(
+                    select(JobRun.name).where(JobRun.name.in_(names), JobRun.day == day)
+                )
+            )
+            free = [name for name in names if name not in taken]
+            session.add_all(JobRun(name=n, day=day, status="queued", attempts=0) for n in free)
+    except IntegrityError:  # another tick claimed them first: all of ours are undone
+        return []
+    return free
 
 
 def tick(at: str | None = None) -> tuple[list[str], str | None]:
@@ -97,7 +102,7 @@ def tick(at: str | None = None) -> tuple[list[str], str | None]:
     """
     now = dt.datetime.fromisoformat(at) if at else utcnow()
     day = local_day(now)
-    claimed = [name for name in due_jobs(now) if claim(name, day)]
+    claimed = claim(due_jobs(now), day)
     if not claimed:
         return [], None
     key = f"daily-{day.isoformat()}-{'-'.join(claimed)}"
